@@ -1,0 +1,237 @@
+//! Payload archives: unpacking uploads safely, packing results as tar.gz or zip.
+//!
+//! Everything here is blocking I/O; callers run it on the blocking pool and connect it to
+//! HTTP bodies with [`crate::bridge`].
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("invalid file name {0:?}: names must be relative paths without '..' or NUL")]
+    BadPath(String),
+    #[error("upload is larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("not a valid tar.gz archive: {0}")]
+    Invalid(String),
+    #[error("{0}: only regular files and directories are accepted")]
+    Unsupported(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Checks a client-supplied file name and returns it as a relative path.
+pub fn safe_relative(name: &str) -> Result<PathBuf, ArchiveError> {
+    let bad = || ArchiveError::BadPath(name.to_string());
+    if name.is_empty() || name.contains('\0') {
+        return Err(bad());
+    }
+    let mut out = PathBuf::new();
+    for c in Path::new(name).components() {
+        match c {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return Err(bad()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// Counts bytes against a limit while copying.
+pub struct Budget {
+    pub used: u64,
+    pub limit: u64,
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Budget {
+        Budget { used: 0, limit }
+    }
+
+    /// Copies `src` into a new file at `dest/rel`, creating parent directories.
+    pub fn write_file(
+        &mut self,
+        dest: &Path,
+        rel: &Path,
+        src: &mut impl Read,
+        mode: u32,
+    ) -> Result<(), ArchiveError> {
+        let path = dest.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut file = fs::File::create(&path)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = src.read(&mut buf).map_err(read_error)?;
+            if n == 0 {
+                break;
+            }
+            self.used += n as u64;
+            if self.used > self.limit {
+                return Err(ArchiveError::TooLarge(self.limit));
+            }
+            file.write_all(&buf[..n])?;
+        }
+        // Keep the owner's execute bit; everything stays readable and writable by the owner.
+        fs::set_permissions(&path, fs::Permissions::from_mode((mode & 0o755) | 0o600))?;
+        Ok(())
+    }
+}
+
+/// Tells a body over the size limit (an `io::ErrorKind::FileTooLarge` from the reader)
+/// apart from a corrupt archive.
+fn read_error(e: io::Error) -> ArchiveError {
+    match e.kind() {
+        io::ErrorKind::FileTooLarge => ArchiveError::TooLarge(0),
+        _ => ArchiveError::Invalid(e.to_string()),
+    }
+}
+
+/// Unpacks a tar.gz stream into `dest` (which must exist), refusing unsafe names, links and
+/// more than `limit` bytes of content. Returns the bytes written.
+pub fn unpack_tgz(src: impl Read, dest: &Path, limit: u64) -> Result<u64, ArchiveError> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(src));
+    let mut budget = Budget::new(limit);
+    for entry in archive.entries().map_err(read_error)? {
+        let mut entry = entry.map_err(read_error)?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
+            if let Ok(rel) = safe_relative(&name) {
+                fs::create_dir_all(dest.join(rel))?;
+            }
+            continue; // "./" itself is fine to skip
+        }
+        if !kind.is_file() {
+            return Err(ArchiveError::Unsupported(name));
+        }
+        let rel = safe_relative(&name)?;
+        let mode = entry.header().mode().unwrap_or(0o644);
+        budget.write_file(dest, &rel, &mut entry, mode)?;
+    }
+    Ok(budget.used)
+}
+
+/// Every regular file and directory below `dir`, relative, sorted, links skipped.
+fn walk(dir: &Path) -> io::Result<Vec<(PathBuf, fs::Metadata)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(dir.join(&rel))?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let meta = e.metadata()?;
+            let child = rel.join(e.file_name());
+            if meta.is_dir() {
+                stack.push(child.clone());
+                out.push((child, meta));
+            } else if meta.is_file() {
+                out.push((child, meta));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Total size of the regular files below `dir`.
+pub fn dir_size(dir: &Path) -> io::Result<u64> {
+    Ok(walk(dir)?
+        .iter()
+        .filter(|(_, m)| m.is_file())
+        .map(|(_, m)| m.len())
+        .sum())
+}
+
+/// Copies the tree `src` into `dst` (created), files and directories only.
+pub fn copy_dir(src: &Path, dst: &Path) -> io::Result<()> {
+    fs::create_dir_all(dst)?;
+    for (rel, meta) in walk(src)? {
+        if meta.is_dir() {
+            fs::create_dir_all(dst.join(&rel))?;
+        } else {
+            fs::copy(src.join(&rel), dst.join(&rel))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `dir` as a tar.gz stream; entries are relative to `dir`.
+pub fn pack_tgz(dir: &Path, out: impl Write) -> io::Result<()> {
+    let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    tar.follow_symlinks(false);
+    for (rel, meta) in walk(dir)? {
+        if meta.is_dir() {
+            tar.append_dir(&rel, dir.join(&rel))?;
+        } else {
+            let mut f = fs::File::open(dir.join(&rel))?;
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata(&meta);
+            tar.append_data(&mut header, &rel, &mut f)?;
+        }
+    }
+    tar.into_inner()?.finish()?.flush()
+}
+
+/// Writes `dir` as a zip stream (no seeking needed, so it can go straight to a socket).
+pub fn pack_zip(dir: &Path, out: impl Write) -> io::Result<()> {
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new_stream(out);
+    for (rel, meta) in walk(dir)? {
+        let name = rel.to_string_lossy().into_owned();
+        let opts = SimpleFileOptions::default()
+            .unix_permissions(meta.permissions().mode() & 0o777)
+            .large_file(meta.len() > u32::MAX as u64);
+        if meta.is_dir() {
+            zip.add_directory(name, opts).map_err(io::Error::other)?;
+        } else {
+            zip.start_file(name, opts).map_err(io::Error::other)?;
+            io::copy(&mut fs::File::open(dir.join(&rel))?, &mut zip)?;
+        }
+    }
+    zip.finish().map_err(io::Error::other)?.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_unsafe_names() {
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a\0b", ".", "./"] {
+            assert!(safe_relative(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(
+            safe_relative("./data/in.csv").ok(),
+            Some(PathBuf::from("data/in.csv"))
+        );
+    }
+
+    #[test]
+    fn round_trips_a_tree_and_enforces_the_limit() -> Result<(), ArchiveError> {
+        let src = tempfile::tempdir()?;
+        fs::create_dir_all(src.path().join("sub"))?;
+        fs::write(src.path().join("run.sh"), "echo hi\n")?;
+        fs::write(src.path().join("sub/data.txt"), vec![b'x'; 1000])?;
+        let mut tgz = Vec::new();
+        pack_tgz(src.path(), &mut tgz)?;
+
+        let dst = tempfile::tempdir()?;
+        let n = unpack_tgz(&tgz[..], dst.path(), 10_000)?;
+        assert_eq!(n, 1008);
+        assert_eq!(fs::read(dst.path().join("sub/data.txt"))?.len(), 1000);
+
+        let small = tempfile::tempdir()?;
+        let err = unpack_tgz(&tgz[..], small.path(), 100);
+        assert!(matches!(err, Err(ArchiveError::TooLarge(100))));
+        let junk = unpack_tgz(&b"not an archive at all"[..], small.path(), 100);
+        assert!(matches!(junk, Err(ArchiveError::Invalid(_))));
+        Ok(())
+    }
+}

@@ -1,0 +1,24 @@
+//! `jobo`: the command-line client. All logic lives in the library; see `jobo::cli`.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = jobo::cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("jobo: error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(jobo::cli::run(cli)) {
+        Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("jobo: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

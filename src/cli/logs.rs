@@ -1,0 +1,43 @@
+//! `jobo logs`: a job's stdout to our stdout, its stderr to our stderr, optionally followed.
+
+use super::parse_id;
+use crate::client::{Client, empty, request};
+use crate::job::JobId;
+use http_body_util::BodyExt;
+use hyper::Method;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+pub async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<i32> {
+    stream_both(client, parse_id(id)?, follow).await?;
+    Ok(0)
+}
+
+/// Copies both of a job's streams to ours at once; with `follow`, until the job ends.
+pub async fn stream_both(client: &Client, id: JobId, follow: bool) -> anyhow::Result<()> {
+    let (out, err) = tokio::join!(
+        copy(client, id, "stdout", follow, tokio::io::stdout()),
+        copy(client, id, "stderr", follow, tokio::io::stderr()),
+    );
+    out.and(err)
+}
+
+async fn copy(
+    client: &Client,
+    id: JobId,
+    stream: &str,
+    follow: bool,
+    mut to: impl AsyncWrite + Unpin,
+) -> anyhow::Result<()> {
+    let path = format!("/v1/jobs/{id}/logs/{stream}?follow={follow}");
+    let resp = client
+        .send_ok(request(Method::GET, &path, empty())?)
+        .await?;
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            to.write_all(&data).await?;
+            to.flush().await?;
+        }
+    }
+    Ok(())
+}

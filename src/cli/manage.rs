@@ -1,0 +1,54 @@
+//! `jobo cancel` and `jobo rm`: act on each id, report each, fail if any failed.
+
+use super::output::print_json;
+use super::parse_id;
+use crate::api::Job;
+use crate::client::Client;
+use hyper::Method;
+
+async fn each(
+    ids: &[String],
+    json: bool,
+    act: impl AsyncFn(i64) -> Result<Job, crate::client::ClientError>,
+) -> anyhow::Result<i32> {
+    let mut failed = false;
+    let mut done = Vec::new();
+    for id in ids {
+        let result = match parse_id(id) {
+            Ok(id) => act(id).await.map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(job) => {
+                if !json {
+                    println!("{} {}", job.id, job.state);
+                }
+                done.push(job);
+            }
+            Err(e) => {
+                eprintln!("jobo: error: {e}");
+                failed = true;
+            }
+        }
+    }
+    if json {
+        print_json(&done)?;
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+pub async fn cancel(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {
+    each(ids, json, async |id| {
+        client
+            .call(Method::POST, &format!("/v1/jobs/{id}/cancel"))
+            .await
+    })
+    .await
+}
+
+pub async fn remove(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {
+    each(ids, json, async |id| {
+        client.call(Method::DELETE, &format!("/v1/jobs/{id}")).await
+    })
+    .await
+}

@@ -1,0 +1,172 @@
+//! The `jobo` command line: one clap definition (it also feeds the completions) and a
+//! dispatcher to one module per group of commands.
+
+mod connect;
+mod fetch;
+mod logs;
+mod manage;
+mod output;
+mod show;
+mod submit;
+
+pub mod jobod;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jobo",
+    version,
+    about = "Submit batch jobs to jobod and fetch their results"
+)]
+pub struct Cli {
+    /// The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket,
+    /// starting a per-user jobod if none answers]
+    #[arg(
+        long,
+        short = 'H',
+        global = true,
+        env = "JOBO_HOST",
+        value_name = "URL"
+    )]
+    pub host: Option<String>,
+    /// Print machine-readable JSON instead of tables and text
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Directory holding run.sh and its input files
+    pub dir: PathBuf,
+    /// Service to run the job in (see `jobo service ls`)
+    #[arg(long, short)]
+    pub service: String,
+    /// Order among your own queued jobs (higher runs first)
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i64,
+    /// Wall-clock limit of the run, e.g. 90s, 15m, 2h
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Makes the submit safe to retry: the same key returns the same job
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload a job directory and print the job id
+    Submit {
+        #[command(flatten)]
+        args: SubmitArgs,
+        /// Wait for the job to end and print its final state
+        #[arg(long, short)]
+        wait: bool,
+    },
+    /// Submit, stream the output, fetch the results into ./jobo-ID, exit with the job's code
+    Run {
+        #[command(flatten)]
+        args: SubmitArgs,
+        /// Where to put the results [default: ./jobo-ID]
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Show recent jobs, or the details of the given ones
+    Status { ids: Vec<String> },
+    /// List jobs, newest first
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Wait until the jobs end; exit non-zero unless all succeeded
+    Wait {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Print a job's output (stdout to stdout, stderr to stderr)
+    Logs {
+        id: String,
+        /// Keep printing as the job writes, until it ends
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// Download and unpack a finished job's results
+    Fetch {
+        id: String,
+        /// Directory to unpack into [default: ./jobo-ID]
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Unpack into a directory that already exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Cancel queued or running jobs
+    Cancel {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Remove finished jobs' files (their history stays)
+    Rm {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Services this server runs
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Print a shell completion script
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// List services with their quotas and current load
+    Ls,
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Command::Completions { shell } = cli.command {
+        let mut cmd = Cli::command();
+        clap_complete::generate(shell, &mut cmd, "jobo", &mut std::io::stdout());
+        return Ok(0);
+    }
+    let client = connect::client(cli.host.as_deref()).await?;
+    let json = cli.json;
+    match cli.command {
+        Command::Submit { args, wait } => submit::submit(&client, &args, wait, json).await,
+        Command::Run { args, output } => submit::run(&client, &args, output, json).await,
+        Command::Status { ids } => show::status(&client, &ids, json).await,
+        Command::List {
+            state,
+            service,
+            user,
+            limit,
+        } => show::list(&client, state, service, user, limit, json).await,
+        Command::Wait { ids } => show::wait(&client, &ids, json).await,
+        Command::Logs { id, follow } => logs::logs(&client, &id, follow).await,
+        Command::Fetch { id, output, force } => {
+            fetch::fetch(&client, &id, output, force, json).await
+        }
+        Command::Cancel { ids } => manage::cancel(&client, &ids, json).await,
+        Command::Rm { ids } => manage::remove(&client, &ids, json).await,
+        Command::Service(ServiceCommand::Ls) => show::services(&client, json).await,
+        Command::Completions { .. } => Ok(0),
+    }
+}
+
+/// Parses a job id given on the command line.
+pub fn parse_id(s: &str) -> anyhow::Result<i64> {
+    match s.trim().parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => anyhow::bail!("invalid job id '{s}': job ids are positive integers (see `jobo list`)"),
+    }
+}

@@ -1,0 +1,152 @@
+//! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
+//! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
+
+use crate::api::Job;
+use crate::store::now_ms;
+use comfy_table::{Table, presets};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::time::{Duration, UNIX_EPOCH};
+
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+pub fn timestamp(ms: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// "3m ago", at a resolution that suits a table.
+pub fn ago(ms: i64) -> String {
+    let secs = ((now_ms() - ms).max(0) / 1000) as u64;
+    let rounded = match secs {
+        0..60 => secs,
+        60..3600 => secs / 60 * 60,
+        3600..86400 => secs / 3600 * 3600,
+        _ => secs / 86400 * 86400,
+    };
+    format!(
+        "{} ago",
+        humantime::format_duration(Duration::from_secs(rounded))
+    )
+}
+
+fn runtime(job: &Job) -> Option<String> {
+    let start = job.started_at?;
+    let end = job.finished_at.unwrap_or_else(now_ms);
+    let ms = (end - start).max(0) as u64;
+    Some(humantime::format_duration(Duration::from_millis(ms - ms % 10)).to_string())
+}
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING);
+    t
+}
+
+pub fn jobs_table(jobs: &[Job]) -> String {
+    let mut t = table();
+    t.set_header([
+        "ID",
+        "STATE",
+        "USER",
+        "SERVICE",
+        "NODE",
+        "SUBMITTED",
+        "RUNTIME",
+        "EXIT",
+    ]);
+    for j in jobs {
+        t.add_row([
+            j.id.to_string(),
+            j.state.to_string(),
+            j.user.clone(),
+            j.service.clone(),
+            j.node.clone().unwrap_or_else(|| "-".into()),
+            ago(j.submitted_at),
+            runtime(j).unwrap_or_else(|| "-".into()),
+            j.exit_code.map_or("-".into(), |c| c.to_string()),
+        ]);
+    }
+    t.to_string()
+}
+
+pub fn job_detail(j: &Job) -> String {
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    let mut t = table();
+    let rows = [
+        ("id", j.id.to_string()),
+        ("state", j.state.to_string()),
+        ("user", j.user.clone()),
+        ("service", j.service.clone()),
+        ("node", opt(j.node.clone())),
+        ("priority", j.priority.to_string()),
+        ("attempts", j.attempts.to_string()),
+        ("submitted", timestamp(j.submitted_at)),
+        ("started", opt(j.started_at.map(timestamp))),
+        ("finished", opt(j.finished_at.map(timestamp))),
+        ("runtime", opt(runtime(j))),
+        ("exit code", opt(j.exit_code.map(|c| c.to_string()))),
+        ("reason", opt(j.reason.clone())),
+        ("input", bytes(j.input_bytes)),
+        ("output", opt(j.output_bytes.map(bytes))),
+        (
+            "timeout",
+            opt(j
+                .timeout_secs
+                .map(|s| humantime::format_duration(Duration::from_secs(s)).to_string())),
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row([format!("{k}:"), v]);
+    }
+    t.to_string()
+}
+
+fn target(json: bool) -> ProgressDrawTarget {
+    if json {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    }
+}
+
+/// A byte counter for transfers of unknown total size.
+pub fn transfer_bar(label: &str, json: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, target(json));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(label.to_string());
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+pub fn spinner(message: String, json: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, target(json));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}

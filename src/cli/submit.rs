@@ -1,0 +1,115 @@
+//! `jobo submit` and `jobo run`: pack the directory as tar.gz while it uploads.
+
+use super::output::{print_json, transfer_bar};
+use super::{SubmitArgs, fetch, logs, show};
+use crate::api::{IDEMPOTENCY_HEADER, Job};
+use crate::archive;
+use crate::bridge::stream_from_blocking;
+use crate::client::{Client, decode, request};
+use crate::job::JobState;
+use anyhow::Context;
+use futures_util::TryStreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::Method;
+use hyper::body::Frame;
+use std::path::PathBuf;
+
+async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Result<Job> {
+    let dir = args.dir.clone();
+    if !dir.is_dir() {
+        anyhow::bail!("{} is not a directory", dir.display());
+    }
+    if !dir.join("run.sh").is_file() {
+        anyhow::bail!("{} has no run.sh: a job directory needs one", dir.display());
+    }
+    let mut query = vec![
+        ("service", args.service.clone()),
+        ("priority", args.priority.to_string()),
+    ];
+    if let Some(t) = &args.timeout {
+        query.push(("timeout", t.clone()));
+    }
+    let path = format!("/v1/jobs?{}", serde_urlencoded::to_string(&query)?);
+
+    let bar = transfer_bar("uploading", json);
+    let counter = bar.clone();
+    let chunks = stream_from_blocking(move |w| archive::pack_tgz(&dir, w))
+        .inspect_ok(move |chunk| counter.inc(chunk.len() as u64))
+        .map_ok(Frame::data);
+    let body = StreamBody::new(chunks).boxed_unsync();
+    let mut req = request(Method::POST, &path, body)?;
+    if let Some(key) = &args.idempotency_key {
+        req.headers_mut().insert(
+            IDEMPOTENCY_HEADER,
+            key.parse().context("invalid idempotency key")?,
+        );
+    }
+    req.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, "application/gzip".parse()?);
+    let resp = client.send_ok(req).await;
+    bar.finish_and_clear();
+    Ok(decode(resp?).await?)
+}
+
+pub async fn submit(
+    client: &Client,
+    args: &SubmitArgs,
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let job = upload(client, args, json).await?;
+    if !wait {
+        if json {
+            print_json(&job)?;
+        } else {
+            println!("{}", job.id);
+        }
+        return Ok(0);
+    }
+    let job = show::wait_for(client, job.id, json).await?;
+    if json {
+        print_json(&job)?;
+    } else {
+        println!("{} {}", job.id, job.state);
+    }
+    Ok(if job.state == JobState::Succeeded {
+        0
+    } else {
+        1
+    })
+}
+
+/// Like `docker run`: the job's output streams to this terminal, its results land in
+/// `./jobo-ID`, and jobo exits with the job's exit code.
+pub async fn run(
+    client: &Client,
+    args: &SubmitArgs,
+    output: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let job = upload(client, args, json).await?;
+    eprintln!("jobo: job {} submitted", job.id);
+    let streams = logs::stream_both(client, job.id, true);
+    let (job, streamed) = tokio::join!(show::wait_for(client, job.id, true), streams);
+    let job = job?;
+    streamed?;
+    let dest = output.unwrap_or_else(|| PathBuf::from(format!("jobo-{}", job.id)));
+    let fetched = fetch::download(client, job.id, &dest, false, json).await;
+    if json {
+        print_json(&job)?;
+    }
+    match fetched {
+        Ok(()) => eprintln!(
+            "jobo: job {} {}; results in {}",
+            job.id,
+            job.state,
+            dest.display()
+        ),
+        Err(e) => eprintln!("jobo: job {} {}; no results: {e:#}", job.id, job.state),
+    }
+    Ok(match (job.state, job.exit_code) {
+        (JobState::Succeeded, _) => 0,
+        (_, Some(code)) if code != 0 => code.clamp(1, 255),
+        _ => 1,
+    })
+}

@@ -1,0 +1,211 @@
+//! `jobod.toml`: the server's settings and its services.
+//!
+//! The built-in default is itself a TOML text ([`DEFAULT_CONFIG`]), so `jobod config default`
+//! prints exactly what a daemon with no config file runs with.
+
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// What `jobod` runs with when no config file exists.
+pub const DEFAULT_CONFIG: &str = r#"# jobod.toml: settings of the jobo server (jobod).
+# Durations are written like "90s", "15m", "2h", "10d".
+
+[server]
+# TCP address for remote users and web apps; off unless set (or given with --listen).
+# listen = "127.0.0.1:5000"
+# Largest upload accepted, in bytes (1 GiB).
+max_upload_bytes = 1073741824
+# How long a cancelled or timed-out job gets between SIGTERM and SIGKILL.
+kill_grace = "5s"
+# How often expired jobs are looked for.
+cleanup_interval = "60s"
+
+[local_worker]
+# The worker embedded in jobod; it serves every service.
+enabled = true
+# Jobs run at once; 0 means one per CPU.
+slots = 0
+
+# One table per service. Quotas are optional: a queued job that does not fit waits.
+[services.example]
+# max_running = 8           # jobs of this service running at once
+# max_running_per_user = 2  # jobs of one user in this service running at once
+# timeout = "1h"            # wall-clock limit of one run
+retention = "10d"           # results are removed this long after the job finished
+max_attempts = 3            # runs tried when the daemon or a node dies under a job
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub local_worker: LocalWorkerConfig,
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: Option<String>,
+    pub max_upload_bytes: u64,
+    #[serde(deserialize_with = "duration")]
+    pub kill_grace: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub cleanup_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: None,
+            max_upload_bytes: 1 << 30,
+            kill_grace: Duration::from_secs(5),
+            cleanup_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalWorkerConfig {
+    pub enabled: bool,
+    pub slots: usize,
+}
+
+impl Default for LocalWorkerConfig {
+    fn default() -> Self {
+        LocalWorkerConfig {
+            enabled: true,
+            slots: 0,
+        }
+    }
+}
+
+impl LocalWorkerConfig {
+    /// Slots, with 0 meaning one per CPU.
+    pub fn effective_slots(&self) -> usize {
+        match self.slots {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    pub max_running: Option<u32>,
+    pub max_running_per_user: Option<u32>,
+    #[serde(deserialize_with = "opt_duration")]
+    pub timeout: Option<Duration>,
+    #[serde(deserialize_with = "duration")]
+    pub retention: Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            max_running: None,
+            max_running_per_user: None,
+            timeout: None,
+            retention: Duration::from_secs(10 * 24 * 3600),
+            max_attempts: 3,
+        }
+    }
+}
+
+impl Config {
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        if let Some((name, _)) = config.services.iter().find(|(_, s)| s.max_attempts == 0) {
+            return Err(ConfigError::Parse {
+                path: origin.to_string(),
+                message: format!("service '{name}': max_attempts must be at least 1"),
+            });
+        }
+        Ok(config)
+    }
+
+    /// Reads `path`; a missing file at the default location means the built-in default.
+    pub fn load(path: &Path, must_exist: bool) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
+        self.services.get(name)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse(DEFAULT_CONFIG, "built-in default").expect("the built-in config parses")
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("invalid duration '{s}': {e}"))
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_serves_example() {
+        let c = Config::default();
+        let ex = c.service("example").expect("example service");
+        assert_eq!(ex.retention, Duration::from_secs(864_000));
+        assert_eq!(ex.max_attempts, 3);
+        assert!(c.local_worker.enabled);
+        assert_eq!(c.server.max_upload_bytes, 1 << 30);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_durations() {
+        assert!(Config::parse("[server]\nlisten_addr = 1", "t").is_err());
+        assert!(Config::parse("[services.a]\nretention = \"ten\"", "t").is_err());
+        assert!(Config::parse("[services.a]\nmax_attempts = 0", "t").is_err());
+        let c = Config::parse("[services.a]\ntimeout = \"2s\"", "t").expect("parses");
+        assert_eq!(c.services["a"].timeout, Some(Duration::from_secs(2)));
+    }
+}

@@ -1,0 +1,109 @@
+//! `jobod serve`: opens the store, repairs what a crash left, starts the scheduler, the local
+//! worker, the cleaner and the listeners, and shuts them down on SIGTERM/SIGINT.
+
+use crate::config::Config;
+use crate::events::Events;
+use crate::local_worker::LocalWorker;
+use crate::logs::LogHub;
+use crate::paths::{self, DataDir};
+use crate::state::{Ctx, Shared};
+use crate::store::Store;
+use crate::{cleaner, process, recovery, scheduler, server};
+use anyhow::Context;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+/// Everything `jobod serve` can be told on its command line.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub system: bool,
+    pub data_dir: Option<PathBuf>,
+    pub socket: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub config: Option<PathBuf>,
+    pub no_local_worker: bool,
+}
+
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let data = DataDir::new(
+        opts.data_dir
+            .clone()
+            .unwrap_or_else(|| paths::default_data_dir(opts.system)),
+    );
+    std::fs::create_dir_all(data.root())
+        .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
+    let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
+
+    let config_path = opts
+        .config
+        .clone()
+        .unwrap_or_else(|| paths::default_config(opts.system));
+    let config = Config::load(&config_path, opts.config.is_some())?;
+
+    let store = Store::open(&data.db())
+        .with_context(|| format!("cannot open the job store {}", data.db().display()))?;
+    recovery::clean_tmp(&data).context("cannot prepare the data dir")?;
+    let requeued = recovery::recover(&store, &config).await?;
+    if requeued > 0 {
+        tracing::info!("requeued {requeued} jobs interrupted by the last stop");
+    }
+    process::become_subreaper();
+
+    let worker = (config.local_worker.enabled && !opts.no_local_worker)
+        .then(|| LocalWorker::new(config.local_worker.effective_slots()));
+    let listen = opts.listen.clone().or_else(|| config.server.listen.clone());
+    let ctx: Ctx = Arc::new(Shared {
+        config: Arc::new(config),
+        data: data.clone(),
+        store,
+        events: Events::default(),
+        logs: LogHub::default(),
+        worker,
+        admin_uid: paths::uid(),
+    });
+
+    let socket = opts
+        .socket
+        .clone()
+        .unwrap_or_else(|| paths::default_socket(opts.system));
+    let mode = if opts.system { 0o660 } else { 0o600 };
+    let unix = server::bind_unix(&socket, mode)?;
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(addr) = listen {
+        let tcp = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = tcp.local_addr()?;
+        std::fs::write(data.tcp_addr_file(), bound.to_string())?;
+        tracing::info!("listening on http://{bound}");
+        tasks.spawn(server::serve_tcp(ctx.clone(), tcp, shutdown.clone()));
+    }
+    tracing::info!(
+        "listening on {} (data in {}, {} local slots)",
+        socket.display(),
+        data.root().display(),
+        ctx.worker.as_ref().map_or(0, |w| w.slots())
+    );
+    tasks.spawn(server::serve_unix(ctx.clone(), unix, shutdown.clone()));
+    tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
+    tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    // Runs are not left behind: they are killed now and requeued by the next start.
+    if let Ok(runs) = recovery::local_runs(&ctx.store).await {
+        recovery::kill_local_runs(&runs).await;
+    }
+    let _ = std::fs::remove_file(&socket);
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Runs one payload (design §7): `bash run.sh` in the payload dir, in a process group of its
+//! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
+//! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
+
+use crate::job::JobId;
+use crate::logs::LogWriter;
+use crate::paths::{JobDir, LogStream};
+use crate::process;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// What one run needs to know.
+pub struct RunSpec {
+    pub job_id: JobId,
+    pub user: String,
+    pub service: String,
+    pub dir: JobDir,
+    pub timeout: Option<Duration>,
+    pub kill_grace: Duration,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// `run.sh` exited (a death by signal N is reported as 128 + N, like a shell).
+    Exited(i32),
+    TimedOut,
+    Cancelled,
+}
+
+/// A started run.
+pub struct Running {
+    child: Child,
+    /// The process group id (= pid of `bash run.sh`).
+    pub pid: i32,
+    /// Its start time, to recognise the group after a daemon restart.
+    pub start_time: Option<u64>,
+    copiers: Vec<JoinHandle<()>>,
+}
+
+/// Variables a job sees; nothing else of the daemon's environment reaches it.
+const PASSED_THROUGH: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ"];
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Starts `bash run.sh` in the job's work dir.
+pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
+    let work = spec.dir.work();
+    let mut cmd = Command::new("bash");
+    cmd.arg("run.sh")
+        .current_dir(&work)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for key in PASSED_THROUGH {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    if std::env::var_os("PATH").is_none() {
+        cmd.env("PATH", DEFAULT_PATH);
+    }
+    cmd.env("HOME", &work)
+        .env("TMPDIR", spec.dir.scratch())
+        .env("USER", &spec.user)
+        .env("LOGNAME", &spec.user)
+        .env("JOBO_JOB_ID", spec.job_id.to_string())
+        .env("JOBO_USER", &spec.user)
+        .env("JOBO_SERVICE", &spec.service);
+
+    let mut child = cmd.spawn()?;
+    let pid = child
+        .id()
+        .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
+        as i32;
+    let start_time = process::start_time(pid);
+    let mut copiers = Vec::with_capacity(2);
+    if let Some(out) = child.stdout.take() {
+        copiers.push(copy_to_log(
+            out,
+            spec.dir.log(LogStream::Stdout),
+            logs.clone(),
+        ));
+    }
+    if let Some(err) = child.stderr.take() {
+        copiers.push(copy_to_log(err, spec.dir.log(LogStream::Stderr), logs));
+    }
+    Ok(Running {
+        child,
+        pid,
+        start_time,
+        copiers,
+    })
+}
+
+/// Appends a pipe to a log file, telling followers after each write.
+fn copy_to_log(
+    mut pipe: impl AsyncRead + Unpin + Send + 'static,
+    path: std::path::PathBuf,
+    logs: LogWriter,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut file = match tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("cannot open log {}: {e}", path.display());
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match pipe.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let written = file.write_all(&buf[..n]).await;
+                    // tokio's File buffers; flush so a follower woken below sees the bytes.
+                    if written.is_err() || file.flush().await.is_err() {
+                        tracing::error!("cannot write log {}", path.display());
+                        break;
+                    }
+                    logs.appended(n);
+                }
+            }
+        }
+    })
+}
+
+impl Running {
+    /// Waits for the run to end, for `cancel`, or for the timeout; then makes sure nothing of
+    /// the job's process group is left and its output is in the files.
+    pub async fn wait(mut self, spec: &RunSpec, cancel: &CancellationToken) -> Outcome {
+        let timeout = async {
+            match spec.timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = tokio::select! {
+            status = self.child.wait() => Outcome::Exited(exit_code(status)),
+            _ = cancel.cancelled() => { self.terminate(spec.kill_grace).await; Outcome::Cancelled }
+            _ = timeout => { self.terminate(spec.kill_grace).await; Outcome::TimedOut }
+        };
+        // Background children outlive run.sh only until here, as a container's do.
+        process::kill_group_and_wait(self.pid, Duration::from_secs(5)).await;
+        for copier in self.copiers {
+            // The pipes close once the group is gone; bound it for a child that left the group.
+            let _ = tokio::time::timeout(Duration::from_secs(2), copier).await;
+        }
+        outcome
+    }
+
+    async fn terminate(&mut self, grace: Duration) {
+        process::kill_group(self.pid, libc::SIGTERM);
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            process::kill_group(self.pid, libc::SIGKILL);
+            let _ = self.child.wait().await;
+        }
+    }
+}
+
+fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(s) => s
+            .code()
+            .or_else(|| s.signal().map(|n| 128 + n))
+            .unwrap_or(-1),
+        Err(_) => -1,
+    }
+}

@@ -1,0 +1,26 @@
+//! jobo: a job orchestrator. `jobod` queues batch jobs (a directory with a `run.sh`), runs
+//! them fairly on workers and keeps their results; `jobo` is its command-line client.
+//!
+//! See `ARCHITECTURE.md` for a map of these modules and the path of one job through them.
+
+pub mod api;
+pub mod archive;
+pub mod bridge;
+pub mod cleaner;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod daemon;
+pub mod events;
+pub mod executor;
+pub mod job;
+pub mod local_worker;
+pub mod logs;
+pub mod paths;
+pub mod process;
+pub mod queue;
+pub mod recovery;
+pub mod scheduler;
+pub mod server;
+pub mod state;
+pub mod store;

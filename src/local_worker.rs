@@ -1,0 +1,199 @@
+//! The worker embedded in `jobod`: runs dispatched jobs on this machine, one task per job.
+//!
+//! A run: copy the pristine input into a fresh work dir, start `run.sh`, record `running`
+//! with its process group, wait, record the outcome, drop the input copy. Slots are counted
+//! in the store (jobs `dispatched`/`running` on node `local`), so they survive restarts.
+
+use crate::archive;
+use crate::executor::{self, Outcome, RunSpec};
+use crate::job::{JobId, JobState};
+use crate::state::Ctx;
+use crate::store::{self, Record, now_ms};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct LocalWorker {
+    slots: usize,
+    runs: Mutex<HashMap<JobId, CancellationToken>>,
+}
+
+impl LocalWorker {
+    /// The node name jobs placed here carry.
+    pub const NODE: &'static str = "local";
+
+    pub fn new(slots: usize) -> LocalWorker {
+        LocalWorker {
+            slots,
+            runs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Starts a dispatched job in the background.
+    pub fn start(&self, ctx: Ctx, rec: Record) {
+        let token = CancellationToken::new();
+        self.lock().insert(rec.job.id, token.clone());
+        tokio::spawn(async move {
+            let id = rec.job.id;
+            run(&ctx, rec, &token).await;
+            if let Some(w) = &ctx.worker {
+                w.lock().remove(&id);
+            }
+            ctx.events.wake_scheduler();
+        });
+    }
+
+    /// Asks a run to stop; false when the job is not running here.
+    pub fn cancel(&self, id: JobId) -> bool {
+        match self.lock().get(&id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, CancellationToken>> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Commits a transition of job `id` and announces it; errors are logged (the next start's
+/// recovery repairs a job whose final write failed).
+async fn record(
+    ctx: &Ctx,
+    id: JobId,
+    to: JobState,
+    patch: impl FnOnce(&mut Record) + Send + 'static,
+) {
+    match ctx
+        .store
+        .call(move |c| store::transition_now(c, id, to, patch))
+        .await
+    {
+        Ok(rec) => ctx.events.job_changed(id, rec.job.state),
+        Err(e) => tracing::error!("job {id}: cannot record {to}: {e}"),
+    }
+}
+
+async fn run(ctx: &Ctx, rec: Record, cancel: &CancellationToken) {
+    let job = rec.job;
+    let id = job.id;
+    let dir = ctx.data.job(id);
+    let timeout = job
+        .timeout_secs
+        .map(Duration::from_secs)
+        .or_else(|| ctx.config.service(&job.service).and_then(|s| s.timeout));
+    let spec = RunSpec {
+        job_id: id,
+        user: job.user.clone(),
+        service: job.service.clone(),
+        dir: dir.clone(),
+        timeout,
+        kill_grace: ctx.config.server.kill_grace,
+    };
+
+    let prepare = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            for stale in [dir.work(), dir.scratch()] {
+                if stale.exists() {
+                    std::fs::remove_dir_all(&stale)?;
+                }
+            }
+            archive::copy_dir(&dir.input(), &dir.work())?;
+            std::fs::create_dir_all(dir.scratch())?;
+            for stream in [
+                crate::paths::LogStream::Stdout,
+                crate::paths::LogStream::Stderr,
+            ] {
+                std::fs::File::create(dir.log(stream))?;
+            }
+            Ok(())
+        })
+        .await
+    };
+    if let Err(e) = prepare.map_err(std::io::Error::other).and_then(|r| r) {
+        let reason = format!("cannot prepare the job directory: {e}");
+        record(ctx, id, JobState::Failed, move |r| {
+            r.job.reason = Some(reason)
+        })
+        .await;
+        return;
+    }
+    if cancel.is_cancelled() {
+        record(ctx, id, JobState::Cancelled, |r| {
+            r.job.reason = Some("cancelled before it started".into())
+        })
+        .await;
+        return;
+    }
+
+    let writer = ctx.logs.open(id);
+    let running = match executor::spawn(&spec, writer) {
+        Ok(running) => running,
+        Err(e) => {
+            ctx.logs.close(id);
+            let reason = format!("cannot start run.sh: {e}");
+            record(ctx, id, JobState::Failed, move |r| {
+                r.job.reason = Some(reason)
+            })
+            .await;
+            return;
+        }
+    };
+    let (pid, start) = (running.pid, running.start_time);
+    record(ctx, id, JobState::Running, move |r| {
+        r.job.started_at = Some(now_ms());
+        r.pid = Some(pid);
+        r.pid_start = start;
+    })
+    .await;
+
+    let outcome = running.wait(&spec, cancel).await;
+    ctx.logs.close(id);
+
+    let work = dir.work();
+    let input = dir.input();
+    let output_bytes = tokio::task::spawn_blocking(move || {
+        // The pristine input is only needed for a retry, and there is none after an outcome.
+        let _ = std::fs::remove_dir_all(&input);
+        archive::dir_size(&work).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    let (state, exit_code, reason) = match outcome {
+        Outcome::Exited(0) => (JobState::Succeeded, Some(0), None),
+        Outcome::Exited(code) => (
+            JobState::Failed,
+            Some(code),
+            Some(format!("run.sh exited with code {code}")),
+        ),
+        Outcome::TimedOut => (
+            JobState::TimedOut,
+            None,
+            Some(format!(
+                "timed out after {}",
+                humantime::format_duration(timeout.unwrap_or_default())
+            )),
+        ),
+        Outcome::Cancelled => (
+            JobState::Cancelled,
+            None,
+            Some("cancelled while running".into()),
+        ),
+    };
+    record(ctx, id, state, move |r| {
+        r.job.exit_code = exit_code;
+        r.job.reason = reason;
+        r.job.output_bytes = output_bytes;
+    })
+    .await;
+}

@@ -1,0 +1,50 @@
+//! Live job output: who is writing a job's logs, and how followers wait for more.
+//!
+//! The executor appends a job's stdout and stderr to one file each and bumps a per-job
+//! counter after every append. A follower reads the file from its offset, then waits for the
+//! counter to change; when the run ends the writer is dropped and followers see the end.
+//! No follower ever polls the file.
+
+use crate::job::JobId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+#[derive(Clone, Default)]
+pub struct LogHub {
+    live: Arc<Mutex<HashMap<JobId, Arc<watch::Sender<u64>>>>>,
+}
+
+/// Held by the code writing a job's logs; dropping every clone ends the live stream.
+#[derive(Clone)]
+pub struct LogWriter(Arc<watch::Sender<u64>>);
+
+impl LogWriter {
+    /// Tells followers that `n` more bytes are in the files.
+    pub fn appended(&self, n: usize) {
+        self.0.send_modify(|total| *total += n as u64);
+    }
+}
+
+impl LogHub {
+    /// Registers job `id` as live. Followers can subscribe until [`LogHub::close`].
+    pub fn open(&self, id: JobId) -> LogWriter {
+        let (tx, _) = watch::channel(0);
+        let tx = Arc::new(tx);
+        self.lock().insert(id, tx.clone());
+        LogWriter(tx)
+    }
+
+    pub fn close(&self, id: JobId) {
+        self.lock().remove(&id);
+    }
+
+    /// A receiver that changes on every append, or `None` when the job is not running here.
+    pub fn subscribe(&self, id: JobId) -> Option<watch::Receiver<u64>> {
+        self.lock().get(&id).map(|tx| tx.subscribe())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Arc<watch::Sender<u64>>>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,172 @@
+//! Where things live on disk: the data dir, the socket, the config (design §2).
+//!
+//! User mode follows the XDG base directories; system mode uses the FHS paths the packaged
+//! systemd unit expects. The CLI uses the same functions to find the default socket.
+
+use std::path::{Path, PathBuf};
+
+/// The layout of the server's data directory. Everything the daemon writes lives below it.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.root.join("jobo.db")
+    }
+
+    /// Uploads in progress; emptied at start-up.
+    pub fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn jobs(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+
+    pub fn job(&self, id: i64) -> JobDir {
+        JobDir(self.jobs().join(id.to_string()))
+    }
+
+    /// The actual TCP address, written once bound (useful with `--listen 127.0.0.1:0`).
+    pub fn tcp_addr_file(&self) -> PathBuf {
+        self.root.join("jobod.tcp")
+    }
+
+    /// Where an autostarted daemon writes its log.
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("jobod.log")
+    }
+}
+
+/// One job's files: the pristine input, the run's working dir (= results) and its logs.
+#[derive(Debug, Clone)]
+pub struct JobDir(PathBuf);
+
+impl JobDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    /// The upload as received; kept until the job is final so a retry starts from it.
+    pub fn input(&self) -> PathBuf {
+        self.0.join("input")
+    }
+    /// The payload dir the run happens in; everything in it is the result.
+    pub fn work(&self) -> PathBuf {
+        self.0.join("work")
+    }
+    /// The job's TMPDIR, outside `work` so scratch files are not results.
+    pub fn scratch(&self) -> PathBuf {
+        self.0.join("tmp")
+    }
+    pub fn log(&self, stream: LogStream) -> PathBuf {
+        self.0.join(stream.file_name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+impl LogStream {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout.log",
+            LogStream::Stderr => "stderr.log",
+        }
+    }
+    pub fn parse(s: &str) -> Option<LogStream> {
+        match s {
+            "stdout" => Some(LogStream::Stdout),
+            "stderr" => Some(LogStream::Stderr),
+            _ => None,
+        }
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "jobo")
+}
+
+/// Default data dir: `/var/lib/jobo` in system mode, else `$XDG_DATA_HOME/jobo`.
+pub fn default_data_dir(system: bool) -> PathBuf {
+    if system {
+        return PathBuf::from("/var/lib/jobo");
+    }
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("jobo-{}", uid())))
+}
+
+/// Default socket: `/run/jobo/jobod.sock` in system mode, else `$XDG_RUNTIME_DIR/jobo/jobod.sock`,
+/// falling back to the data dir when there is no runtime dir.
+pub fn default_socket(system: bool) -> PathBuf {
+    if system {
+        return PathBuf::from("/run/jobo/jobod.sock");
+    }
+    match project_dirs().and_then(|d| d.runtime_dir().map(Path::to_path_buf)) {
+        Some(dir) => dir.join("jobod.sock"),
+        None => default_data_dir(false).join("jobod.sock"),
+    }
+}
+
+/// Default config file: `/etc/jobo/jobod.toml` or `$XDG_CONFIG_HOME/jobo/jobod.toml`.
+pub fn default_config(system: bool) -> PathBuf {
+    if system {
+        return PathBuf::from("/etc/jobo/jobod.toml");
+    }
+    project_dirs()
+        .map(|d| d.config_dir().join("jobod.toml"))
+        .unwrap_or_else(|| PathBuf::from("jobod.toml"))
+}
+
+/// System mode is the default for root (as under the packaged unit).
+pub fn system_mode_default() -> bool {
+    is_root() && std::env::var_os("JOBO_USER_MODE").is_none()
+}
+
+pub fn uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The name of a Unix user, or its number when it has no passwd entry.
+pub fn user_name(uid: u32) -> String {
+    let mut buf = vec![0u8; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the given sizes; getpwuid_r writes only into them.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc == 0 && !result.is_null() {
+        // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        if let Ok(s) = name.to_str() {
+            return s.to_string();
+        }
+    }
+    uid.to_string()
+}

@@ -1,0 +1,245 @@
+//! What users do to jobs: submit, cancel, remove, wait. Each is a store transaction plus the
+//! file moves and wake-ups that go with it; both API flavours (native and seed) call these.
+
+use crate::api::Job;
+use crate::events::next_change;
+use crate::job::{JobId, JobState};
+use crate::state::Ctx;
+use crate::store::{self, NewJob, StoreError};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("unknown service '{0}' (see `jobo service ls`)")]
+    UnknownService(String),
+    #[error("the job directory has no run.sh")]
+    MissingRunSh,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("job {0} belongs to another user")]
+    Forbidden(JobId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Who asks: a user name, and whether they may touch other users' jobs.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: String,
+    pub admin: bool,
+}
+
+/// An upload unpacked into a temp dir inside the data dir, ready to become a job.
+pub struct Upload {
+    pub job: NewJob,
+    /// Removed on drop unless the job takes it over.
+    pub dir: tempfile::TempDir,
+}
+
+/// Returns the existing job for an idempotency key, if the user already used it.
+pub async fn find_idempotent(
+    ctx: &Ctx,
+    user: &str,
+    key: Option<&str>,
+) -> Result<Option<Job>, QueueError> {
+    let Some(key) = key else { return Ok(None) };
+    let (user, key) = (user.to_string(), key.to_string());
+    Ok(ctx
+        .store
+        .call(move |c| store::find_idempotent(c, &user, &key))
+        .await?)
+}
+
+pub fn check_service(ctx: &Ctx, service: &str) -> Result<(), QueueError> {
+    match ctx.config.service(service) {
+        Some(_) => Ok(()),
+        None => Err(QueueError::UnknownService(service.to_string())),
+    }
+}
+
+/// Turns a complete, valid upload into a queued job. Returns the job and whether it is new
+/// (false: the idempotency key named an existing job, and this upload is discarded).
+///
+/// The row insert and the move of the files into `jobs/<id>/input` commit together: the move
+/// happens inside the transaction, so a crash leaves either both or (after the rollback) a
+/// stray directory that the next submit with that id replaces.
+pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError> {
+    check_service(ctx, &upload.job.service)?;
+    if !upload.dir.path().join("run.sh").is_file() {
+        return Err(QueueError::MissingRunSh);
+    }
+    let data = ctx.data.clone();
+    let (job, created) = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            if let Some(key) = &upload.job.idempotency_key
+                && let Some(job) = store::find_idempotent(&tx, &upload.job.user, key)?
+            {
+                return Ok((job, false));
+            }
+            let id = store::insert(&tx, &upload.job)?;
+            let dir = data.job(id);
+            let moved = (|| {
+                if dir.path().exists() {
+                    std::fs::remove_dir_all(dir.path())?;
+                }
+                std::fs::create_dir_all(dir.path())?;
+                std::fs::rename(upload.dir.path(), dir.input())
+            })();
+            moved.map_err(|e| StoreError::Join(format!("cannot store job files: {e}")))?;
+            let _ = upload.dir.keep();
+            let job = store::get(&tx, id)?.job;
+            if let Err(e) = tx.commit() {
+                let _ = std::fs::remove_dir_all(dir.path());
+                return Err(e.into());
+            }
+            Ok((job, true))
+        })
+        .await?;
+    if created {
+        ctx.events.job_changed(job.id, job.state);
+    }
+    Ok((job, created))
+}
+
+pub async fn get(ctx: &Ctx, id: JobId) -> Result<Job, QueueError> {
+    Ok(ctx.store.call(move |c| Ok(store::get(c, id)?.job)).await?)
+}
+
+fn check_owner(caller: &Caller, job: &Job) -> Result<(), QueueError> {
+    if caller.admin || caller.user == job.user {
+        Ok(())
+    } else {
+        Err(QueueError::Forbidden(job.id))
+    }
+}
+
+/// Cancels a queued or running job and returns it once it is final.
+pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
+    let mut changes = ctx.events.subscribe();
+    let job = get(ctx, id).await?;
+    check_owner(caller, &job)?;
+    if job.state.is_terminal() {
+        return Err(QueueError::Conflict(format!(
+            "job {id} is already {}; nothing to cancel (its results stay available)",
+            job.state
+        )));
+    }
+    // A queued job is cancelled in the store; a started one by its worker, which records the
+    // outcome once the process group is gone.
+    let by = caller.user.clone();
+    let done = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let rec = store::get(&tx, id)?;
+            if rec.job.state != JobState::Queued {
+                return Ok(None);
+            }
+            let rec = store::transition(&tx, id, JobState::Cancelled, |r| {
+                r.job.reason = Some(format!("cancelled by {by} while queued"));
+            })?;
+            tx.commit()?;
+            Ok(Some(rec.job))
+        })
+        .await?;
+    if let Some(job) = done {
+        ctx.events.job_changed(id, job.state);
+        return Ok(job);
+    }
+    let signalled = ctx.worker.as_ref().is_some_and(|w| w.cancel(id));
+    if !signalled {
+        return Err(QueueError::Conflict(format!(
+            "job {id} is {} on a node this server cannot reach; try again",
+            job.state
+        )));
+    }
+    let grace = ctx.config.server.kill_grace + Duration::from_secs(10);
+    let _ = tokio::time::timeout(grace, async {
+        loop {
+            match get(ctx, id).await {
+                Ok(job) if job.state.is_terminal() => return,
+                Err(_) => return,
+                Ok(_) => next_change(&mut changes, id).await,
+            }
+        }
+    })
+    .await;
+    get(ctx, id).await
+}
+
+/// Removes a finished job's files and marks it `expired`; its history row stays.
+pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
+    let job = get(ctx, id).await?;
+    check_owner(caller, &job)?;
+    if !job.state.is_terminal() {
+        return Err(QueueError::Conflict(format!(
+            "job {id} is {}; cancel it first (`jobo cancel {id}`)",
+            job.state
+        )));
+    }
+    if job.state == JobState::Expired {
+        return Ok(job);
+    }
+    let by = caller.user.clone();
+    let rec = ctx
+        .store
+        .call(move |c| {
+            store::transition_now(c, id, JobState::Expired, |r| {
+                let was = r
+                    .job
+                    .reason
+                    .take()
+                    .map(|w| format!("; {w}"))
+                    .unwrap_or_default();
+                r.job.reason = Some(format!("files removed by {by}{was}"));
+            })
+        })
+        .await?;
+    remove_files(ctx, id).await;
+    ctx.events.job_changed(id, rec.job.state);
+    Ok(rec.job)
+}
+
+/// Deletes `jobs/<id>` (after the row says `expired`, so a crash in between only leaks files).
+pub async fn remove_files(ctx: &Ctx, id: JobId) {
+    let dir = ctx.data.job(id).path().to_path_buf();
+    let res = tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    })
+    .await;
+    if let Ok(Err(e)) = res {
+        tracing::warn!("cannot remove files of job {id}: {e}");
+    }
+}
+
+/// Waits until job `id` is final (or, with `until`, in that state), or `limit` passes.
+/// Returns the job as it is then.
+pub async fn wait(
+    ctx: &Ctx,
+    id: JobId,
+    until: Option<JobState>,
+    limit: Duration,
+) -> Result<Job, QueueError> {
+    let mut changes = ctx.events.subscribe();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let job = get(ctx, id).await?;
+        let reached = match until {
+            Some(state) => job.state == state,
+            None => job.state.is_terminal(),
+        };
+        if reached
+            || job.state == JobState::Expired
+            || tokio::time::timeout_at(deadline, next_change(&mut changes, id))
+                .await
+                .is_err()
+        {
+            return Ok(job);
+        }
+    }
+}

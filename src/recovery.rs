@@ -1,0 +1,81 @@
+//! Start-up repair after a crash or `kill -9`: nothing stays `running` forever.
+//!
+//! Jobs the store shows as dispatched or running on the local worker were interrupted: their
+//! leftover process group (recognised by pid *and* start time, so a recycled pid is never
+//! signalled) is killed, then the job is requeued for another attempt or, with its attempts
+//! used up, failed with a reason. Half-finished uploads in `tmp/` are removed.
+
+use crate::config::Config;
+use crate::job::JobState;
+use crate::local_worker::LocalWorker;
+use crate::paths::DataDir;
+use crate::process;
+use crate::store::{self, Record, Store, StoreError};
+use std::time::Duration;
+
+/// Empties the upload staging dir.
+pub fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
+    let tmp = data.tmp();
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(tmp)?;
+    std::fs::create_dir_all(data.jobs())
+}
+
+/// Kills the process groups of local runs the store knows about (if they are still ours).
+pub async fn kill_local_runs(runs: &[Record]) {
+    for rec in runs {
+        if let (Some(pid), Some(start)) = (rec.pid, rec.pid_start)
+            && process::start_time(pid) == Some(start)
+        {
+            tracing::info!("job {}: killing leftover process group {pid}", rec.job.id);
+            process::kill_group_and_wait(pid, Duration::from_secs(5)).await;
+        }
+    }
+}
+
+/// The local runs that were interrupted.
+pub async fn local_runs(store: &Store) -> Result<Vec<Record>, StoreError> {
+    let active = store.call(|c| store::active(c)).await?;
+    Ok(active
+        .into_iter()
+        .filter(|r| r.job.node.as_deref().is_none_or(|n| n == LocalWorker::NODE))
+        .collect())
+}
+
+/// Requeues or fails every interrupted local run. Returns how many were requeued.
+pub async fn recover(store: &Store, config: &Config) -> Result<usize, StoreError> {
+    let runs = local_runs(store).await?;
+    kill_local_runs(&runs).await;
+    let config = config.clone();
+    store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let mut requeued = 0;
+            for rec in runs {
+                let job = &rec.job;
+                let max = config.service(&job.service).map_or(3, |s| s.max_attempts);
+                let attempt = job.attempts;
+                if attempt < max {
+                    store::transition(&tx, job.id, JobState::Queued, |r| {
+                        r.job.node = None;
+                        r.pid = None;
+                        r.pid_start = None;
+                        r.job.reason =
+                            Some(format!("requeued: jobod stopped during attempt {attempt}"));
+                    })?;
+                    requeued += 1;
+                } else {
+                    store::transition(&tx, job.id, JobState::Failed, |r| {
+                        r.job.reason = Some(format!(
+                            "jobod stopped during attempt {attempt} of {max}; no attempts left"
+                        ));
+                    })?;
+                }
+            }
+            tx.commit()?;
+            Ok(requeued)
+        })
+        .await
+}

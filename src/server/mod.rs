@@ -1,0 +1,107 @@
+//! The HTTP server: accepts connections on the Unix socket and on TCP and serves each with
+//! hyper, one task per connection, all through the same router.
+
+mod download;
+mod follow;
+mod native;
+mod respond;
+pub mod routes;
+mod seed;
+mod upload;
+
+pub use respond::Body;
+pub use routes::Peer;
+
+use crate::state::Ctx;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_util::sync::CancellationToken;
+
+/// Binds the Unix socket at `path`, replacing a stale socket file but refusing to steal the
+/// socket of a daemon that still answers.
+pub fn bind_unix(path: &Path, mode: u32) -> anyhow::Result<UnixListener> {
+    use anyhow::Context;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            anyhow::bail!(
+                "another jobod is already listening on {} (stop it, or pick another --socket)",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
+    }
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set permissions of {}", path.display()))?;
+    Ok(listener)
+}
+
+fn serve_connection<S>(ctx: Ctx, io: S, peer: Peer)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let service = service_fn(move |req| routes::handle(ctx.clone(), peer.clone(), req));
+        if let Err(e) = http1::Builder::new()
+            .serve_connection(TokioIo::new(io), service)
+            .await
+        {
+            tracing::debug!("connection ended: {e}");
+        }
+    });
+}
+
+pub async fn serve_unix(ctx: Ctx, listener: UnixListener, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.cancelled() => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let uid = match stream.peer_cred() {
+                    Ok(cred) => cred.uid(),
+                    Err(e) => {
+                        tracing::warn!("cannot read socket peer credentials: {e}");
+                        continue;
+                    }
+                };
+                serve_connection(ctx.clone(), stream, Peer::Unix { uid });
+            }
+            Err(e) => accept_failed(e).await,
+        }
+    }
+}
+
+pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.cancelled() => return,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                serve_connection(ctx.clone(), stream, Peer::Tcp(addr));
+            }
+            Err(e) => accept_failed(e).await,
+        }
+    }
+}
+
+/// Out of file descriptors and the like: say so and back off briefly instead of spinning.
+async fn accept_failed(e: std::io::Error) {
+    tracing::error!("accept failed: {e}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}

@@ -1,0 +1,190 @@
+//! Handlers of the native JSON API under `/v1`.
+
+use super::download::{Format, archive_response, current_files};
+use super::follow::log_response;
+use super::respond::{ApiError, Body, json};
+use super::upload;
+use crate::api::{IDEMPOTENCY_HEADER, ListQuery, Service};
+use crate::job::{JobId, JobState};
+use crate::paths::LogStream;
+use crate::queue::{self, Caller, Upload};
+use crate::state::Ctx;
+use crate::store::{self, NewJob};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use serde::Deserialize;
+use std::time::Duration;
+
+fn parse_query<'a, T: Deserialize<'a>>(query: &'a str) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
+}
+
+#[derive(Deserialize)]
+struct SubmitQuery {
+    service: Option<String>,
+    #[serde(default)]
+    priority: i64,
+    timeout: Option<String>,
+}
+
+/// `POST /v1/jobs?service=S`: the body is the job directory as tar.gz.
+pub async fn submit(
+    ctx: &Ctx,
+    who: &Caller,
+    query: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let q: SubmitQuery = parse_query(query)?;
+    let service = q
+        .service
+        .ok_or_else(|| ApiError::bad_request("missing query parameter 'service'"))?;
+    queue::check_service(ctx, &service)?;
+    let timeout_secs = q
+        .timeout
+        .map(|t| {
+            humantime::parse_duration(&t)
+                .map(|d| d.as_secs().max(1))
+                .map_err(|e| ApiError::bad_request(format!("invalid timeout '{t}': {e}")))
+        })
+        .transpose()?;
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_HEADER)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::bad_request("invalid Idempotency-Key header"))
+        })
+        .transpose()?;
+    // A retried submit is answered without reading (or storing) the upload again.
+    if let Some(job) = queue::find_idempotent(ctx, &who.user, key.as_deref()).await? {
+        return Ok(json(StatusCode::OK, &job));
+    }
+    upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
+    let dir = upload::staging_dir(ctx)?;
+    let input_bytes = upload::receive_tgz(ctx, req.into_body(), dir.path()).await?;
+    let new = NewJob {
+        user: who.user.clone(),
+        service,
+        priority: q.priority,
+        timeout_secs,
+        input_bytes,
+        idempotency_key: key,
+    };
+    let (job, created) = queue::submit(ctx, Upload { job: new, dir }).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, &job))
+}
+
+pub async fn list(ctx: &Ctx, query: &str) -> Result<Response<Body>, ApiError> {
+    let q: ListQuery = parse_query(query)?;
+    let jobs = ctx.store.call(move |c| store::list(c, &q)).await?;
+    Ok(json(StatusCode::OK, &jobs))
+}
+
+pub async fn get(ctx: &Ctx, id: JobId) -> Result<Response<Body>, ApiError> {
+    Ok(json(StatusCode::OK, &queue::get(ctx, id).await?))
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    /// Seconds; the answer comes at the latest then, final or not.
+    timeout: Option<u64>,
+    until: Option<JobState>,
+}
+
+pub async fn wait(ctx: &Ctx, id: JobId, query: &str) -> Result<Response<Body>, ApiError> {
+    let q: WaitQuery = parse_query(query)?;
+    let limit = Duration::from_secs(q.timeout.unwrap_or(60).min(3600));
+    Ok(json(
+        StatusCode::OK,
+        &queue::wait(ctx, id, q.until, limit).await?,
+    ))
+}
+
+pub async fn cancel(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
+    Ok(json(StatusCode::OK, &queue::cancel(ctx, who, id).await?))
+}
+
+pub async fn remove(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
+    Ok(json(StatusCode::OK, &queue::remove(ctx, who, id).await?))
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    #[serde(default)]
+    follow: bool,
+    #[serde(default)]
+    offset: u64,
+}
+
+pub async fn logs(
+    ctx: &Ctx,
+    id: JobId,
+    stream: &str,
+    query: &str,
+) -> Result<Response<Body>, ApiError> {
+    let which = LogStream::parse(stream).ok_or_else(|| {
+        ApiError::bad_request(format!("unknown log stream '{stream}' (stdout or stderr)"))
+    })?;
+    let q: LogQuery = parse_query(query)?;
+    queue::get(ctx, id).await?; // 404 for an unknown job
+    Ok(log_response(ctx.clone(), id, which, q.offset, q.follow))
+}
+
+#[derive(Deserialize)]
+struct ResultsQuery {
+    format: Option<String>,
+}
+
+/// `GET /v1/jobs/{id}/results`: the work dir of a finished job.
+pub async fn results(ctx: &Ctx, id: JobId, query: &str) -> Result<Response<Body>, ApiError> {
+    let q: ResultsQuery = parse_query(query)?;
+    let format = Format::parse(q.format.as_deref())?;
+    let job = queue::get(ctx, id).await?;
+    if !job.state.is_terminal() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "job {id} is {}; results are ready when it ends (`jobo wait {id}`)",
+                job.state
+            ),
+        ));
+    }
+    let dir = current_files(ctx, &job)?;
+    Ok(archive_response(dir, format, &format!("job-{id}")))
+}
+
+pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let config = ctx.config.clone();
+    let list = ctx
+        .store
+        .call(move |c| {
+            config
+                .services
+                .iter()
+                .map(|(name, s)| {
+                    let (queued, running) = store::service_counts(c, name)?;
+                    Ok(Service {
+                        name: name.clone(),
+                        max_running: s.max_running,
+                        max_running_per_user: s.max_running_per_user,
+                        timeout_secs: s.timeout.map(|t| t.as_secs()),
+                        retention_secs: s.retention.as_secs(),
+                        max_attempts: s.max_attempts,
+                        queued,
+                        running,
+                    })
+                })
+                .collect::<Result<Vec<_>, store::StoreError>>()
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &list))
+}

@@ -1,0 +1,141 @@
+//! Response bodies and the error type every handler returns.
+
+use crate::api::{ErrorBody, SeedStatus};
+use crate::archive::ArchiveError;
+use crate::job::JobId;
+use crate::queue::QueueError;
+use crate::store::StoreError;
+use bytes::Bytes;
+use futures_util::{Stream, TryStreamExt};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use hyper::body::Frame;
+use hyper::{Response, StatusCode, header};
+use serde::Serialize;
+
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// A client-facing failure: an HTTP status and a message that says what to do.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// `{"error": …}`, the native shape.
+    pub fn native(self) -> Response<Body> {
+        if self.status.is_server_error() {
+            tracing::error!("{}", self.message);
+        }
+        json(
+            self.status,
+            &ErrorBody {
+                error: self.message,
+            },
+        )
+    }
+
+    /// `{"id", "status", "message"}`, the seed's shape.
+    pub fn seed(self, id: Option<JobId>) -> Response<Body> {
+        let status = match self.status {
+            StatusCode::NOT_FOUND => "NotFound",
+            s if s.is_server_error() => "Error",
+            _ => "Invalid",
+        };
+        json(
+            self.status,
+            &SeedStatus {
+                id,
+                status: status.into(),
+                message: self.message,
+            },
+        )
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> ApiError {
+        let status = match &e {
+            QueueError::UnknownService(_) | QueueError::MissingRunSh => StatusCode::BAD_REQUEST,
+            QueueError::Conflict(_) => StatusCode::CONFLICT,
+            QueueError::Forbidden(_) => StatusCode::FORBIDDEN,
+            QueueError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
+            QueueError::Store(_) | QueueError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        QueueError::Store(e).into()
+    }
+}
+
+impl From<ArchiveError> for ApiError {
+    fn from(e: ArchiveError) -> ApiError {
+        let status = match &e {
+            ArchiveError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ArchiveError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+pub fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let body = Full::new(body.into())
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => full(status, "application/json", bytes),
+        Err(e) => full(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            format!("cannot encode response: {e}"),
+        ),
+    }
+}
+
+/// A streamed body of unknown length (chunked transfer encoding).
+pub fn stream(
+    content_type: &str,
+    chunks: impl Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+) -> Response<Body> {
+    let body = StreamBody::new(chunks.map_ok(Frame::data)).boxed_unsync();
+    let mut resp = Response::new(body);
+    if let Ok(v) = content_type.parse() {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+/// Parses a job id path segment.
+pub fn job_id(s: &str) -> Result<JobId, ApiError> {
+    match s.parse::<JobId>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(ApiError::bad_request(format!(
+            "invalid job id '{s}': job ids are positive integers"
+        ))),
+    }
+}

@@ -1,0 +1,115 @@
+//! The seed-compatible routes (design §8), so web portals written for the old system keep
+//! working unchanged: same paths, multipart upload, zip download, `{"id","status","message"}`.
+
+use super::download::{Format, archive_response, current_files};
+use super::respond::{ApiError, Body, job_id, json};
+use super::upload;
+use crate::api::SeedStatus;
+use crate::job::{JobId, JobState};
+use crate::queue::{self, Caller, QueueError, Upload};
+use crate::state::Ctx;
+use crate::store::NewJob;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+
+fn status(code: StatusCode, id: JobId, state: JobState, message: String) -> Response<Body> {
+    json(
+        code,
+        &SeedStatus {
+            id: Some(id),
+            status: state.seed_word().to_string(),
+            message,
+        },
+    )
+}
+
+/// `POST /upload`: multipart files plus `user_id` and `service` fields.
+pub async fn upload(ctx: &Ctx, req: Request<Incoming>) -> Response<Body> {
+    upload_inner(ctx, req)
+        .await
+        .unwrap_or_else(|e| e.seed(None))
+}
+
+async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
+    let dir = upload::staging_dir(ctx)?;
+    let (parts, body) = req.into_parts();
+    let form = upload::receive_multipart(ctx, &parts.headers, body, dir.path()).await?;
+    let user_id = form
+        .fields
+        .get("user_id")
+        .ok_or_else(|| ApiError::bad_request("missing field 'user_id'"))?;
+    let user_id: u64 = user_id.trim().parse().map_err(|_| {
+        ApiError::bad_request(format!("field 'user_id' must be a number, got '{user_id}'"))
+    })?;
+    let service = form
+        .fields
+        .get("service")
+        .ok_or_else(|| ApiError::bad_request("missing field 'service'"))?
+        .trim()
+        .to_string();
+    let new = NewJob {
+        user: user_id.to_string(),
+        service,
+        priority: 0,
+        timeout_secs: None,
+        input_bytes: form.bytes,
+        idempotency_key: parts
+            .headers
+            .get(crate::api::IDEMPOTENCY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    let (job, _) = queue::submit(ctx, Upload { job: new, dir }).await?;
+    Ok(status(
+        StatusCode::CREATED,
+        job.id,
+        job.state,
+        "Job submitted successfully".into(),
+    ))
+}
+
+/// `GET /download/{id}` (zip when completed, else the status) and `/download_partial/{id}`
+/// (zip of the current files, whatever the state).
+pub async fn download(ctx: &Ctx, id: &str, partial: bool) -> Response<Body> {
+    let id = match job_id(id) {
+        Ok(id) => id,
+        Err(e) => return e.seed(None),
+    };
+    let job = match queue::get(ctx, id).await {
+        Ok(job) => job,
+        Err(e) => return ApiError::from(e).seed(Some(id)),
+    };
+    if job.state == JobState::Succeeded || (partial && job.state != JobState::Expired) {
+        return match current_files(ctx, &job) {
+            Ok(dir) => archive_response(dir, Format::Zip, &format!("job-{id}")),
+            Err(e) => e.seed(Some(id)),
+        };
+    }
+    let message = job
+        .reason
+        .clone()
+        .unwrap_or_else(|| format!("Job is {}", job.state));
+    status(StatusCode::OK, id, job.state, message)
+}
+
+/// `POST /terminate/{id}`: cancels a queued or running job.
+pub async fn terminate(ctx: &Ctx, id: &str) -> Response<Body> {
+    let id = match job_id(id) {
+        Ok(id) => id,
+        Err(e) => return e.seed(None),
+    };
+    // The seed API has no identity beyond the portal that fronts it.
+    let portal = Caller {
+        user: "portal".into(),
+        admin: true,
+    };
+    match queue::cancel(ctx, &portal, id).await {
+        Ok(job) => status(StatusCode::OK, id, job.state, "Job terminated".into()),
+        Err(QueueError::Conflict(msg)) => match queue::get(ctx, id).await {
+            Ok(job) => status(StatusCode::CONFLICT, id, job.state, msg),
+            Err(e) => ApiError::from(e).seed(Some(id)),
+        },
+        Err(e) => ApiError::from(e).seed(Some(id)),
+    }
+}

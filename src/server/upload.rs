@@ -1,0 +1,166 @@
+//! Receiving uploads: streamed straight from the socket into a temp dir inside the data dir,
+//! counted against the size limit as they arrive, never held in memory whole.
+
+use super::respond::ApiError;
+use crate::archive::{self, ArchiveError, Budget};
+use crate::state::Ctx;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{HeaderMap, StatusCode, header};
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A body stream that fails once more than `limit` bytes came, and says so in `exceeded`.
+fn limited(
+    body: Incoming,
+    limit: u64,
+    exceeded: Arc<AtomicBool>,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    let mut seen = 0u64;
+    body.into_data_stream()
+        .map_err(io::Error::other)
+        .map(move |chunk| {
+            let chunk = chunk?;
+            seen += chunk.len() as u64;
+            if seen > limit {
+                exceeded.store(true, Ordering::Relaxed);
+                return Err(io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    "upload too large",
+                ));
+            }
+            Ok(chunk)
+        })
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ArchiveError::TooLarge(limit).into()
+}
+
+/// Refuses at once a body whose declared length is over the limit.
+pub fn check_length(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit => Err(too_large(limit)),
+        _ => Ok(()),
+    }
+}
+
+pub fn staging_dir(ctx: &Ctx) -> Result<tempfile::TempDir, ApiError> {
+    tempfile::Builder::new()
+        .prefix("upload-")
+        .tempdir_in(ctx.data.tmp())
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot stage upload: {e}"),
+            )
+        })
+}
+
+/// Unpacks a tar.gz body into `dest`; returns the content bytes.
+pub async fn receive_tgz(
+    ctx: &Ctx,
+    body: Incoming,
+    dest: &std::path::Path,
+) -> Result<u64, ApiError> {
+    let limit = ctx.config.server.max_upload_bytes;
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(limited(
+        body,
+        limit,
+        exceeded.clone(),
+    )));
+    let dest = dest.to_path_buf();
+    let res = tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limit))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    match res {
+        _ if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(ArchiveError::TooLarge(_)) => Err(too_large(limit)),
+        other => Ok(other?),
+    }
+}
+
+/// A seed-style multipart upload: files written under `dest`, text fields returned.
+pub struct Multipart {
+    pub fields: HashMap<String, String>,
+    pub bytes: u64,
+}
+
+/// Reads a `multipart/form-data` body: every part with a filename is an input file whose
+/// relative path is the field name (or, if that is empty, the filename).
+pub async fn receive_multipart(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    body: Incoming,
+    dest: &std::path::Path,
+) -> Result<Multipart, ApiError> {
+    let limit = ctx.config.server.max_upload_bytes;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        ApiError::bad_request("expected a multipart/form-data body with a boundary")
+    })?;
+    let exceeded = Arc::new(AtomicBool::new(false));
+    // Multipart framing adds a little on top of the files themselves.
+    let stream = limited(body, limit.saturating_add(1 << 20), exceeded.clone());
+    let mut mp = multer::Multipart::new(stream, boundary);
+    let mut out = Multipart {
+        fields: HashMap::new(),
+        bytes: 0,
+    };
+    let mut budget = Budget::new(limit);
+    let bad = |e: multer::Error| {
+        if exceeded.load(Ordering::Relaxed) {
+            too_large(limit)
+        } else {
+            ApiError::bad_request(format!("invalid multipart body: {e}"))
+        }
+    };
+    while let Some(mut field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        let Some(file_name) = field.file_name().map(str::to_string) else {
+            let text = field.text().await.map_err(bad)?;
+            if text.len() > 4096 {
+                return Err(ApiError::bad_request(format!("field '{name}' is too long")));
+            }
+            out.fields.insert(name, text);
+            continue;
+        };
+        let rel_name = if name.is_empty() { file_name } else { name };
+        let rel = archive::safe_relative(&rel_name)?;
+        let path = dest.join(&rel);
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(ArchiveError::Io)?;
+        }
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(ArchiveError::Io)?;
+        while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            budget.used += chunk.len() as u64;
+            if budget.used > limit {
+                return Err(too_large(limit));
+            }
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(ArchiveError::Io)?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(ArchiveError::Io)?;
+    }
+    out.bytes = budget.used;
+    Ok(out)
+}

@@ -1,0 +1,303 @@
+//! Queries and state transitions on the `jobs` table.
+
+use super::StoreError;
+use crate::api::{Job, ListQuery};
+use crate::job::{JobId, JobState};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A job row: the API view plus what only the daemon needs.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub job: Job,
+    /// Process group of the run on the local worker, and its start time (clock ticks since
+    /// boot) so a restarted daemon can tell its leftover group from a recycled pid.
+    pub pid: Option<i32>,
+    pub pid_start: Option<u64>,
+}
+
+/// What a submit inserts.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub user: String,
+    pub service: String,
+    pub priority: i64,
+    pub timeout_secs: Option<u64>,
+    pub input_bytes: u64,
+    pub idempotency_key: Option<String>,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
+     submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
+    let state: String = r.get(3)?;
+    let state = state.parse::<JobState>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+    })?;
+    Ok(Record {
+        job: Job {
+            id: r.get(0)?,
+            user: r.get(1)?,
+            service: r.get(2)?,
+            state,
+            priority: r.get(4)?,
+            node: r.get(5)?,
+            attempts: r.get(6)?,
+            exit_code: r.get(7)?,
+            reason: r.get(8)?,
+            submitted_at: r.get(9)?,
+            started_at: r.get(10)?,
+            finished_at: r.get(11)?,
+            input_bytes: r.get(12)?,
+            output_bytes: r.get(13)?,
+            timeout_secs: r.get(14)?,
+        },
+        pid: r.get(15)?,
+        pid_start: r.get(16)?,
+    })
+}
+
+pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO jobs (user, service, state, priority, submitted_at, input_bytes, \
+         timeout_secs, idempotency_key) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        new.user,
+        new.service,
+        new.priority,
+        now_ms(),
+        new.input_bytes,
+        new.timeout_secs,
+        new.idempotency_key
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub fn get(conn: &Connection, id: JobId) -> Result<Record, StoreError> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or(StoreError::NotFound(id))
+}
+
+pub fn find_idempotent(
+    conn: &Connection,
+    user: &str,
+    key: &str,
+) -> Result<Option<Job>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE user = ?1 AND idempotency_key = ?2"
+        ))?
+        .query_row([user, key], from_row)
+        .optional()?
+        .map(|r| r.job))
+}
+
+/// Newest first, filtered, at most `limit` (default 50).
+pub fn list(conn: &Connection, q: &ListQuery) -> Result<Vec<Job>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR service = ?2) \
+         AND (?3 IS NULL OR user = ?3) ORDER BY id DESC LIMIT ?4"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            q.state.map(JobState::as_str),
+            q.service,
+            q.user,
+            q.limit.unwrap_or(50)
+        ],
+        |r| from_row(r).map(|rec| rec.job),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves job `id` to `to` and applies `patch`, refusing edges the lifecycle forbids.
+/// Runs inside the caller's transaction so a transition and what goes with it commit together.
+pub fn transition(
+    tx: &Transaction<'_>,
+    id: JobId,
+    to: JobState,
+    patch: impl FnOnce(&mut Record),
+) -> Result<Record, StoreError> {
+    let mut rec = get(tx, id)?;
+    let from = rec.job.state;
+    if !from.can_become(to) {
+        return Err(StoreError::IllegalTransition { id, from, to });
+    }
+    rec.job.state = to;
+    if to.is_terminal() && to != JobState::Expired {
+        rec.job.finished_at = Some(now_ms());
+        rec.pid = None;
+        rec.pid_start = None;
+    }
+    patch(&mut rec);
+    let j = &rec.job;
+    tx.prepare_cached(
+        "UPDATE jobs SET state = ?2, node = ?3, attempts = ?4, exit_code = ?5, reason = ?6, \
+         started_at = ?7, finished_at = ?8, output_bytes = ?9, pid = ?10, pid_start = ?11 \
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        j.state.as_str(),
+        j.node,
+        j.attempts,
+        j.exit_code,
+        j.reason,
+        j.started_at,
+        j.finished_at,
+        j.output_bytes,
+        rec.pid,
+        rec.pid_start
+    ])?;
+    Ok(rec)
+}
+
+/// [`transition`] in a transaction of its own.
+pub fn transition_now(
+    conn: &mut Connection,
+    id: JobId,
+    to: JobState,
+    patch: impl FnOnce(&mut Record),
+) -> Result<Record, StoreError> {
+    let tx = conn.transaction()?;
+    let rec = transition(&tx, id, to, patch)?;
+    tx.commit()?;
+    Ok(rec)
+}
+
+/// Jobs holding a slot: dispatched or running.
+pub fn active(conn: &Connection) -> Result<Vec<Record>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE state IN ('dispatched', 'running')"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One row per (node, service, user) with active jobs, and how many.
+pub struct ActiveCount {
+    pub node: String,
+    pub service: String,
+    pub user: String,
+    pub count: u32,
+}
+
+pub fn active_counts(conn: &Connection) -> Result<Vec<ActiveCount>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE(node, ''), service, user, COUNT(*) FROM jobs \
+         WHERE state IN ('dispatched', 'running') GROUP BY 1, 2, 3",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ActiveCount {
+            node: r.get(0)?,
+            service: r.get(1)?,
+            user: r.get(2)?,
+            count: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn queued_services(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT service FROM jobs WHERE state = 'queued'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Users with queued jobs in `service`, sorted by name (the round-robin order).
+pub fn queued_users(conn: &Connection, service: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT user FROM jobs WHERE state = 'queued' AND service = ?1 ORDER BY user",
+    )?;
+    let rows = stmt.query_map([service], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The job a user runs next in a service: highest priority, then oldest.
+pub fn head(conn: &Connection, service: &str, user: &str) -> Result<Option<JobId>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM jobs WHERE state = 'queued' AND service = ?1 AND user = ?2 \
+             ORDER BY priority DESC, id LIMIT 1",
+        )?
+        .query_row([service, user], |r| r.get(0))
+        .optional()?)
+}
+
+/// Finished jobs of `service` whose files are due for removal.
+pub fn expirable(
+    conn: &Connection,
+    service: &str,
+    cutoff_ms: i64,
+) -> Result<Vec<JobId>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM jobs WHERE finished_at < ?2 AND service = ?1 \
+         AND state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'lost')",
+    )?;
+    let rows = stmt.query_map(params![service, cutoff_ms], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// (queued, active) job counts of a service.
+pub fn service_counts(conn: &Connection, service: &str) -> Result<(u64, u64), StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FILTER (WHERE state = 'queued'), \
+             COUNT(*) FILTER (WHERE state IN ('dispatched', 'running')) \
+             FROM jobs WHERE state IN ('queued', 'dispatched', 'running') AND service = ?1",
+        )?
+        .query_row([service], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn new_job(user: &str, priority: i64) -> NewJob {
+        NewJob {
+            user: user.into(),
+            service: "s".into(),
+            priority,
+            timeout_secs: None,
+            input_bytes: 1,
+            idempotency_key: None,
+        }
+    }
+
+    #[test]
+    fn transitions_are_checked_and_heads_follow_priority() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Join(e.to_string()))?;
+        let store = Store::open(&dir.path().join("t.db"))?;
+        store.call_sync(|c| {
+            let tx = c.transaction()?;
+            let a = insert(&tx, &new_job("ann", 0))?;
+            let b = insert(&tx, &new_job("ann", 5))?;
+            tx.commit()?;
+            assert_eq!(head(c, "s", "ann")?, Some(b));
+            let err = transition_now(c, a, JobState::Succeeded, |_| {});
+            assert!(matches!(err, Err(StoreError::IllegalTransition { .. })));
+            transition_now(c, a, JobState::Dispatched, |r| {
+                r.job.node = Some("n".into())
+            })?;
+            let rec = transition_now(c, a, JobState::Running, |_| {})?;
+            assert_eq!(rec.job.node.as_deref(), Some("n"));
+            let counts = active_counts(c)?;
+            assert_eq!((counts.len(), counts[0].count), (1, 1));
+            assert!(matches!(get(c, 99), Err(StoreError::NotFound(99))));
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! Forward-only schema migrations, numbered by `PRAGMA user_version`.
+
+use super::StoreError;
+use rusqlite::Connection;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`. Append only; never edit.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY,
+    user            TEXT    NOT NULL,
+    service         TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    priority        INTEGER NOT NULL DEFAULT 0,
+    node            TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    exit_code       INTEGER,
+    reason          TEXT,
+    submitted_at    INTEGER NOT NULL,
+    started_at      INTEGER,
+    finished_at     INTEGER,
+    input_bytes     INTEGER NOT NULL,
+    output_bytes    INTEGER,
+    timeout_secs    INTEGER,
+    idempotency_key TEXT,
+    pid             INTEGER,
+    pid_start       INTEGER
+);
+-- The scheduler's queries: queued users per service, a user's head job, active counts.
+CREATE INDEX jobs_queue ON jobs (state, service, user, priority DESC, id);
+-- Retention: finished jobs by age.
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE UNIQUE INDEX jobs_idempotency ON jobs (user, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+"#];
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let target = MIGRATIONS.len() as i64;
+    if version > target {
+        return Err(StoreError::TooNew(version));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
