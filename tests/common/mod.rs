@@ -1,0 +1,451 @@
+//! Test harness: real `jobod` processes on temp dirs, temp sockets and free loopback ports,
+//! driven by the real `jobo` binary or by raw HTTP.
+//!
+//! Every `Daemon` kills on drop what it started: the daemon itself and every process whose
+//! working directory is inside its temp dir (the jobs, including their background children),
+//! because this machine's PID 1 does not reap orphans.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const JOBOD: &str = env!("CARGO_BIN_EXE_jobod");
+pub const JOBO: &str = env!("CARGO_BIN_EXE_jobo");
+
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub child: Option<Child>,
+    pub tcp: Option<String>,
+    config: Option<String>,
+    listen: bool,
+    extra: Vec<String>,
+}
+
+pub struct Builder {
+    config: Option<String>,
+    listen: bool,
+    extra: Vec<String>,
+}
+
+impl Builder {
+    /// A `jobod.toml` to run with (else the built-in default).
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config = Some(toml.to_string());
+        self
+    }
+    /// Also listen on a free loopback TCP port.
+    pub fn tcp(mut self) -> Self {
+        self.listen = true;
+        self
+    }
+    pub fn arg(mut self, a: &str) -> Self {
+        self.extra.push(a.to_string());
+        self
+    }
+    pub fn start(self) -> Daemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
+        let mut d = Daemon {
+            dir,
+            child: None,
+            tcp: None,
+            config: self.config,
+            listen: self.listen,
+            extra: self.extra,
+        };
+        d.boot();
+        d
+    }
+}
+
+impl Daemon {
+    pub fn builder() -> Builder {
+        Builder {
+            config: None,
+            listen: false,
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn start() -> Daemon {
+        Daemon::builder().start()
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn data(&self) -> PathBuf {
+        self.root().join("data")
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.root().join("jobod.sock")
+    }
+    /// Where `jobo` runs (its cwd), so `jobo run`/`fetch` results land in the temp dir.
+    pub fn work(&self) -> PathBuf {
+        self.root().join("work")
+    }
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+    pub fn tcp_host(&self) -> String {
+        format!("http://{}", self.tcp.as_ref().expect("started with .tcp()"))
+    }
+
+    fn boot(&mut self) {
+        let mut cmd = Command::new(JOBOD);
+        cmd.arg("serve")
+            .arg("--user")
+            .arg("--data-dir")
+            .arg(self.data())
+            .arg("--socket")
+            .arg(self.socket())
+            .args(&self.extra)
+            .env("JOBOD_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file(&self.root().join("jobod.log")));
+        if let Some(toml) = &self.config {
+            let path = self.root().join("jobod.toml");
+            std::fs::write(&path, toml).expect("write config");
+            cmd.arg("--config").arg(path);
+        }
+        if self.listen {
+            cmd.arg("--listen").arg("127.0.0.1:0");
+            let _ = std::fs::remove_file(self.data().join("jobod.tcp"));
+        }
+        self.child = Some(cmd.spawn().expect("spawn jobod"));
+        self.wait_ready();
+        if self.listen {
+            let addr = std::fs::read_to_string(self.data().join("jobod.tcp")).expect("tcp addr");
+            self.tcp = Some(addr.trim().to_string());
+        }
+    }
+
+    /// Waits until the socket accepts connections (the daemon binds it last).
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut pause = Duration::from_millis(2);
+        while Instant::now() < deadline {
+            if UnixStream::connect(self.socket()).is_ok() {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("jobod exited at start ({status}):\n{}", self.log());
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+        panic!("jobod did not come up:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.root().join("jobod.log")).unwrap_or_default()
+    }
+
+    /// `kill -9` of the daemon (its jobs keep running, as after a real crash).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Graceful stop (SIGTERM) and wait.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGTERM);
+            }
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts jobod again on the same data dir, socket and config.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill9 first");
+        self.boot();
+    }
+
+    /// `jobo ARGS` against this daemon's socket.
+    pub fn jobo(&self, args: &[&str]) -> Output {
+        self.jobo_with(&self.host(), args)
+    }
+
+    pub fn jobo_with(&self, host: &str, args: &[&str]) -> Output {
+        Command::new(JOBO)
+            .args(args)
+            .env("JOBO_HOST", host)
+            .env("NO_COLOR", "1")
+            .current_dir(self.work())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run jobo")
+    }
+
+    /// `jobo ARGS` that must succeed; returns its stdout.
+    pub fn jobo_ok(&self, args: &[&str]) -> String {
+        let out = self.jobo(args);
+        assert!(
+            out.status.success(),
+            "jobo {args:?} failed ({}):\nstdout: {}\nstderr: {}\njobod log:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `jobo --json ARGS`, parsed.
+    pub fn jobo_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.jobo_ok(&all);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("bad JSON from jobo {args:?}: {e}\n{out}"))
+    }
+
+    /// Submits `dir` and returns the job id.
+    pub fn submit(&self, dir: &Path, service: &str) -> i64 {
+        let out = self.jobo_ok(&[
+            "submit",
+            dir.to_str().expect("utf-8 path"),
+            "--service",
+            service,
+        ]);
+        out.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("not a job id: {out}"))
+    }
+
+    /// Waits (server-side long poll, no sleeping) until job `id` is final; returns its JSON.
+    pub fn wait(&self, id: i64) -> serde_json::Value {
+        let out = self.jobo(&["--json", "wait", &id.to_string()]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("wait {id}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        v[0].clone()
+    }
+
+    pub fn job(&self, id: i64) -> serde_json::Value {
+        self.jobo_json(&["status", &id.to_string()])[0].clone()
+    }
+
+    /// A request over the Unix socket: (status, body).
+    pub fn http_unix(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<u8>) {
+        let stream = UnixStream::connect(self.socket()).expect("connect socket");
+        raw_http(stream, method, path, headers, body)
+    }
+
+    /// A request over TCP: (status, body).
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<u8>) {
+        let stream = TcpStream::connect(self.tcp.as_ref().expect("started with .tcp()"))
+            .expect("connect tcp");
+        raw_http(stream, method, path, headers, body)
+    }
+
+    /// Every entry below `data/tmp` (should be empty when no upload is in progress).
+    pub fn staged_uploads(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.data().join("tmp"))
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Pids of live processes whose cwd is inside this daemon's temp dir (its jobs).
+    pub fn job_processes(&self) -> Vec<i32> {
+        processes_under(self.root())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+        // Jobs (and their children) left by a killed daemon: kill them too.
+        for _ in 0..50 {
+            let pids = processes_under(self.root());
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn log_file(path: &Path) -> Stdio {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
+}
+
+/// Live (non-zombie) processes whose cwd is below `root`.
+pub fn processes_under(root: &Path) -> Vec<i32> {
+    let Ok(root) = root.canonicalize() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cwd) = std::fs::read_link(e.path().join("cwd")) else {
+            continue;
+        };
+        if !cwd.starts_with(&root) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if !zombie {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// HTTP/1.1 with `Connection: close`, body sent in one piece with a Content-Length.
+pub fn raw_http(
+    mut stream: impl Read + Write,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).expect("send head");
+    let _ = stream.write_all(body);
+    let mut resp = Vec::new();
+    let _ = stream.read_to_end(&mut resp);
+    parse_response(&resp)
+}
+
+/// Splits a raw response into status and (de-chunked) body.
+pub fn parse_response(resp: &[u8]) -> (u16, Vec<u8>) {
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
+    let head = String::from_utf8_lossy(&resp[..split]).to_string();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let mut body = resp[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = eol + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}
+
+/// Writes a job directory under `parent/name` with the given files; returns its path.
+pub fn job_dir(parent: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = parent.join(name);
+    for (rel, content) in files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write job file");
+    }
+    dir
+}
+
+/// A multipart/form-data body as a web portal sends it: text fields, then files whose field
+/// name is their relative path. Returns (content type, body).
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----jobotestboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, content) in files {
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A tar.gz of `files`, for native uploads made by hand.
+pub fn tgz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (name, content) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // set_path refuses '..'; write the raw name so tests can send hostile names.
+        let bytes = name.as_bytes();
+        h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+        h.set_cksum();
+        tar.append(&h, *content).expect("append");
+    }
+    tar.into_inner().expect("tar").finish().expect("gzip")
+}
+
+pub fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
