@@ -62,3 +62,38 @@ fn run_propagates_the_exit_code_over_tcp() {
         "partial\n"
     );
 }
+
+#[test]
+fn a_job_over_its_timeout_is_killed_and_marked_timed_out() {
+    let d = Daemon::builder()
+        .config("[server]\nkill_grace = \"200ms\"\n[services.example]\n")
+        .start();
+    let dir = job_dir(
+        &d.work(),
+        "job",
+        &[("run.sh", "echo started; trap '' TERM; sleep 60")],
+    );
+    let out = d.jobo_ok(&[
+        "submit",
+        dir.to_str().unwrap(),
+        "--service",
+        "example",
+        "--timeout",
+        "1s",
+    ]);
+    let id: i64 = out.trim().parse().unwrap();
+    let job = d.wait(id);
+    assert_eq!(job["state"], "timed_out", "{job}");
+    assert_eq!(job["timeout_secs"], 1);
+    assert!(
+        job["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 1s")
+    );
+    // SIGTERM was ignored; SIGKILL after the grace period ended the whole group.
+    assert!(d.job_processes().is_empty(), "{:?}", d.job_processes());
+    assert_eq!(d.jobo_ok(&["logs", &id.to_string()]), "started\n");
+    // `jobo wait` exits non-zero when a job did not succeed.
+    assert!(!d.jobo(&["wait", &id.to_string()]).status.success());
+}

@@ -1,0 +1,154 @@
+//! The CLI around the daemon: autostart, endpoint errors, completions, `jobod config default`.
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+
+/// Kills every process working below a temp dir on drop (an autostarted jobod and its jobs).
+struct Reaper(tempfile::TempDir);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            let pids = processes_under(self.0.path());
+            if pids.is_empty() {
+                return;
+            }
+            for pid in pids {
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+fn jobo_in(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(JOBO)
+        .args(args)
+        .env_remove("JOBO_HOST")
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .current_dir(home)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run jobo")
+}
+
+#[test]
+fn autostarts_a_per_user_daemon_once() {
+    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let h = home.0.path();
+    std::fs::create_dir_all(h.join("run")).expect("runtime dir");
+    let dir = job_dir(h, "job", &[("run.sh", "echo autostarted")]);
+
+    let first = jobo_in(
+        h,
+        &["run", dir.to_str().expect("utf-8"), "--service", "example"],
+    );
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("started jobod in the background"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "autostarted\n");
+    assert!(h.join("run/jobo/jobod.sock").exists());
+    assert!(h.join("data/jobo/jobo.db").exists());
+
+    // The second call finds the daemon running and says nothing about starting one.
+    let second = jobo_in(h, &["status"]);
+    assert!(second.status.success());
+    assert!(!String::from_utf8_lossy(&second.stderr).contains("started jobod"));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("succeeded"));
+}
+
+#[test]
+fn explicit_hosts_never_autostart() {
+    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let h = home.0.path();
+    let missing = format!("unix://{}/nothing.sock", h.display());
+    let out = Command::new(JOBO)
+        .args(["--host", &missing, "status"])
+        .env("HOME", h)
+        .output()
+        .expect("run jobo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot connect to jobod"), "{stderr}");
+    assert!(!stderr.contains("started jobod"));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(processes_under(h).is_empty());
+
+    let bad = Command::new(JOBO)
+        .args(["status"])
+        .env("JOBO_HOST", "ftp://x")
+        .output()
+        .expect("run jobo");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid host"));
+}
+
+#[test]
+fn completions_and_default_config() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(JOBO)
+            .args(["completions", shell])
+            .output()
+            .expect("jobo");
+        assert!(out.status.success());
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            script.contains("submit") && script.contains("fetch"),
+            "{shell}"
+        );
+    }
+    let out = Command::new(JOBOD)
+        .args(["config", "default"])
+        .output()
+        .expect("jobod");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let config = jobo::config::Config::parse(&text, "printed").expect("the printed config parses");
+    assert!(config.service("example").is_some());
+}
+
+#[test]
+fn jobod_refuses_a_bad_config_with_one_line() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let config = tmp.path().join("jobod.toml");
+    std::fs::write(&config, "[services.x]\nretention = \"soon\"\n").expect("write");
+    let out = Command::new(JOBOD)
+        .args(["serve", "--user", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(tmp.path().join("d"))
+        .arg("--socket")
+        .arg(tmp.path().join("s.sock"))
+        .output()
+        .expect("jobod");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid config") && stderr.contains("soon"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_second_daemon_does_not_steal_the_socket() {
+    let d = Daemon::start();
+    let out = Command::new(JOBOD)
+        .args(["serve", "--user", "--data-dir"])
+        .arg(d.root().join("other"))
+        .arg("--socket")
+        .arg(d.socket())
+        .output()
+        .expect("jobod");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already listening"));
+    d.jobo_ok(&["status"]);
+}
