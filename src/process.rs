@@ -14,10 +14,30 @@ pub fn kill_group(pgid: i32, signal: i32) {
     }
 }
 
-/// Whether any process of group `pgid` is still alive (signal 0 probes without sending).
+/// Whether any process of group `pgid` is still alive. Signal 0 is the cheap probe; but it
+/// also succeeds for zombies, and the zombies of a daemon that was `kill -9`ed belong to a
+/// PID 1 that may never reap them, so a positive answer is checked against `/proc`.
 pub fn group_alive(pgid: i32) -> bool {
     // SAFETY: as above; signal 0 only checks for existence and permission.
-    pgid > 1 && unsafe { libc::kill(-pgid, 0) } == 0
+    if pgid <= 1 || unsafe { libc::kill(-pgid, 0) } != 0 {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // After the command name: state, ppid, pgrp, ...
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        pgrp == Some(pgid) && state != Some("Z")
+    })
 }
 
 /// Makes this process the reaper of its orphaned descendants, so a job's background children
@@ -69,6 +89,29 @@ pub async fn kill_group_and_wait(pgid: i32, limit: Duration) {
 pub fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces; fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn sees_kills_and_reaps_a_group() -> std::io::Result<()> {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()?;
+        let pid = child.id() as i32;
+        assert!(group_alive(pid));
+        assert!(start_time(pid).is_some());
+        assert_eq!(start_time(pid), start_time(pid));
+        kill_group(pid, libc::SIGKILL);
+        child.wait()?;
+        assert!(!group_alive(pid));
+        assert_eq!(start_time(pid), None);
+        Ok(())
+    }
 }
