@@ -1,6 +1,7 @@
 //! `jobod`: the jobo server. All logic lives in the library; see `jobo::daemon`.
 
 use clap::Parser;
+use std::io::IsTerminal;
 use jobo::cli::jobod::{ConfigCommand, Jobod, JobodCommand};
 
 fn main() -> std::process::ExitCode {
@@ -19,6 +20,7 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
