@@ -103,10 +103,11 @@ pub fn unpack_tgz(src: impl Read, dest: &Path, limit: u64) -> Result<u64, Archiv
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
         if kind.is_dir() {
-            if let Ok(rel) = safe_relative(&name) {
-                fs::create_dir_all(dest.join(rel))?;
+            // "./" (the archive's root) is fine to skip; any other bad name is refused.
+            if name.trim_end_matches('/') != "." {
+                fs::create_dir_all(dest.join(safe_relative(&name)?))?;
             }
-            continue; // "./" itself is fine to skip
+            continue;
         }
         if !kind.is_file() {
             return Err(ArchiveError::Unsupported(name));
@@ -211,6 +212,27 @@ mod tests {
             safe_relative("./data/in.csv").ok(),
             Some(PathBuf::from("data/in.csv"))
         );
+    }
+
+    #[test]
+    fn refuses_a_directory_entry_outside_the_root() -> Result<(), ArchiveError> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_size(0);
+        h.set_mode(0o755);
+        h.as_old_mut().name[..8].copy_from_slice(b"../evil/");
+        h.set_cksum();
+        tar.append(&h, &[][..])?;
+        let tgz = tar.into_inner()?.finish()?;
+        let dst = tempfile::tempdir()?;
+        let inner = dst.path().join("in");
+        fs::create_dir(&inner)?;
+        let err = unpack_tgz(&tgz[..], &inner, 100);
+        assert!(matches!(err, Err(ArchiveError::BadPath(_))), "{err:?}");
+        assert!(!dst.path().join("evil").exists());
+        Ok(())
     }
 
     #[test]

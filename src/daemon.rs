@@ -36,6 +36,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
     let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
+    // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
+    let _lock = lock_data_dir(&data)?;
 
     let config_path = opts
         .config
@@ -70,17 +72,24 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| paths::default_socket(opts.system));
     let mode = if opts.system { 0o660 } else { 0o600 };
+    // The socket is bound last: once it accepts connections, everything else (the TCP
+    // listener and its address file included) is in place.
+    server::check_socket_free(&socket)?;
+    let mut tcp = None;
+    if let Some(addr) = listen {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = listener.local_addr()?;
+        std::fs::write(data.tcp_addr_file(), bound.to_string())?;
+        tracing::info!("listening on http://{bound}");
+        tcp = Some(listener);
+    }
     let unix = server::bind_unix(&socket, mode)?;
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some(addr) = listen {
-        let tcp = tokio::net::TcpListener::bind(&addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let bound = tcp.local_addr()?;
-        std::fs::write(data.tcp_addr_file(), bound.to_string())?;
-        tracing::info!("listening on http://{bound}");
-        tasks.spawn(server::serve_tcp(ctx.clone(), tcp, shutdown.clone()));
+    if let Some(listener) = tcp {
+        tasks.spawn(server::serve_tcp(ctx.clone(), listener, shutdown.clone()));
     }
     tracing::info!(
         "listening on {} (data in {}, {} local slots)",
@@ -106,4 +115,24 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_file(&socket);
     Ok(())
+}
+
+/// Takes an exclusive `flock` on `jobod.lock` in the data dir, or says who holds it.
+fn lock_data_dir(data: &DataDir) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let path = data.root().join("jobod.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor we own; the lock goes with the file (and the process).
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        anyhow::bail!(
+            "another jobod is using the data dir {} (stop it, or pick another --data-dir)",
+            data.root().display()
+        );
+    }
+    Ok(file)
 }

@@ -152,3 +152,24 @@ fn a_second_daemon_does_not_steal_the_socket() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already listening"));
     d.jobo_ok(&["status"]);
 }
+
+#[test]
+fn a_second_daemon_does_not_take_over_a_data_dir_in_use() {
+    let d = Daemon::start();
+    let dir = job_dir(&d.work(), "job", &[("run.sh", "echo ok")]);
+    let id = d.submit(&dir, "example");
+    let out = Command::new(JOBOD)
+        .args(["serve", "--user", "--data-dir"])
+        .arg(d.data())
+        .arg("--socket")
+        .arg(d.root().join("other.sock"))
+        .output()
+        .expect("jobod");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another jobod is using the data dir"),
+        "{stderr}"
+    );
+    assert_eq!(d.wait(id)["state"], "succeeded");
+}

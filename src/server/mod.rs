@@ -22,6 +22,17 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 
+/// Fails if a daemon already answers on the Unix socket at `path`.
+pub fn check_socket_free(path: &Path) -> anyhow::Result<()> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        anyhow::bail!(
+            "another jobod is already listening on {} (stop it, or pick another --socket)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Binds the Unix socket at `path`, replacing a stale socket file but refusing to steal the
 /// socket of a daemon that still answers.
 pub fn bind_unix(path: &Path, mode: u32) -> anyhow::Result<UnixListener> {
@@ -31,12 +42,7 @@ pub fn bind_unix(path: &Path, mode: u32) -> anyhow::Result<UnixListener> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            anyhow::bail!(
-                "another jobod is already listening on {} (stop it, or pick another --socket)",
-                path.display()
-            );
-        }
+        check_socket_free(path)?;
         std::fs::remove_file(path)
             .with_context(|| format!("cannot remove stale socket {}", path.display()))?;
     }

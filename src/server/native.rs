@@ -35,6 +35,8 @@ pub async fn submit(
     query: &str,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
+    // From here on, a refusal lets the client finish sending and read it.
+    let req = req.map(upload::UploadBody::new);
     let q: SubmitQuery = parse_query(query)?;
     let service = q
         .service

@@ -31,6 +31,8 @@ pub async fn upload(ctx: &Ctx, req: Request<Incoming>) -> Response<Body> {
 }
 
 async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    // From here on, a refusal lets the client finish sending and read it.
+    let req = req.map(upload::UploadBody::new);
     upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
     let dir = upload::staging_dir(ctx)?;
     let (parts, body) = req.into_parts();

@@ -7,16 +7,96 @@ use crate::state::Ctx;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{HeaderMap, StatusCode, header};
 use std::collections::HashMap;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// How long, and how much, of a refused upload is still read (and thrown away).
+const LINGER_TIME: Duration = Duration::from_secs(10);
+const LINGER_BYTES: u64 = 64 << 20;
+
+/// The body of an upload. If it is dropped before its end (the upload was refused, or the
+/// archive ended before the body did), the rest is read and thrown away in the background for
+/// a while: closing a connection the client is still sending on makes it fail with a broken
+/// pipe or a reset instead of reading the answer (RFC 9112 §9.6).
+pub struct UploadBody {
+    inner: Option<Incoming>,
+    done: bool,
+}
+
+impl UploadBody {
+    pub fn new(body: Incoming) -> UploadBody {
+        UploadBody {
+            inner: Some(body),
+            done: false,
+        }
+    }
+}
+
+impl Body for UploadBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            self.done = true;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.as_ref().is_none_or(|b| b.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), |b| b.size_hint())
+    }
+}
+
+impl Drop for UploadBody {
+    fn drop(&mut self) {
+        let Some(mut body) = self.inner.take() else {
+            return;
+        };
+        if self.done || body.is_end_stream() {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let _ = tokio::time::timeout(LINGER_TIME, async {
+                let mut seen = 0u64;
+                while let Some(Ok(frame)) = body.frame().await {
+                    seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    if seen > LINGER_BYTES {
+                        break;
+                    }
+                }
+            })
+            .await;
+        });
+    }
+}
 
 /// A body stream that fails once more than `limit` bytes came, and says so in `exceeded`.
 fn limited(
-    body: Incoming,
+    body: UploadBody,
     limit: u64,
     exceeded: Arc<AtomicBool>,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
@@ -68,7 +148,7 @@ pub fn staging_dir(ctx: &Ctx) -> Result<tempfile::TempDir, ApiError> {
 /// Unpacks a tar.gz body into `dest`; returns the content bytes.
 pub async fn receive_tgz(
     ctx: &Ctx,
-    body: Incoming,
+    body: UploadBody,
     dest: &std::path::Path,
 ) -> Result<u64, ApiError> {
     let limit = ctx.config.server.max_upload_bytes;
@@ -100,7 +180,7 @@ pub struct Multipart {
 pub async fn receive_multipart(
     ctx: &Ctx,
     headers: &HeaderMap,
-    body: Incoming,
+    body: UploadBody,
     dest: &std::path::Path,
 ) -> Result<Multipart, ApiError> {
     let limit = ctx.config.server.max_upload_bytes;
