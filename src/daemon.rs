@@ -48,7 +48,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let store = Store::open(&data.db())
         .with_context(|| format!("cannot open the job store {}", data.db().display()))?;
     recovery::clean_tmp(&data).context("cannot prepare the data dir")?;
-    let requeued = recovery::recover(&store, &config).await?;
+    let requeued = recovery::recover(&store, &data, &config).await?;
     if requeued > 0 {
         tracing::info!("requeued {requeued} jobs interrupted by the last stop");
     }
@@ -111,7 +111,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     shutdown.cancel();
     // Runs are not left behind: they are killed now and requeued by the next start.
     if let Ok(runs) = recovery::local_runs(&ctx.store).await {
-        recovery::kill_local_runs(&runs).await;
+        recovery::kill_local_runs(&ctx.data, &runs).await;
     }
     let _ = std::fs::remove_file(&socket);
     Ok(())

@@ -85,6 +85,30 @@ pub async fn kill_group_and_wait(pgid: i32, limit: Duration) {
     reap_group(pgid);
 }
 
+/// Process groups of live processes whose working directory is below `dir`: how a restarted
+/// daemon finds a run it started but had not yet recorded (it died in between).
+pub fn groups_working_under(dir: &std::path::Path) -> Vec<i32> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut groups: Vec<i32> = entries
+        .flatten()
+        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&dir)))
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let (_, rest) = stat.rsplit_once(')')?;
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?;
+            let pgrp = fields.nth(1)?.parse::<i32>().ok()?;
+            (state != "Z").then_some(pgrp)
+        })
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups
+}
+
 /// The start time of `pid` in clock ticks since boot (field 22 of `/proc/PID/stat`).
 pub fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -100,14 +124,17 @@ mod tests {
 
     #[test]
     fn sees_kills_and_reaps_a_group() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
         let mut child = std::process::Command::new("sleep")
             .arg("30")
+            .current_dir(dir.path())
             .process_group(0)
             .spawn()?;
         let pid = child.id() as i32;
         assert!(group_alive(pid));
         assert!(start_time(pid).is_some());
         assert_eq!(start_time(pid), start_time(pid));
+        assert_eq!(groups_working_under(dir.path()), vec![pid]);
         kill_group(pid, libc::SIGKILL);
         child.wait()?;
         assert!(!group_alive(pid));

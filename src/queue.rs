@@ -229,12 +229,14 @@ pub async fn wait(
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let job = get(ctx, id).await?;
+        // A final job that cannot reach `until` any more is answered now, not at the timeout.
         let reached = match until {
-            Some(state) => job.state == state,
+            Some(state) => {
+                job.state == state || (job.state.is_terminal() && !job.state.can_become(state))
+            }
             None => job.state.is_terminal(),
         };
         if reached
-            || job.state == JobState::Expired
             || tokio::time::timeout_at(deadline, next_change(&mut changes, id))
                 .await
                 .is_err()

@@ -23,14 +23,28 @@ pub fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
     std::fs::create_dir_all(data.jobs())
 }
 
-/// Kills the process groups of local runs the store knows about (if they are still ours).
-pub async fn kill_local_runs(runs: &[Record]) {
+/// Kills the process groups of local runs the store knows about (if they are still ours):
+/// the recorded group when its pid and start time match, and any group still working in the
+/// job's directory (a run started just before a crash, before its pid was recorded).
+pub async fn kill_local_runs(data: &DataDir, runs: &[Record]) {
+    let own = std::process::id() as i32;
     for rec in runs {
+        let mut groups = process::groups_working_under(data.job(rec.job.id).path());
         if let (Some(pid), Some(start)) = (rec.pid, rec.pid_start)
             && process::start_time(pid) == Some(start)
         {
-            tracing::info!("job {}: killing leftover process group {pid}", rec.job.id);
-            process::kill_group_and_wait(pid, Duration::from_secs(5)).await;
+            groups.push(pid);
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        // SAFETY: getpgrp has no preconditions.
+        let ours = unsafe { libc::getpgrp() };
+        for pgid in groups
+            .into_iter()
+            .filter(|&g| g > 1 && g != own && g != ours)
+        {
+            tracing::info!("job {}: killing leftover process group {pgid}", rec.job.id);
+            process::kill_group_and_wait(pgid, Duration::from_secs(5)).await;
         }
     }
 }
@@ -45,9 +59,9 @@ pub async fn local_runs(store: &Store) -> Result<Vec<Record>, StoreError> {
 }
 
 /// Requeues or fails every interrupted local run. Returns how many were requeued.
-pub async fn recover(store: &Store, config: &Config) -> Result<usize, StoreError> {
+pub async fn recover(store: &Store, data: &DataDir, config: &Config) -> Result<usize, StoreError> {
     let runs = local_runs(store).await?;
-    kill_local_runs(&runs).await;
+    kill_local_runs(data, &runs).await;
     let config = config.clone();
     store
         .call(move |c| {

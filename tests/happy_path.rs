@@ -97,3 +97,18 @@ fn a_job_over_its_timeout_is_killed_and_marked_timed_out() {
     // `jobo wait` exits non-zero when a job did not succeed.
     assert!(!d.jobo(&["wait", &id.to_string()]).status.success());
 }
+
+#[test]
+fn waiting_for_a_state_a_final_job_cannot_reach_answers_at_once() {
+    let d = Daemon::start();
+    let dir = job_dir(&d.work(), "job", &[("run.sh", "true")]);
+    let id = d.submit(&dir, "example");
+    assert_eq!(d.wait(id)["state"], "succeeded");
+    let started = std::time::Instant::now();
+    let path = format!("/v1/jobs/{id}/wait?until=running&timeout=600");
+    let (status, body) = d.http_unix("GET", &path, &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["state"], "succeeded");
+    // Generous bound: the bug this guards against waits the full 600 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
