@@ -36,8 +36,8 @@ impl LocalWorker {
 
     /// Starts a dispatched job in the background.
     pub fn start(&self, ctx: Ctx, rec: Record) {
-        let token = CancellationToken::new();
-        self.lock().insert(rec.job.id, token.clone());
+        // A cancel that came between dispatch and here has left its token already cancelled.
+        let token = self.lock().entry(rec.job.id).or_default().clone();
         tokio::spawn(async move {
             let id = rec.job.id;
             run(&ctx, rec, &token).await;
@@ -48,15 +48,14 @@ impl LocalWorker {
         });
     }
 
-    /// Asks a run to stop; false when the job is not running here.
-    pub fn cancel(&self, id: JobId) -> bool {
-        match self.lock().get(&id) {
-            Some(token) => {
-                token.cancel();
-                true
-            }
-            None => false,
-        }
+    /// Asks the run of a job dispatched here to stop, even if its task has not started yet.
+    pub fn cancel(&self, id: JobId) {
+        self.lock().entry(id).or_default().cancel();
+    }
+
+    /// Drops the cancel request of a job that ended anyway.
+    pub fn forget(&self, id: JobId) {
+        self.lock().remove(&id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, CancellationToken>> {

@@ -150,13 +150,13 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         ctx.events.job_changed(id, job.state);
         return Ok(job);
     }
-    let signalled = ctx.worker.as_ref().is_some_and(|w| w.cancel(id));
-    if !signalled {
+    let Some(worker) = &ctx.worker else {
         return Err(QueueError::Conflict(format!(
             "job {id} is {} on a node this server cannot reach; try again",
             job.state
         )));
-    }
+    };
+    worker.cancel(id);
     let grace = ctx.config.server.kill_grace + Duration::from_secs(10);
     let _ = tokio::time::timeout(grace, async {
         loop {
@@ -168,7 +168,11 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         }
     })
     .await;
-    get(ctx, id).await
+    let job = get(ctx, id).await?;
+    if job.state.is_terminal() {
+        worker.forget(id);
+    }
+    Ok(job)
 }
 
 /// Removes a finished job's files and marks it `expired`; its history row stays.
