@@ -9,18 +9,7 @@ struct Reaper(tempfile::TempDir);
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        for _ in 0..50 {
-            let pids = processes_under(self.0.path());
-            if pids.is_empty() {
-                return;
-            }
-            for pid in pids {
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        kill_processes_under(self.0.path());
     }
 }
 

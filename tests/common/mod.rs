@@ -277,18 +277,23 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
         // Jobs (and their children) left by a killed daemon: kill them too.
-        for _ in 0..50 {
-            let pids = processes_under(self.root());
-            if pids.is_empty() {
-                break;
-            }
-            for pid in pids {
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        kill_processes_under(self.root());
+    }
+}
+
+/// SIGKILLs every live process working below `root`, until none is left (bounded).
+pub fn kill_processes_under(root: &Path) {
+    for _ in 0..50 {
+        let pids = processes_under(root);
+        if pids.is_empty() {
+            return;
         }
+        for pid in pids {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
