@@ -71,6 +71,8 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
         return Err(QueueError::MissingRunSh);
     }
     let data = ctx.data.clone();
+    // The closure's outer error is the database's, the inner one the file move's (after
+    // which the transaction rolls back as it is dropped).
     let (job, created) = ctx
         .store
         .call(move |c| {
@@ -78,7 +80,7 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
             if let Some(key) = &upload.job.idempotency_key
                 && let Some(job) = store::find_idempotent(&tx, &upload.job.user, key)?
             {
-                return Ok((job, false));
+                return Ok(Ok((job, false)));
             }
             let id = store::insert(&tx, &upload.job)?;
             let dir = data.job(id);
@@ -89,16 +91,18 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
                 std::fs::create_dir_all(dir.path())?;
                 std::fs::rename(upload.dir.path(), dir.input())
             })();
-            moved.map_err(|e| StoreError::Join(format!("cannot store job files: {e}")))?;
+            if let Err(e) = moved {
+                return Ok(Err(e));
+            }
             let _ = upload.dir.keep();
             let job = store::get(&tx, id)?.job;
             if let Err(e) = tx.commit() {
                 let _ = std::fs::remove_dir_all(dir.path());
                 return Err(e.into());
             }
-            Ok((job, true))
+            Ok(Ok((job, true)))
         })
-        .await?;
+        .await??;
     if created {
         ctx.events.job_changed(job.id, job.state);
     }
