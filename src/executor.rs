@@ -6,6 +6,7 @@ use crate::job::JobId;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -46,10 +47,35 @@ pub struct Running {
 const PASSED_THROUGH: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ"];
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
+/// `bash` as the child's `execvp` would find it in `path` (the job's `PATH`), or the bare name
+/// when that search depends on the child's working directory (a relative or empty entry).
+///
+/// Spawning an absolute path lets the standard library start the job with `posix_spawn`
+/// (a vfork-like clone); with a bare name and a `PATH` of the child's own it must fork the
+/// whole multi-threaded daemon instead, which costs more than the rest of a trivial job.
+fn shell(path: &std::ffi::OsStr) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    for dir in std::env::split_paths(path) {
+        if !dir.is_absolute() {
+            break;
+        }
+        let candidate = dir.join("bash");
+        let Ok(c) = std::ffi::CString::new(candidate.as_os_str().as_bytes()) else {
+            continue;
+        };
+        // SAFETY: `c` is a valid NUL-terminated string; access only reads it.
+        if candidate.is_file() && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
+            return candidate;
+        }
+    }
+    "bash".into()
+}
+
 /// Starts `bash run.sh` in the job's work dir.
 pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     let work = spec.dir.work();
-    let mut cmd = Command::new("bash");
+    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
+    let mut cmd = Command::new(shell(&path));
     cmd.arg("run.sh")
         .current_dir(&work)
         .env_clear()
@@ -62,9 +88,7 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
             cmd.env(key, v);
         }
     }
-    if std::env::var_os("PATH").is_none() {
-        cmd.env("PATH", DEFAULT_PATH);
-    }
+    cmd.env("PATH", &path);
     cmd.env("HOME", &work)
         .env("TMPDIR", spec.dir.scratch())
         .env("USER", &spec.user)
@@ -179,5 +203,37 @@ fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> i32 {
             .or_else(|| s.signal().map(|n| 128 + n))
             .unwrap_or(-1),
         Err(_) => -1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_is_searched_like_execvp() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        let fake = bin.join("bash");
+        std::fs::write(&fake, "#!/bin/sh\n").expect("write");
+        let at = |mode| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        };
+        let path = format!("/nonexistent:{}:/usr/bin:/bin", bin.display());
+        at(0o755);
+        assert_eq!(shell(path.as_ref()), fake);
+        // Not executable: the search goes on, as execvp's does.
+        at(0o644);
+        assert_ne!(shell(path.as_ref()), fake);
+        // A relative or empty entry depends on the child's cwd: leave the search to it.
+        at(0o755);
+        let relative = format!("bin:{}", bin.display());
+        assert_eq!(shell(relative.as_ref()), PathBuf::from("bash"));
+        assert_eq!(
+            shell(format!(":{}", bin.display()).as_ref()),
+            PathBuf::from("bash")
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! `jobod`: the jobo server. All logic lives in the library; see `jobo::daemon`.
 
 use clap::Parser;
-use std::io::IsTerminal;
 use jobo::cli::jobod::{ConfigCommand, Jobod, JobodCommand};
+use std::io::IsTerminal;
 
 fn main() -> std::process::ExitCode {
     let args = Jobod::parse();
