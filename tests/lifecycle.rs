@@ -414,6 +414,15 @@ fn max_running_serialises_the_whole_service() {
 // ---------------------------------------------------------------------------------------------
 // 3. crash recovery
 
+/// The job processes a killed daemon left, with their start times (to tell a survivor from a
+/// recycled pid).
+fn orphans(d: &Daemon) -> Vec<(i32, u64)> {
+    d.job_processes()
+        .into_iter()
+        .filter_map(|p| proc_stat(p).map(|(_, t)| (p, t)))
+        .collect()
+}
+
 #[test]
 fn kill9_with_jobs_queued_and_running_loses_and_repeats_nothing() {
     let mut d = Daemon::builder()
@@ -446,11 +455,7 @@ fn kill9_with_jobs_queued_and_running_loses_and_repeats_nothing() {
 
     d.kill9();
     // The run outlives the daemon, as after a real crash.
-    let orphans: Vec<(i32, u64)> = d
-        .job_processes()
-        .into_iter()
-        .filter_map(|p| proc_stat(p).map(|(_, t)| (p, t)))
-        .collect();
+    let orphans = orphans(&d);
     assert!(!orphans.is_empty(), "the interrupted run died with jobod");
 
     d.restart();
@@ -493,11 +498,7 @@ fn kill9_fails_an_interrupted_job_with_no_attempts_left() {
     );
     wait_state(&d, stuck, "running");
     d.kill9();
-    let orphans: Vec<(i32, u64)> = d
-        .job_processes()
-        .into_iter()
-        .filter_map(|p| proc_stat(p).map(|(_, t)| (p, t)))
-        .collect();
+    let orphans = orphans(&d);
     assert!(!orphans.is_empty(), "the interrupted run died with jobod");
     d.restart();
     for &(pid, start) in &orphans {
