@@ -60,13 +60,22 @@ pub async fn list(
 /// Long-polls until job `id` is final, with a spinner on a terminal.
 pub async fn wait_for(client: &Client, id: JobId, quiet: bool) -> anyhow::Result<Job> {
     let bar = spinner(format!("job {id}: waiting"), quiet);
+    // On a terminal, first wake when the job starts, so the spinner can say so.
+    let mut until = if bar.is_hidden() {
+        ""
+    } else {
+        "&until=running"
+    };
     loop {
         let job: Job = client
-            .get(&format!("/v1/jobs/{id}/wait?timeout=30"))
+            .get(&format!("/v1/jobs/{id}/wait?timeout=30{until}"))
             .await?;
         if job.state.is_terminal() {
             bar.finish_and_clear();
             return Ok(job);
+        }
+        if job.state == JobState::Running {
+            until = "";
         }
         bar.set_message(format!("job {id}: {}", job.state));
     }
