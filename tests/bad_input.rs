@@ -479,6 +479,26 @@ fn unknown_service_is_refused() {
     assert!(r.sent_all, "the refusal broke the connection");
     before.assert_unchanged(&d, "native, unknown service, streamed");
 
+    // A caller refused before its upload is looked at is drained the same way.
+    let big = tgz_stored(&[("run.sh", RUN_SH), ("big.bin", &noise(16 << 20))]);
+    let r = chunked(
+        &d,
+        "/v1/jobs?service=example",
+        &[
+            ("Content-Type", "application/gzip"),
+            ("X-Jobo-User", "no/such user"),
+        ],
+        big,
+    );
+    native_error(
+        "native, invalid user name",
+        r.answer,
+        400,
+        &["invalid user name"],
+    );
+    assert!(r.sent_all, "the refusal broke the connection");
+    before.assert_unchanged(&d, "native, invalid user name");
+
     let r = seed_upload(
         &d,
         &[("user_id", "7"), ("service", "nope")],

@@ -88,7 +88,14 @@ async fn native_route(
     rest: &[&str],
 ) -> Result<Response<Body>, ApiError> {
     let query = req.uri().query().unwrap_or("").to_string();
-    let who = caller(ctx, peer, &req)?;
+    let who = match caller(ctx, peer, &req) {
+        Ok(who) => who,
+        Err(e) => {
+            // Let a client that is still sending an upload finish, so it reads the refusal.
+            drop(req.map(super::upload::UploadBody::new));
+            return Err(e);
+        }
+    };
     match (method, rest) {
         (&Method::GET, ["services"]) => native::services(ctx).await,
         (&Method::GET, ["jobs"]) => native::list(ctx, &query).await,
