@@ -118,7 +118,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 }
 
 /// Takes an exclusive `flock` on `jobod.lock` in the data dir, or says who holds it.
-fn lock_data_dir(data: &DataDir) -> anyhow::Result<std::fs::File> {
+pub(crate) fn lock_data_dir(data: &DataDir) -> anyhow::Result<std::fs::File> {
     use std::os::fd::AsRawFd;
     let path = data.root().join("jobod.lock");
     let file = std::fs::OpenOptions::new()

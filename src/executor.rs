@@ -2,7 +2,6 @@
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
 
-use crate::job::JobId;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
@@ -16,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 /// What one run needs to know.
 pub struct RunSpec {
-    pub job_id: JobId,
+    /// `JOBO_JOB_ID` of the run: a job number on the server, a payload uuid on a node.
+    pub job_id: String,
     pub user: String,
     pub service: String,
     pub dir: JobDir,
@@ -93,7 +93,7 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .env("TMPDIR", spec.dir.scratch())
         .env("USER", &spec.user)
         .env("LOGNAME", &spec.user)
-        .env("JOBO_JOB_ID", spec.job_id.to_string())
+        .env("JOBO_JOB_ID", &spec.job_id)
         .env("JOBO_USER", &spec.user)
         .env("JOBO_SERVICE", &spec.service);
 

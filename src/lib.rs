@@ -16,6 +16,7 @@ pub mod executor;
 pub mod job;
 pub mod local_worker;
 pub mod logs;
+pub mod node;
 pub mod paths;
 pub mod process;
 pub mod queue;

@@ -90,7 +90,7 @@ async fn run(ctx: &Ctx, rec: Record, cancel: &CancellationToken) {
         .map(Duration::from_secs)
         .or_else(|| ctx.config.service(&job.service).and_then(|s| s.timeout));
     let spec = RunSpec {
-        job_id: id,
+        job_id: id.to_string(),
         user: job.user.clone(),
         service: job.service.clone(),
         dir: dir.clone(),

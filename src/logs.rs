@@ -20,6 +20,11 @@ pub struct LogHub {
 pub struct LogWriter(Arc<watch::Sender<u64>>);
 
 impl LogWriter {
+    /// A writer nobody follows (payloads on a worker node, whose logs are only collected).
+    pub fn detached() -> LogWriter {
+        LogWriter(Arc::new(watch::channel(0).0))
+    }
+
     /// Tells followers that `n` more bytes are in the files.
     pub fn appended(&self, n: usize) {
         self.0.send_modify(|total| *total += n as u64);

@@ -42,6 +42,20 @@ impl DataDir {
         self.root.join("jobod.tcp")
     }
 
+    /// A worker node's payloads, one dir per payload (emptied at start: the server owns the truth).
+    pub fn payloads(&self) -> PathBuf {
+        self.root.join("payloads")
+    }
+
+    pub fn payload(&self, id: &str) -> JobDir {
+        JobDir(self.payloads().join(id))
+    }
+
+    /// The actual TCP address of a worker node, written once bound.
+    pub fn worker_addr_file(&self) -> PathBuf {
+        self.root.join("jobod-worker.tcp")
+    }
+
     /// Where an autostarted daemon writes its log.
     pub fn log_file(&self) -> PathBuf {
         self.root.join("jobod.log")

@@ -1,4 +1,5 @@
-//! `jobod`: the jobo server. All logic lives in the library; see `jobo::daemon`.
+//! `jobod`: the jobo server, or a worker node. All logic lives in the library; see
+//! `jobo::daemon` and `jobo::node`.
 
 use clap::Parser;
 use jobo::cli::jobod::{ConfigCommand, Jobod, JobodCommand};
@@ -6,13 +7,13 @@ use std::io::IsTerminal;
 
 fn main() -> std::process::ExitCode {
     let args = Jobod::parse();
-    let serve = match args.command {
+    let command = match args.command {
         Some(JobodCommand::Config(ConfigCommand::Default)) => {
             print!("{}", jobo::config::DEFAULT_CONFIG);
             return std::process::ExitCode::SUCCESS;
         }
-        Some(JobodCommand::Serve(serve)) => serve,
-        None => args.serve,
+        Some(command) => command,
+        None => JobodCommand::Serve(args.serve),
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -29,7 +30,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(jobo::daemon::serve(serve.options())) {
+    let result = runtime.block_on(async {
+        match command {
+            JobodCommand::Worker(worker) => jobo::node::serve(worker.options()).await,
+            JobodCommand::Serve(serve) => jobo::daemon::serve(serve.options()).await,
+            JobodCommand::Config(_) => Ok(()),
+        }
+    });
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("jobod: error: {e:#}");

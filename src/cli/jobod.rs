@@ -1,6 +1,7 @@
-//! The `jobod` command line: `serve` (the default) and `config default`.
+//! The `jobod` command line: `serve` (the default), `worker` and `config default`.
 
 use crate::daemon::ServeOptions;
+use crate::node::WorkerOptions;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -21,6 +22,8 @@ pub struct Jobod {
 pub enum JobodCommand {
     /// Run the server (the default)
     Serve(ServeArgs),
+    /// Run a worker node: run payloads sent by a server, serve the seed's client routes
+    Worker(WorkerArgs),
     /// Configuration helpers
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -66,6 +69,46 @@ impl ServeArgs {
             listen: self.listen.clone(),
             config: self.config.clone(),
             no_local_worker: self.no_local_worker,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Address to serve on, e.g. 0.0.0.0:5001 (port 0 picks a free port; the bound address is
+    /// written to jobod-worker.tcp in the data dir)
+    #[arg(long, env = "JOBOD_WORKER_LISTEN", value_name = "HOST:PORT")]
+    pub listen: String,
+    /// File whose first line is the node token (requests need `Authorization: Bearer <token>`)
+    #[arg(long, env = "JOBOD_WORKER_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// Payloads run at once [default: number of CPUs]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub slots: Option<u32>,
+    /// Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]
+    #[arg(long, env = "JOBOD_WORKER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Serve the seed's client routes without a token (for the seed's server, which sends
+    /// none). Only on a private network: anyone who reaches the port can run code.
+    #[arg(long)]
+    pub allow_seed_without_token: bool,
+}
+
+impl WorkerArgs {
+    pub fn options(&self) -> WorkerOptions {
+        let system = crate::paths::system_mode_default();
+        WorkerOptions {
+            listen: self.listen.clone(),
+            token_file: self.token_file.clone(),
+            slots: self.slots.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                |n| n as usize,
+            ),
+            data_dir: self
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| crate::paths::default_data_dir(system).join("worker")),
+            allow_seed_without_token: self.allow_seed_without_token,
         }
     }
 }

@@ -1,13 +1,13 @@
 //! The HTTP server: accepts connections on the Unix socket and on TCP and serves each with
 //! hyper, one task per connection, all through the same router.
 
-mod download;
+pub(crate) mod download;
 mod follow;
 mod native;
-mod respond;
+pub(crate) mod respond;
 pub mod routes;
 mod seed;
-mod upload;
+pub(crate) mod upload;
 
 pub use respond::Body;
 pub use routes::Peer;
@@ -107,7 +107,7 @@ pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationTo
 }
 
 /// Out of file descriptors and the like: say so and back off briefly instead of spinning.
-async fn accept_failed(e: std::io::Error) {
+pub(crate) async fn accept_failed(e: std::io::Error) {
     tracing::error!("accept failed: {e}");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }

@@ -66,8 +66,13 @@ pub async fn submit(
         return Ok(json(StatusCode::OK, &job));
     }
     upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
-    let dir = upload::staging_dir(ctx)?;
-    let input_bytes = upload::receive_tgz(ctx, req.into_body(), dir.path()).await?;
+    let dir = upload::staging_dir(&ctx.data.tmp())?;
+    let input_bytes = upload::receive_tgz(
+        ctx.config.server.max_upload_bytes,
+        req.into_body(),
+        dir.path(),
+    )
+    .await?;
     let new = NewJob {
         user: who.user.clone(),
         service,

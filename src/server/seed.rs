@@ -34,9 +34,15 @@ async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body
     // From here on, a refusal lets the client finish sending and read it.
     let req = req.map(upload::UploadBody::new);
     upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
-    let dir = upload::staging_dir(ctx)?;
+    let dir = upload::staging_dir(&ctx.data.tmp())?;
     let (parts, body) = req.into_parts();
-    let form = upload::receive_multipart(ctx, &parts.headers, body, dir.path()).await?;
+    let form = upload::receive_multipart(
+        ctx.config.server.max_upload_bytes,
+        &parts.headers,
+        body,
+        dir.path(),
+    )
+    .await?;
     let user_id = form
         .fields
         .get("user_id")

@@ -3,7 +3,6 @@
 
 use super::respond::ApiError;
 use crate::archive::{self, ArchiveError, Budget};
-use crate::state::Ctx;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
@@ -133,10 +132,12 @@ pub fn check_length(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
     }
 }
 
-pub fn staging_dir(ctx: &Ctx) -> Result<tempfile::TempDir, ApiError> {
+/// A fresh `upload-*` dir inside `tmp` (the data dir's, so the final rename stays on one
+/// filesystem); removed on drop unless kept.
+pub fn staging_dir(tmp: &std::path::Path) -> Result<tempfile::TempDir, ApiError> {
     tempfile::Builder::new()
         .prefix("upload-")
-        .tempdir_in(ctx.data.tmp())
+        .tempdir_in(tmp)
         .map_err(|e| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -145,13 +146,12 @@ pub fn staging_dir(ctx: &Ctx) -> Result<tempfile::TempDir, ApiError> {
         })
 }
 
-/// Unpacks a tar.gz body into `dest`; returns the content bytes.
+/// Unpacks a tar.gz body of at most `limit` content bytes into `dest`; returns the content bytes.
 pub async fn receive_tgz(
-    ctx: &Ctx,
+    limit: u64,
     body: UploadBody,
     dest: &std::path::Path,
 ) -> Result<u64, ApiError> {
-    let limit = ctx.config.server.max_upload_bytes;
     let exceeded = Arc::new(AtomicBool::new(false));
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(limited(
         body,
@@ -176,14 +176,14 @@ pub struct Multipart {
 }
 
 /// Reads a `multipart/form-data` body: every part with a filename is an input file whose
-/// relative path is the field name (or, if that is empty, the filename).
+/// relative path is the field name (or, if that is empty, the filename). At most `limit` bytes
+/// of files are accepted.
 pub async fn receive_multipart(
-    ctx: &Ctx,
+    limit: u64,
     headers: &HeaderMap,
     body: UploadBody,
     dest: &std::path::Path,
 ) -> Result<Multipart, ApiError> {
-    let limit = ctx.config.server.max_upload_bytes;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -1,0 +1,156 @@
+//! `jobod worker`: a worker node (design §1, §6). It runs the payloads sent to it in slots, with
+//! the same executor as the server's local worker, and serves the seed's client routes
+//! (`/submit`, `/retrieve`, `/kill`, `/load`, …) behind a node token. It owns no authoritative
+//! state: its payload table is in memory and its payload dirs are emptied at start.
+
+mod payloads;
+mod routes;
+
+use crate::config::ServerConfig;
+use crate::paths::DataDir;
+use crate::{process, server};
+use anyhow::Context;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use payloads::Payloads;
+use routes::{Load, Node};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+/// Everything `jobod worker` can be told on its command line.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub listen: String,
+    pub token_file: PathBuf,
+    pub slots: usize,
+    pub data_dir: PathBuf,
+    pub allow_seed_without_token: bool,
+}
+
+/// The node token: the first line of `path`, which must not be empty.
+pub fn read_token(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the node token file {}", path.display()))?;
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        anyhow::bail!(
+            "the node token file {} is empty (put the token on its first line)",
+            path.display()
+        );
+    }
+    Ok(token.to_string())
+}
+
+pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
+    let token = read_token(&opts.token_file)?;
+    let data = DataDir::new(opts.data_dir.clone());
+    std::fs::create_dir_all(data.root())
+        .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
+    let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
+    // Held until exit: a second node on the same dir must not empty our payloads.
+    let _lock = crate::daemon::lock_data_dir(&data)?;
+    clean_leftovers(&data).await?;
+    process::become_subreaper();
+
+    let defaults = ServerConfig::default();
+    let slots = opts.slots.max(1);
+    let payloads = Payloads::new(data.clone(), slots, defaults.kill_grace);
+    let node = Arc::new(Node {
+        payloads: payloads.clone(),
+        token,
+        allow_seed_without_token: opts.allow_seed_without_token,
+        max_upload_bytes: defaults.max_upload_bytes,
+        tmp: data.tmp(),
+        load: Load::new(),
+    });
+    if opts.allow_seed_without_token {
+        tracing::warn!(
+            "!!! --allow-seed-without-token: ANYONE who can reach {} can submit and run \
+             payloads on this node without a token. Use it only on a private network. !!!",
+            opts.listen
+        );
+    }
+
+    let listener = TcpListener::bind(&opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let bound = listener.local_addr()?;
+    write_atomically(&data.worker_addr_file(), bound.to_string().as_bytes())?;
+    tracing::info!(
+        "worker node listening on http://{bound} (data in {}, {slots} slots)",
+        data.root().display()
+    );
+    let shutdown = CancellationToken::new();
+    let accept = tokio::spawn(accept_loop(node, listener, shutdown.clone()));
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("shutting down: killing running payloads");
+    shutdown.cancel();
+    let _ = accept.await;
+    payloads.kill_all().await;
+    let _ = std::fs::remove_file(data.worker_addr_file());
+    Ok(())
+}
+
+/// A previous node's payloads are worth nothing now (the server requeues them): kill what
+/// still runs there and empty `payloads/` and `tmp/`.
+async fn clean_leftovers(data: &DataDir) -> anyhow::Result<()> {
+    let payloads = data.payloads();
+    if payloads.is_dir() {
+        for pgid in process::groups_working_under(&payloads) {
+            process::kill_group_and_wait(pgid, std::time::Duration::from_secs(5)).await;
+        }
+    }
+    for dir in [payloads, data.tmp()] {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot empty {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes `path` through a temp file and a rename, so a reader never sees half of it.
+fn write_atomically(path: &Path, content: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, content).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.cancelled() => return,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let node = node.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| routes::handle(node.clone(), req));
+                    if let Err(e) = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                    {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                });
+            }
+            Err(e) => server::accept_failed(e).await,
+        }
+    }
+}
