@@ -382,22 +382,6 @@ fn outside(tag: &str) -> String {
     format!("/tmp/jobo-bad-input-{}-{tag}", std::process::id())
 }
 
-fn zip_files(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
-    let mut out = BTreeMap::new();
-    for i in 0..z.len() {
-        let mut f = z.by_index(i).expect("zip entry");
-        if f.is_dir() {
-            continue;
-        }
-        let mut data = Vec::new();
-        f.read_to_end(&mut data).expect("read zip entry");
-        let name = f.name().expect("zip entry name").into_owned();
-        out.insert(name, data);
-    }
-    out
-}
-
 fn tgz_files(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     let mut out = BTreeMap::new();

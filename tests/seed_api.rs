@@ -160,7 +160,7 @@ fn wait_running(d: &Daemon, via: Via, id: i64) {
     assert_eq!(job["state"], "running", "{job}");
 }
 
-fn zip_files(r: &Reply) -> BTreeMap<String, Vec<u8>> {
+fn reply_zip(r: &Reply) -> BTreeMap<String, Vec<u8>> {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         r.header("content-type").as_deref(),
@@ -168,19 +168,7 @@ fn zip_files(r: &Reply) -> BTreeMap<String, Vec<u8>> {
         "{}",
         r.head
     );
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(&r.body)).expect("a valid zip");
-    let mut out = BTreeMap::new();
-    for i in 0..z.len() {
-        let mut f = z.by_index(i).expect("zip entry");
-        if f.is_dir() {
-            continue;
-        }
-        let mut data = Vec::new();
-        f.read_to_end(&mut data).expect("read zip entry");
-        let name = f.name().expect("zip entry name").into_owned();
-        out.insert(name, data);
-    }
-    out
+    common::zip_files(&r.body)
 }
 
 fn content<'a>(files: &'a BTreeMap<String, Vec<u8>>, name: &str) -> &'a str {
@@ -297,7 +285,7 @@ fn portal_round_trip(via: Via) {
     assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
 
     // The partial download has what the run wrote so far, and the input.
-    let files = zip_files(&get(&d, via, &format!("/download_partial/{id}")));
+    let files = reply_zip(&get(&d, via, &format!("/download_partial/{id}")));
     assert_eq!(content(&files, "partial.txt"), "partial\n");
     assert_eq!(content(&files, "data/in.csv").as_bytes(), CSV);
     assert!(!files.contains_key("lines.txt"), "{:?}", files.keys());
@@ -312,7 +300,7 @@ fn portal_round_trip(via: Via) {
         r.header("content-disposition").as_deref(),
         Some(format!("attachment; filename=\"job-{id}.zip\"").as_str())
     );
-    let files = zip_files(&r);
+    let files = reply_zip(&r);
     assert_eq!(content(&files, "run.sh"), job.run_sh);
     assert_eq!(content(&files, "data/in.csv").as_bytes(), CSV);
     assert_eq!(content(&files, "copy.csv").as_bytes(), CSV);
@@ -321,7 +309,7 @@ fn portal_round_trip(via: Via) {
     assert_eq!(content(&files, "partial.txt"), "partial\n");
 
     // The partial download of a finished job is the same set of files.
-    let partial = zip_files(&get(&d, via, &format!("/download_partial/{id}")));
+    let partial = reply_zip(&get(&d, via, &format!("/download_partial/{id}")));
     assert_eq!(partial, files);
 
     // The run's stdout went to its log, not into the results.
@@ -377,7 +365,7 @@ fn terminate_running(via: Via) {
     assert_eq!(job_json["state"], "cancelled", "{job_json}");
 
     // What it wrote before it was killed is still there.
-    let files = zip_files(&get(&d, via, &format!("/download_partial/{id}")));
+    let files = reply_zip(&get(&d, via, &format!("/download_partial/{id}")));
     assert_eq!(content(&files, "partial.txt"), "partial\n");
     assert!(!files.contains_key("got.txt"), "{:?}", files.keys());
 
@@ -426,7 +414,7 @@ fn a_failed_job_downloads_as_failed_status() {
         "the message gives the exit code: {v}"
     );
     // Its files are still there for the portal to show.
-    let files = zip_files(&get(&d, Via::Tcp, &format!("/download_partial/{id}")));
+    let files = reply_zip(&get(&d, Via::Tcp, &format!("/download_partial/{id}")));
     assert_eq!(content(&files, "half.txt"), "half\n");
 }
 
@@ -442,7 +430,7 @@ fn uploads_from_several_portal_users_are_separate_jobs() {
         assert_eq!(fin["user"], user, "{fin}");
         // Downloadable over either transport, whichever one uploaded it.
         for via in [Via::Tcp, Via::Socket] {
-            let files = zip_files(&get(&d, via, &format!("/download/{id}")));
+            let files = reply_zip(&get(&d, via, &format!("/download/{id}")));
             assert_eq!(content(&files, "who.txt"), who);
         }
     }

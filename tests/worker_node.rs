@@ -194,19 +194,7 @@ impl Drop for Worker {
 
 /// The files of a zip, by name.
 fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
-    let mut out = Vec::new();
-    for i in 0..archive.len() {
-        let mut f = archive.by_index(i).expect("entry");
-        if f.is_dir() {
-            continue;
-        }
-        let mut content = Vec::new();
-        f.read_to_end(&mut content).expect("read entry");
-        out.push((f.name().expect("entry name").to_string(), content));
-    }
-    out.sort();
-    out
+    common::zip_files(bytes).into_iter().collect()
 }
 
 fn file<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {

@@ -10,9 +10,6 @@ use crate::config::ServerConfig;
 use crate::paths::DataDir;
 use crate::{process, server};
 use anyhow::Context;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use payloads::Payloads;
 use routes::{Load, Node};
 use std::os::unix::fs::PermissionsExt;
@@ -131,26 +128,9 @@ fn write_atomically(path: &Path, content: &[u8]) -> anyhow::Result<()> {
 }
 
 async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: CancellationToken) {
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.cancelled() => return,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                let _ = stream.set_nodelay(true);
-                let node = node.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| routes::handle(node.clone(), req));
-                    if let Err(e) = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                    {
-                        tracing::debug!("connection ended: {e}");
-                    }
-                });
-            }
-            Err(e) => server::accept_failed(e).await,
-        }
-    }
+    server::accept_tcp(listener, shutdown, |stream, _| {
+        let node = node.clone();
+        server::spawn_http(stream, move |req| routes::handle(node.clone(), req));
+    })
+    .await
 }

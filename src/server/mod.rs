@@ -13,13 +13,17 @@ pub use respond::Body;
 pub use routes::Peer;
 
 use crate::state::Ctx;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio_util::sync::CancellationToken;
 
 /// Fails if a daemon already answers on the Unix socket at `path`.
@@ -53,18 +57,29 @@ pub fn bind_unix(path: &Path, mode: u32) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
-fn serve_connection<S>(ctx: Ctx, io: S, peer: Peer)
+/// Serves HTTP/1.1 on one connection in its own task, every request through `handler`.
+pub(crate) fn spawn_http<S, F, Fut>(io: S, handler: F)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(Request<Incoming>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
 {
     tokio::spawn(async move {
-        let service = service_fn(move |req| routes::handle(ctx.clone(), peer.clone(), req));
         if let Err(e) = http1::Builder::new()
-            .serve_connection(TokioIo::new(io), service)
+            .serve_connection(TokioIo::new(io), service_fn(handler))
             .await
         {
             tracing::debug!("connection ended: {e}");
         }
+    });
+}
+
+fn serve_connection<S>(ctx: Ctx, io: S, peer: Peer)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    spawn_http(io, move |req| {
+        routes::handle(ctx.clone(), peer.clone(), req)
     });
 }
 
@@ -91,6 +106,18 @@ pub async fn serve_unix(ctx: Ctx, listener: UnixListener, shutdown: Cancellation
 }
 
 pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationToken) {
+    accept_tcp(listener, shutdown, |stream, addr| {
+        serve_connection(ctx.clone(), stream, Peer::Tcp(addr))
+    })
+    .await
+}
+
+/// Accepts TCP connections until `shutdown`, handing each to `serve`.
+pub(crate) async fn accept_tcp(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    mut serve: impl FnMut(TcpStream, SocketAddr),
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -99,7 +126,7 @@ pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationTo
         match accepted {
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
-                serve_connection(ctx.clone(), stream, Peer::Tcp(addr));
+                serve(stream, addr);
             }
             Err(e) => accept_failed(e).await,
         }
@@ -107,7 +134,7 @@ pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationTo
 }
 
 /// Out of file descriptors and the like: say so and back off briefly instead of spinning.
-pub(crate) async fn accept_failed(e: std::io::Error) {
+async fn accept_failed(e: std::io::Error) {
     tracing::error!("accept failed: {e}");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }

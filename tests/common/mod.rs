@@ -454,3 +454,19 @@ pub fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
+
+/// The files of a zip (directories left out), by name.
+pub fn zip_files(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).expect("zip entry");
+        if f.is_dir() {
+            continue;
+        }
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).expect("read zip entry");
+        out.insert(f.name().expect("zip entry name").into_owned(), data);
+    }
+    out
+}
