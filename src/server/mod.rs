@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -65,7 +65,10 @@ where
     Fut: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
 {
     tokio::spawn(async move {
+        // The timer arms hyper's header-read timeout (30 s), so a client that never finishes
+        // its request head cannot hold a connection forever.
         if let Err(e) = http1::Builder::new()
+            .timer(TokioTimer::new())
             .serve_connection(TokioIo::new(io), service_fn(handler))
             .await
         {
