@@ -101,12 +101,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    stop_signal().await?;
     tracing::info!("shutting down");
     shutdown.cancel();
     // Runs are not left behind: they are killed now and requeued by the next start.
@@ -135,4 +130,15 @@ pub(crate) fn lock_data_dir(data: &DataDir) -> anyhow::Result<std::fs::File> {
         );
     }
     Ok(file)
+}
+
+/// Returns at the first SIGTERM or SIGINT: how `jobod serve` and `jobod worker` are stopped.
+pub(crate) async fn stop_signal() -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
 }

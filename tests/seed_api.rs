@@ -59,24 +59,13 @@ impl Reply {
 }
 
 fn exchange(
-    mut s: impl Read + Write,
+    s: impl Read + Write,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).expect("send head");
-    s.write_all(body).expect("send body");
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).expect("read answer");
+    let resp = raw_exchange(s, method, path, headers, body);
     let split = resp
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

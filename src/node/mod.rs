@@ -16,7 +16,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 /// Everything `jobod worker` can be told on its command line.
@@ -85,12 +84,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let accept = tokio::spawn(accept_loop(node, listener, shutdown.clone()));
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    crate::daemon::stop_signal().await?;
     tracing::info!("shutting down: killing running payloads");
     shutdown.cancel();
     let _ = accept.await;

@@ -338,12 +338,23 @@ pub fn processes_under(root: &Path) -> Vec<i32> {
 
 /// HTTP/1.1 with `Connection: close`, body sent in one piece with a Content-Length.
 pub fn raw_http(
-    mut stream: impl Read + Write,
+    stream: impl Read + Write,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, Vec<u8>) {
+    parse_response(&raw_exchange(stream, method, path, headers, body))
+}
+
+/// Sends one request as [`raw_http`] does and returns the raw response bytes.
+pub fn raw_exchange(
+    mut stream: impl Read + Write,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -353,10 +364,11 @@ pub fn raw_http(
     }
     req.push_str("\r\n");
     stream.write_all(req.as_bytes()).expect("send head");
+    // A server may answer (and close) before the whole body is sent; read that answer.
     let _ = stream.write_all(body);
     let mut resp = Vec::new();
     let _ = stream.read_to_end(&mut resp);
-    parse_response(&resp)
+    resp
 }
 
 /// Splits a raw response into status and (de-chunked) body.
