@@ -63,3 +63,100 @@ pub struct ListQuery {
     pub user: Option<String>,
     pub limit: Option<u32>,
 }
+
+/// How the server talks to a node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeProtocol {
+    /// `jobod worker`'s own protocol: pushed payloads, an event feed, heartbeats.
+    #[default]
+    Native,
+    /// Only the seed's client routes (`/submit`, `/retrieve`, `/kill`): polled with backoff.
+    Seed,
+}
+
+impl NodeProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeProtocol::Native => "native",
+            NodeProtocol::Seed => "seed",
+        }
+    }
+}
+
+impl std::str::FromStr for NodeProtocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(NodeProtocol::Native),
+            "seed" => Ok(NodeProtocol::Seed),
+            _ => Err(format!("unknown node protocol '{s}' (native or seed)")),
+        }
+    }
+}
+
+/// The body of `POST /v1/nodes`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewNode {
+    /// `http://host:port` of the node.
+    pub url: String,
+    /// Defaults to the URL's `host:port`.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub services: Vec<String>,
+    #[serde(default = "default_node_slots")]
+    pub slots: usize,
+    /// The node token (read from a file by the CLI); never shown back.
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub protocol: NodeProtocol,
+}
+
+pub fn default_node_slots() -> usize {
+    4
+}
+
+/// Whether the server can use a node now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    Healthy,
+    /// Its lease ran out (or it was never reached); its jobs went elsewhere.
+    Unreachable,
+    /// Takes no new jobs; running ones finish.
+    Draining,
+}
+
+impl NodeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Healthy => "healthy",
+            NodeState::Unreachable => "unreachable",
+            NodeState::Draining => "draining",
+        }
+    }
+}
+
+/// A node as `GET /v1/nodes` shows it (never with its token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Node {
+    /// 0 for the worker embedded in the server.
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    /// Empty: every service (the embedded worker).
+    pub services: Vec<String>,
+    pub slots: usize,
+    pub used: usize,
+    /// CPU use in percent, as the node last reported it.
+    pub load: Option<f32>,
+    pub state: NodeState,
+    pub protocol: NodeProtocol,
+    /// Unix milliseconds of the last sign of life.
+    pub last_heartbeat: Option<i64>,
+    pub jobs_done: u64,
+    /// Declared in `jobod.toml` (change it there, not with `jobo node rm`).
+    pub from_config: bool,
+}

@@ -84,8 +84,10 @@ pub enum ClientError {
 #[derive(Debug, Clone)]
 pub struct Client {
     endpoint: Endpoint,
-    /// Declared on TCP, where the server cannot see the Unix user.
+    /// Declared on TCP, where the server cannot see the Unix user (not sent when empty).
     user: String,
+    /// Sent as `Authorization: Bearer …` (a node token); never logged or put in a URL.
+    token: Option<String>,
 }
 
 pub fn empty() -> ReqBody {
@@ -94,7 +96,16 @@ pub fn empty() -> ReqBody {
 
 impl Client {
     pub fn new(endpoint: Endpoint, user: String) -> Client {
-        Client { endpoint, user }
+        Client {
+            endpoint,
+            user,
+            token: None,
+        }
+    }
+
+    pub fn with_token(mut self, token: Option<String>) -> Client {
+        self.token = token;
+        self
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -114,8 +125,16 @@ impl Client {
         if let Ok(v) = host.parse() {
             req.headers_mut().insert(header::HOST, v);
         }
-        if let Ok(v) = self.user.parse() {
+        if !self.user.is_empty()
+            && let Ok(v) = self.user.parse()
+        {
             req.headers_mut().insert(USER_HEADER, v);
+        }
+        if let Some(token) = &self.token
+            && let Ok(mut v) = header::HeaderValue::from_str(&format!("Bearer {token}"))
+        {
+            v.set_sensitive(true);
+            req.headers_mut().insert(header::AUTHORIZATION, v);
         }
         match &self.endpoint {
             Endpoint::Unix(path) => {

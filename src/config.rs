@@ -28,6 +28,22 @@ enabled = true
 # Jobs run at once; 0 means one per CPU.
 slots = 0
 
+[cluster]
+# How long a worker node may stay silent before its jobs are requeued on other nodes.
+# Nodes send a heartbeat every third of it.
+lease = "10s"
+# How long a request to a node may take before it counts as failed (uploads and downloads
+# of payloads are bounded by this per read, not in total).
+request_timeout = "30s"
+
+# Worker nodes can be declared here as well as with `jobo node add`:
+# [[nodes]]
+# url = "http://10.0.0.5:9000"
+# services = ["example"]
+# slots = 4
+# token_file = "/etc/jobo/node.token"
+# protocol = "native"          # or "seed": a node that only speaks the seed's client routes
+
 # One table per service. Quotas are optional: a queued job that does not fit waits.
 [services.example]
 # max_running = 8           # jobs of this service running at once
@@ -56,7 +72,50 @@ pub struct Config {
     #[serde(default)]
     pub local_worker: LocalWorkerConfig,
     #[serde(default)]
+    pub cluster: ClusterConfig,
+    #[serde(default)]
+    pub nodes: Vec<NodeConfig>,
+    #[serde(default)]
     pub services: BTreeMap<String, ServiceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    #[serde(deserialize_with = "duration")]
+    pub lease: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            lease: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Nodes beat three times per lease, so one lost beat does not lose a node.
+    pub fn beat(&self) -> Duration {
+        self.lease / 3
+    }
+}
+
+/// A node declared in `jobod.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub url: String,
+    pub name: Option<String>,
+    pub services: Vec<String>,
+    #[serde(default = "crate::api::default_node_slots")]
+    pub slots: usize,
+    pub token_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub protocol: crate::api::NodeProtocol,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +200,12 @@ impl Config {
             return Err(ConfigError::Parse {
                 path: origin.to_string(),
                 message: format!("service '{name}': max_attempts must be at least 1"),
+            });
+        }
+        if config.cluster.lease < Duration::from_millis(100) {
+            return Err(ConfigError::Parse {
+                path: origin.to_string(),
+                message: "cluster.lease must be at least 100ms".into(),
             });
         }
         Ok(config)

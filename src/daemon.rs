@@ -64,8 +64,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         events: Events::default(),
         logs: LogHub::default(),
         worker,
+        cluster: Default::default(),
         admin_uid: paths::uid(),
     });
+
+    crate::cluster::start(&ctx).await?;
 
     let socket = opts
         .socket
@@ -104,6 +107,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     stop_signal().await?;
     tracing::info!("shutting down");
     shutdown.cancel();
+    ctx.cluster.stop_all();
     // Runs are not left behind: they are killed now and requeued by the next start.
     if let Ok(runs) = recovery::local_runs(&ctx.store).await {
         recovery::kill_local_runs(&ctx.data, &runs).await;

@@ -4,6 +4,7 @@
 use crate::api::Job;
 use crate::events::next_change;
 use crate::job::{JobId, JobState};
+use crate::local_worker::LocalWorker;
 use crate::state::Ctx;
 use crate::store::{self, NewJob, StoreError};
 use std::time::Duration;
@@ -132,35 +133,43 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
             job.state
         )));
     }
-    // A queued job is cancelled in the store; a started one by its worker, which records the
-    // outcome once the process group is gone.
+    // A queued job, or one not yet started on a remote node, is cancelled in the store (the
+    // node's copy is then stale and discarded); a started one by its worker, which records
+    // the outcome once the process group is gone.
     let by = caller.user.clone();
     let done = ctx
         .store
         .call(move |c| {
             let tx = c.transaction()?;
             let rec = store::get(&tx, id)?;
-            if rec.job.state != JobState::Queued {
-                return Ok(None);
-            }
-            let rec = store::transition(&tx, id, JobState::Cancelled, |r| {
-                r.job.reason = Some(format!("cancelled by {by} while queued"));
+            let remote = rec.job.node.as_deref().is_some_and(|n| n != LocalWorker::NODE);
+            let when = match rec.job.state {
+                JobState::Queued => "while queued",
+                JobState::Dispatched if remote => "before it started",
+                _ => return Ok((rec, None)),
+            };
+            let done = store::transition(&tx, id, JobState::Cancelled, |r| {
+                r.job.reason = Some(format!("cancelled by {by} {when}"));
             })?;
             tx.commit()?;
-            Ok(Some(rec.job))
+            Ok((rec, Some(done.job)))
         })
         .await?;
-    if let Some(job) = done {
-        ctx.events.job_changed(id, job.state);
-        return Ok(job);
-    }
-    let Some(worker) = &ctx.worker else {
-        return Err(QueueError::Conflict(format!(
-            "job {id} is {} on a node this server cannot reach; try again",
-            job.state
-        )));
+    let rec = match done {
+        (rec, Some(job)) => {
+            ctx.events.job_changed(id, job.state);
+            crate::cluster::forget_payload(ctx, &rec);
+            return Ok(job);
+        }
+        (rec, None) => rec,
     };
-    worker.cancel(id);
+    let local = rec.job.node.as_deref() == Some(LocalWorker::NODE);
+    match &ctx.worker {
+        Some(worker) if local => worker.cancel(id),
+        _ => crate::cluster::cancel_remote(ctx, &rec).await.map_err(|e| {
+            QueueError::Conflict(format!("cannot cancel job {id} now: {e}; try again"))
+        })?,
+    }
     let grace = ctx.config.server.kill_grace + Duration::from_secs(10);
     let _ = tokio::time::timeout(grace, async {
         loop {
@@ -173,7 +182,9 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
     })
     .await;
     let job = get(ctx, id).await?;
-    if job.state.is_terminal() {
+    if let Some(worker) = &ctx.worker
+        && job.state.is_terminal()
+    {
         worker.forget(id);
     }
     Ok(job)

@@ -4,8 +4,11 @@
 //! makes one pass: per service, users with queued jobs take turns, one job each per turn
 //! (round-robin, remembered across passes), highest priority then oldest first within a
 //! user, while the service's `max_running`, the user's `max_running_per_user` and the
-//! worker's free slots allow. The whole pass is one transaction.
+//! worker's free slots allow. Each job goes to the least busy place that serves its service
+//! (fewest jobs, then lowest reported load): the embedded worker or a reachable, undrained
+//! node. The whole pass is one transaction.
 
+use crate::cluster::{self, Place};
 use crate::config::Config;
 use crate::job::JobState;
 use crate::local_worker::LocalWorker;
@@ -21,12 +24,12 @@ type Turns = HashMap<String, String>;
 pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
     let mut turns = Turns::new();
     loop {
-        let slots = ctx.worker.as_ref().map_or(0, |w| w.slots());
+        let places = ctx.cluster.places(ctx.worker.as_ref());
         let config = ctx.config.clone();
         let pass = ctx
             .store
             .call(move |c| {
-                let started = pass(c, &config, slots, &mut turns)?;
+                let started = pass(c, &config, &places, &mut turns)?;
                 Ok((started, turns))
             })
             .await;
@@ -35,8 +38,11 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
                 turns = kept;
                 for rec in started {
                     ctx.events.job_changed(rec.job.id, rec.job.state);
-                    if let Some(worker) = &ctx.worker {
-                        worker.start(ctx.clone(), rec);
+                    match &ctx.worker {
+                        Some(w) if rec.job.node.as_deref() == Some(LocalWorker::NODE) => {
+                            w.start(ctx.clone(), rec)
+                        }
+                        _ => cluster::start_remote(&ctx, rec),
                     }
                 }
             }
@@ -56,21 +62,26 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
 fn pass(
     conn: &mut Connection,
     config: &Config,
-    slots: usize,
+    places: &[Place],
     turns: &mut Turns,
 ) -> Result<Vec<Record>, StoreError> {
     let tx = conn.transaction()?;
     let mut per_service: HashMap<String, u32> = HashMap::new();
     let mut per_user: HashMap<(String, String), u32> = HashMap::new();
-    let mut used = 0usize;
+    let mut used: HashMap<String, usize> = HashMap::new();
     for a in store::active_counts(&tx)? {
         *per_service.entry(a.service.clone()).or_default() += a.count;
         *per_user.entry((a.service, a.user)).or_default() += a.count;
-        if a.node == LocalWorker::NODE {
-            used += a.count as usize;
-        }
+        *used.entry(a.node).or_default() += a.count as usize;
     }
-    let mut free = slots.saturating_sub(used);
+    let mut slots: Vec<Slots> = places
+        .iter()
+        .map(|p| Slots {
+            used: used.get(&p.node).copied().unwrap_or(0),
+            place: p,
+        })
+        .collect();
+    let mut free: usize = slots.iter().map(|s| s.free()).sum();
     let mut started = Vec::new();
     let services = store::queued_services(&tx)?;
     // Services with nothing that can start drop out; the rest take turns for the slots.
@@ -84,7 +95,8 @@ fn pass(
             if free == 0 {
                 return true;
             }
-            match start_one(&tx, config, service, turns, &mut per_service, &mut per_user) {
+            let counts = (&mut per_service, &mut per_user);
+            match start_one(&tx, config, service, turns, counts, &mut slots) {
                 Ok(Some(rec)) => {
                     free -= 1;
                     started.push(rec);
@@ -102,16 +114,46 @@ fn pass(
     Ok(started)
 }
 
-/// Dispatches the next job of `service` in round-robin order, if any quota allows one.
+/// A place and how many of its slots are taken.
+struct Slots<'a> {
+    place: &'a Place,
+    used: usize,
+}
+
+impl Slots<'_> {
+    fn free(&self) -> usize {
+        self.place.slots.saturating_sub(self.used)
+    }
+}
+
+/// Running jobs per service, and per (service, user).
+type Counts<'a> = (
+    &'a mut HashMap<String, u32>,
+    &'a mut HashMap<(String, String), u32>,
+);
+
+/// Dispatches the next job of `service` in round-robin order, if a quota and a place allow.
 fn start_one(
     tx: &rusqlite::Transaction<'_>,
     config: &Config,
     service: &str,
     turns: &mut Turns,
-    per_service: &mut HashMap<String, u32>,
-    per_user: &mut HashMap<(String, String), u32>,
+    (per_service, per_user): Counts<'_>,
+    slots: &mut [Slots<'_>],
 ) -> Result<Option<Record>, StoreError> {
     let Some(svc) = config.service(service) else {
+        return Ok(None);
+    };
+    // The least busy place serving the service: fewest jobs, then lowest load.
+    let Some(place) = slots
+        .iter_mut()
+        .filter(|s| s.free() > 0 && s.place.serves(service))
+        .min_by(|a, b| {
+            (a.used, a.place.load)
+                .partial_cmp(&(b.used, b.place.load))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    else {
         return Ok(None);
     };
     let running = per_service.get(service).copied().unwrap_or(0);
@@ -134,10 +176,16 @@ fn start_one(
         let Some(id) = store::head(tx, service, user)? else {
             continue;
         };
+        let node = place.place.node.clone();
         let rec = store::transition(tx, id, JobState::Dispatched, |r| {
-            r.job.node = Some(LocalWorker::NODE.to_string());
+            // A remote attempt is named before it is sent, so the node reports it by that name.
+            if node != LocalWorker::NODE {
+                r.payload = Some(uuid::Uuid::new_v4().to_string());
+            }
+            r.job.node = Some(node);
             r.job.attempts += 1;
         })?;
+        place.used += 1;
         *per_service.entry(service.to_string()).or_default() += 1;
         *per_user.entry(key).or_default() += 1;
         turns.insert(service.to_string(), user.clone());
@@ -170,6 +218,15 @@ mod tests {
         Ok(())
     }
 
+    fn local(slots: usize) -> Vec<Place> {
+        vec![Place {
+            node: LocalWorker::NODE.into(),
+            services: None,
+            slots,
+            load: 0.0,
+        }]
+    }
+
     #[test]
     fn users_take_turns_within_quotas() -> Result<(), StoreError> {
         let dir = tempfile::tempdir().map_err(|e| StoreError::Join(e.to_string()))?;
@@ -183,16 +240,44 @@ mod tests {
             submit(c, "ann", 5)?;
             submit(c, "bob", 1)?;
             let mut turns = Turns::new();
-            let started = pass(c, &config, 10, &mut turns)?;
+            let started = pass(c, &config, &local(10), &mut turns)?;
             let users: Vec<_> = started.iter().map(|r| r.job.user.as_str()).collect();
             // ann, bob, then ann again; the service cap (3) stops the pass.
             assert_eq!(users, ["ann", "bob", "ann"]);
             // Nothing more fits until a job finishes.
-            assert!(pass(c, &config, 10, &mut turns)?.is_empty());
+            assert!(pass(c, &config, &local(10), &mut turns)?.is_empty());
             // Slots bound a pass too.
             let mut fresh = Turns::new();
             store::transition_now(c, started[0].job.id, JobState::Failed, |_| {})?;
-            assert_eq!(pass(c, &config, 3, &mut fresh)?.len(), 1);
+            assert_eq!(pass(c, &config, &local(3), &mut fresh)?.len(), 1);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn jobs_go_to_the_least_busy_place_that_serves_them() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Join(e.to_string()))?;
+        let store = Store::open(&dir.path().join("t.db"))?;
+        let config = Config::parse("[services.example]", "test")
+            .map_err(|e| StoreError::Join(e.to_string()))?;
+        let place = |node: &str, services: &[&str], slots, load| Place {
+            node: node.into(),
+            services: Some(services.iter().map(|s| s.to_string()).collect()),
+            slots,
+            load,
+        };
+        let places = [
+            place("a", &["example"], 2, 50.0),
+            place("b", &["example"], 3, 10.0),
+            place("c", &["other"], 8, 0.0),
+        ];
+        store.call_sync(|c| {
+            submit(c, "ann", 9)?;
+            let started = pass(c, &config, &places, &mut Turns::new())?;
+            let nodes: Vec<_> = started.iter().filter_map(|r| r.job.node.clone()).collect();
+            // Lowest load breaks the tie; then fewest jobs; "c" does not serve the service.
+            assert_eq!(nodes, ["b", "a", "b", "a", "b"]);
+            assert!(started.iter().all(|r| r.payload.is_some()));
             Ok(())
         })
     }

@@ -1,5 +1,6 @@
 //! The state every task of the daemon shares, in one plain struct.
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::events::Events;
 use crate::local_worker::LocalWorker;
@@ -16,6 +17,8 @@ pub struct Shared {
     pub logs: LogHub,
     /// The embedded worker, unless turned off (`--no-local-worker`).
     pub worker: Option<LocalWorker>,
+    /// The remote worker nodes.
+    pub cluster: Cluster,
     /// The uid jobod runs as: on the socket, it and root may touch every job.
     pub admin_uid: u32,
 }

@@ -5,7 +5,10 @@ use super::respond::{Body, stream};
 use crate::events::next_change;
 use crate::job::{JobId, JobState};
 use crate::paths::LogStream;
+use crate::local_worker::LocalWorker;
 use crate::queue;
+use crate::store;
+use http_body_util::BodyExt;
 use crate::state::Ctx;
 use bytes::Bytes;
 use hyper::Response;
@@ -30,6 +33,20 @@ pub fn log_response(
         "text/plain; charset=utf-8",
         crate::bridge::receiver_stream(rx),
     )
+}
+
+/// The node's live log of job `id`, if it runs on a remote node that can stream it.
+async fn remote_log(
+    ctx: &Ctx,
+    id: JobId,
+    which: LogStream,
+    offset: u64,
+) -> Option<hyper::body::Incoming> {
+    let rec = ctx.store.call(move |c| store::get(c, id)).await.ok()?;
+    if rec.job.node.as_deref() == Some(LocalWorker::NODE) {
+        return None;
+    }
+    crate::cluster::remote_log(ctx, &rec, which, offset).await
 }
 
 /// Sends everything from `offset` on; returns when the log is complete or the reader left.
@@ -74,6 +91,28 @@ async fn pump(
         }
         if !follow || state.is_terminal() {
             return Ok(());
+        }
+        // A run on a remote node: relay its node's log, then wait for the job to move on
+        // (its collected log has the same bytes, so the offset carries over).
+        if let Some(mut body) = remote_log(ctx, id, which, offset).await {
+            loop {
+                let frame = tokio::select! {
+                    f = body.frame() => f,
+                    _ = tx.closed() => return Ok(()),
+                };
+                let Some(Ok(frame)) = frame else { break };
+                if let Ok(data) = frame.into_data() {
+                    offset += data.len() as u64;
+                    if tx.send(Ok(data)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            tokio::select! {
+                _ = next_change(&mut changes, id) => {}
+                _ = tx.closed() => return Ok(()),
+            }
+            continue;
         }
         match live {
             Some(mut rx) => {

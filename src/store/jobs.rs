@@ -14,6 +14,8 @@ pub struct Record {
     /// boot) so a restarted daemon can tell its leftover group from a recycled pid.
     pub pid: Option<i32>,
     pub pid_start: Option<u64>,
+    /// The payload uuid of the current attempt on a remote node.
+    pub payload: Option<String>,
 }
 
 /// What a submit inserts.
@@ -34,7 +36,7 @@ pub fn now_ms() -> i64 {
 }
 
 const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
-     submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start";
+     submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
     let state: String = r.get(3)?;
@@ -61,6 +63,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
         },
         pid: r.get(15)?,
         pid_start: r.get(16)?,
+        payload: r.get(17)?,
     })
 }
 
@@ -140,12 +143,20 @@ pub fn transition(
         rec.pid = None;
         rec.pid_start = None;
     }
+    if to == JobState::Queued {
+        // Back to the queue: nothing of the abandoned attempt may be taken for the next one.
+        rec.job.node = None;
+        rec.job.started_at = None;
+        rec.pid = None;
+        rec.pid_start = None;
+        rec.payload = None;
+    }
     patch(&mut rec);
     let j = &rec.job;
     tx.prepare_cached(
         "UPDATE jobs SET state = ?2, node = ?3, attempts = ?4, exit_code = ?5, reason = ?6, \
-         started_at = ?7, finished_at = ?8, output_bytes = ?9, pid = ?10, pid_start = ?11 \
-         WHERE id = ?1",
+         started_at = ?7, finished_at = ?8, output_bytes = ?9, pid = ?10, pid_start = ?11, \
+         payload = ?12 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -158,7 +169,8 @@ pub fn transition(
         j.finished_at,
         j.output_bytes,
         rec.pid,
-        rec.pid_start
+        rec.pid_start,
+        rec.payload
     ])?;
     Ok(rec)
 }
@@ -182,6 +194,33 @@ pub fn active(conn: &Connection) -> Result<Vec<Record>, StoreError> {
         "SELECT {COLUMNS} FROM jobs WHERE state IN ('dispatched', 'running')"
     ))?;
     let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Jobs holding a slot on `node`.
+pub fn active_on(conn: &Connection, node: &str) -> Result<Vec<Record>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE state IN ('dispatched', 'running') AND node = ?1"
+    ))?;
+    let rows = stmt.query_map([node], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The job whose current attempt is `payload`, if any.
+pub fn by_payload(conn: &Connection, payload: &str) -> Result<Option<Record>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE payload = ?1"))?
+        .query_row([payload], from_row)
+        .optional()?)
+}
+
+/// Finished jobs per node (what `jobo node ls` shows as "jobs done").
+pub fn done_per_node(conn: &Connection) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT node, COUNT(*) FROM jobs WHERE node IS NOT NULL \
+         AND state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'expired') GROUP BY node",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

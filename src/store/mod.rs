@@ -5,9 +5,11 @@
 //! which SQLite does anyway; reads are short indexed queries.
 
 mod jobs;
+mod nodes;
 mod schema;
 
 pub use jobs::*;
+pub use nodes::*;
 
 use crate::job::{JobId, JobState};
 use rusqlite::Connection;

@@ -31,6 +31,24 @@ CREATE INDEX jobs_queue ON jobs (state, service, user, priority DESC, id);
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE UNIQUE INDEX jobs_idempotency ON jobs (user, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
+"#, r#"
+-- Worker nodes (design §5, §6). `services` is a comma-separated list; the token is kept here
+-- (the data dir is 0700) because the server must send it, and it is never shown.
+CREATE TABLE nodes (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE,
+    url         TEXT    NOT NULL UNIQUE,
+    services    TEXT    NOT NULL,
+    slots       INTEGER NOT NULL,
+    token       TEXT,
+    protocol    TEXT    NOT NULL,
+    draining    INTEGER NOT NULL DEFAULT 0,
+    from_config INTEGER NOT NULL DEFAULT 0,
+    added_at    INTEGER NOT NULL
+);
+-- The payload (uuid) of a job's current attempt on a remote node: what the node reports it by.
+ALTER TABLE jobs ADD COLUMN payload TEXT;
+CREATE INDEX jobs_payload ON jobs (payload) WHERE payload IS NOT NULL;
 "#];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod worker;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;

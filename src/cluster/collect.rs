@@ -1,0 +1,215 @@
+//! Taking a finished remote run's results into the server's result store.
+//!
+//! The files are fetched into a staging dir first; then one transaction checks that the run
+//! is still the job's current attempt on that node, moves the files into `jobs/<id>/` and
+//! records the outcome. A stale run (the job was requeued meanwhile) fails that check, so
+//! results always come from exactly one attempt. Only then is the node told to delete its copy.
+
+use super::RemoteNode;
+use super::dispatch::lock;
+use super::remote::{RemoteError, retry};
+use crate::archive;
+use crate::job::JobState;
+use crate::paths::LogStream;
+use crate::protocol::{PayloadInfo, PayloadState};
+use crate::state::Ctx;
+use crate::store::{self, Record, StoreError, now_ms};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a run ended, in the job's terms.
+pub struct Outcome {
+    pub state: JobState,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn of(info: &PayloadInfo) -> Outcome {
+        let (state, reason) = match info.state {
+            PayloadState::Completed => (JobState::Succeeded, None),
+            PayloadState::Killed => (JobState::Cancelled, Some("cancelled while running".into())),
+            PayloadState::TimedOut => (JobState::TimedOut, info.reason.clone()),
+            _ => (JobState::Failed, info.reason.clone()),
+        };
+        Outcome {
+            state,
+            exit_code: info.exit_code,
+            reason,
+        }
+    }
+}
+
+/// Collects a finished payload in the background (once, however often it is reported).
+pub fn start(ctx: Ctx, node: Arc<RemoteNode>, rec: Record, info: PayloadInfo) {
+    let payload = info.id.to_string();
+    if !lock(&node.collecting).insert(payload.clone()) {
+        return;
+    }
+    tokio::spawn(async move {
+        let id = rec.job.id;
+        match collect(&ctx, &node, &rec, &payload, Outcome::of(&info)).await {
+            Ok(()) => {}
+            // The next hello from the node reports it again, and it is tried again then.
+            Err(e) => tracing::error!("job {id}: cannot collect from {}: {e}", node.row.name),
+        }
+        lock(&node.collecting).remove(&payload);
+    });
+}
+
+async fn collect(
+    ctx: &Ctx,
+    node: &RemoteNode,
+    rec: &Record,
+    payload: &str,
+    outcome: Outcome,
+) -> Result<(), String> {
+    let staged = retry(5, || async {
+        let staged = tempfile::Builder::new()
+            .prefix("collect-")
+            .tempdir_in(ctx.data.tmp())
+            .map_err(|e| RemoteError::Transient(format!("cannot stage results: {e}")))?;
+        let body = node.client.results(payload).await?;
+        unpack(body, staged.path().to_path_buf(), node.client.timeout())
+            .await
+            .map_err(|e| RemoteError::Transient(format!("reading the results: {e}")))?;
+        Ok(staged)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    finish(ctx, &node.row.name, rec, staged, outcome)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = retry(3, || node.client.delete(payload)).await {
+        // Its next hello shows the copy again, and it is discarded then.
+        tracing::warn!("payload {payload}: node {} kept its copy: {e}", node.row.name);
+    }
+    Ok(())
+}
+
+/// Unpacks a tar.gz body, each read bounded by `timeout` so a stalled node cannot hang us.
+async fn unpack(
+    body: Incoming,
+    dest: std::path::PathBuf,
+    timeout: Duration,
+) -> Result<u64, String> {
+    let chunks = futures_util::stream::unfold(body, move |mut body| async move {
+        let item = loop {
+            match tokio::time::timeout(timeout, body.frame()).await {
+                Err(_) => break Some(Err(std::io::Error::other("the node stalled"))),
+                Ok(None) => break None,
+                Ok(Some(Err(e))) => break Some(Err(std::io::Error::other(e))),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        break Some(Ok::<Bytes, std::io::Error>(data));
+                    }
+                }
+            }
+        };
+        item.map(|i| (i, body))
+    });
+    let reader =
+        tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(Box::pin(chunks)));
+    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, u64::MAX))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// Records the outcome of `rec`'s attempt with the files in `staged` (`work/` and the logs),
+/// if that attempt is still the job's current one on `node`. Returns whether it was.
+pub async fn finish(
+    ctx: &Ctx,
+    node: &str,
+    rec: &Record,
+    staged: tempfile::TempDir,
+    outcome: Outcome,
+) -> Result<bool, StoreError> {
+    let (id, payload, node) = (rec.job.id, rec.payload.clone(), node.to_string());
+    let dir = ctx.data.job(id);
+    let work = staged.path().join("work");
+    let output_bytes = {
+        let work = work.clone();
+        tokio::task::spawn_blocking(move || archive::dir_size(&work).ok())
+            .await
+            .ok()
+            .flatten()
+    };
+    let done = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let now = store::get(&tx, id)?;
+            if now.payload != payload
+                || !now.job.state.is_active()
+                || now.job.node.as_deref() != Some(node.as_str())
+            {
+                return Ok(None);
+            }
+            if let Err(e) = move_results(staged.path(), &dir) {
+                tracing::error!("job {id}: cannot store its results: {e}");
+                return Ok(None);
+            }
+            if now.job.state == JobState::Dispatched {
+                // It ran and ended before its start was reported.
+                store::transition(&tx, id, JobState::Running, |r| {
+                    r.job.started_at = Some(now_ms())
+                })?;
+            }
+            let rec = store::transition(&tx, id, outcome.state, |r| {
+                r.job.exit_code = outcome.exit_code;
+                r.job.reason = outcome.reason;
+                r.job.output_bytes = output_bytes;
+            })?;
+            tx.commit()?;
+            Ok(Some((rec, dir)))
+        })
+        .await?;
+    let Some((rec, dir)) = done else {
+        return Ok(false);
+    };
+    ctx.events.job_changed(id, rec.job.state);
+    // The pristine input was kept for a retry; there is none after an outcome.
+    let _ = tokio::fs::remove_dir_all(dir.input()).await;
+    Ok(true)
+}
+
+/// Moves `staged/work` and the logs into the job's dir, replacing what an earlier attempt left.
+fn move_results(staged: &std::path::Path, dir: &crate::paths::JobDir) -> std::io::Result<()> {
+    let work = dir.work();
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    let from = staged.join("work");
+    if from.is_dir() {
+        std::fs::rename(&from, &work)?;
+    } else {
+        std::fs::create_dir_all(&work)?;
+    }
+    for stream in [LogStream::Stdout, LogStream::Stderr] {
+        let from = staged.join(stream.file_name());
+        if from.is_file() {
+            std::fs::rename(&from, dir.log(stream))?;
+        } else {
+            std::fs::File::create(dir.log(stream))?;
+        }
+    }
+    Ok(())
+}
+
+/// Tells a node to kill and delete a payload that is no job's current attempt.
+pub fn discard(node: Arc<RemoteNode>, payload: String) {
+    if !lock(&node.collecting).insert(payload.clone()) {
+        return;
+    }
+    tokio::spawn(async move {
+        tracing::info!("payload {payload}: stale run on {}, discarding it", node.row.name);
+        if let Err(e) = retry(3, || node.client.delete(&payload)).await {
+            tracing::warn!("payload {payload}: cannot discard it: {e}");
+        }
+        lock(&node.collecting).remove(&payload);
+    });
+}

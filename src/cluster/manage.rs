@@ -1,0 +1,306 @@
+//! Adding, listing, draining and removing nodes (`jobo node …`, `[[nodes]]` in `jobod.toml`).
+
+use super::{RemoteNode, link, requeue, seed};
+use crate::api::{self, NewNode, NodeProtocol, NodeState};
+use crate::client::Endpoint;
+use crate::local_worker::LocalWorker;
+use crate::state::Ctx;
+use crate::store::{self, NodeRow, StoreError};
+use anyhow::Context;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no node '{0}' (see `jobo node ls`)")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Loads the nodes (after writing `jobod.toml`'s into the table) and starts their links.
+/// Jobs left on a node that no longer exists go back to the queue.
+pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
+    let mut declared = Vec::new();
+    for n in &ctx.config.nodes {
+        let token = match &n.token_file {
+            Some(f) => Some(crate::node::read_token(f)?),
+            None => None,
+        };
+        let new = NewNode {
+            url: n.url.clone(),
+            name: n.name.clone(),
+            services: n.services.clone(),
+            slots: n.slots,
+            token,
+            protocol: n.protocol,
+        };
+        let row = validate(ctx, new).with_context(|| format!("jobod.toml: node {}", n.url))?;
+        declared.push(NodeRow {
+            from_config: true,
+            ..row
+        });
+    }
+    let rows = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let old = store::list_nodes(&tx)?;
+            for row in &declared {
+                match old.iter().find(|o| o.name == row.name || o.url == row.url) {
+                    Some(o) => store::update_node(&tx, &NodeRow { id: o.id, ..row.clone() })?,
+                    None => drop(store::insert_node(&tx, row)?),
+                }
+            }
+            for o in old.iter().filter(|o| o.from_config) {
+                if !declared.iter().any(|d| d.name == o.name || d.url == o.url) {
+                    store::delete_node(&tx, o.id)?;
+                }
+            }
+            let rows = store::list_nodes(&tx)?;
+            tx.commit()?;
+            Ok(rows)
+        })
+        .await?;
+    for row in rows {
+        register(ctx, row);
+    }
+    for rec in ctx.store.call(|c| store::active(c)).await? {
+        let node = rec.job.node.clone().unwrap_or_default();
+        if node != LocalWorker::NODE && !node.is_empty() && ctx.cluster.get(&node).is_none() {
+            let why = format!("node {node} was removed");
+            requeue::requeue_node_jobs(ctx, &node, &why).await?;
+        }
+    }
+    Ok(())
+}
+
+fn register(ctx: &Ctx, row: NodeRow) {
+    let node = Arc::new(RemoteNode::new(row, ctx.config.cluster.request_timeout));
+    if let Some(old) = ctx
+        .cluster
+        .lock()
+        .insert(node.row.name.clone(), node.clone())
+    {
+        old.stop.cancel();
+    }
+    match node.row.protocol {
+        NodeProtocol::Native => drop(tokio::spawn(link::run(ctx.clone(), node))),
+        NodeProtocol::Seed => drop(tokio::spawn(seed::watch(ctx.clone(), node))),
+    }
+}
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 100
+        && n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+}
+
+/// Checks a new node's settings and turns them into a row (without id).
+fn validate(ctx: &Ctx, new: NewNode) -> Result<NodeRow, ManageError> {
+    let authority = match Endpoint::parse(&new.url) {
+        Ok(Endpoint::Tcp(a)) => a,
+        _ => {
+            return Err(ManageError::Invalid(format!(
+                "invalid node URL '{}': use http://host:port",
+                new.url
+            )));
+        }
+    };
+    let name = new.name.unwrap_or_else(|| authority.clone());
+    if !valid_name(&name) || name == LocalWorker::NODE || name.parse::<i64>().is_ok()
+    {
+        return Err(ManageError::Invalid(format!(
+            "invalid node name '{name}': use letters, digits, '.', '_', ':' or '-', not only digits, not 'local'"
+        )));
+    }
+    if new.services.is_empty() {
+        return Err(ManageError::Invalid(
+            "a node needs at least one service (--service S[,S…])".into(),
+        ));
+    }
+    if let Some(s) = new.services.iter().find(|s| ctx.config.service(s).is_none()) {
+        return Err(ManageError::Invalid(format!(
+            "unknown service '{s}' (see `jobo service ls`)"
+        )));
+    }
+    if !(1..=4096).contains(&new.slots) {
+        return Err(ManageError::Invalid("slots must be between 1 and 4096".into()));
+    }
+    let token = new.token.map(|t| t.trim().to_string());
+    if token.as_deref().is_some_and(|t| t.is_empty() || t.contains(['\r', '\n'])) {
+        return Err(ManageError::Invalid("the node token is empty or not one line".into()));
+    }
+    if new.protocol == NodeProtocol::Native && token.is_none() {
+        return Err(ManageError::Invalid(
+            "a jobod worker node needs its token (--token-file F)".into(),
+        ));
+    }
+    let mut services = new.services;
+    services.sort();
+    services.dedup();
+    Ok(NodeRow {
+        id: 0,
+        name,
+        url: format!("http://{authority}"),
+        services,
+        slots: new.slots,
+        token,
+        protocol: new.protocol,
+        draining: false,
+        from_config: false,
+    })
+}
+
+pub async fn add(ctx: &Ctx, new: NewNode) -> Result<api::Node, ManageError> {
+    let row = validate(ctx, new)?;
+    let inserted = ctx
+        .store
+        .call(move |c| match store::insert_node(c, &row) {
+            Err(StoreError::Sqlite(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+            {
+                Ok(Err(ManageError::Conflict(format!(
+                    "a node named '{}' or at {} exists already",
+                    row.name, row.url
+                ))))
+            }
+            other => other.map(Ok),
+        })
+        .await??;
+    tracing::info!("node {} added ({})", inserted.name, inserted.url);
+    let name = inserted.name.clone();
+    register(ctx, inserted);
+    view(ctx, &name).await
+}
+
+async fn find(ctx: &Ctx, key: &str) -> Result<NodeRow, ManageError> {
+    let k = key.to_string();
+    ctx.store
+        .call(move |c| store::find_node(c, &k))
+        .await?
+        .ok_or_else(|| ManageError::NotFound(key.to_string()))
+}
+
+pub async fn remove(ctx: &Ctx, key: &str, force: bool) -> Result<api::Node, ManageError> {
+    let row = find(ctx, key).await?;
+    if row.from_config {
+        return Err(ManageError::Conflict(format!(
+            "node {} is declared in jobod.toml: remove it there and restart jobod",
+            row.name
+        )));
+    }
+    let gone = view(ctx, &row.name).await?;
+    let name = row.name.clone();
+    let active = ctx.store.call(move |c| store::active_on(c, &name)).await?;
+    if !active.is_empty() && !force {
+        return Err(ManageError::Conflict(format!(
+            "node {0} has {1} jobs; drain it and let them finish (`jobo node drain {0}`), \
+             or `jobo node rm --force {0}` to run them elsewhere",
+            row.name,
+            active.len()
+        )));
+    }
+    let id = row.id;
+    ctx.store.call(move |c| store::delete_node(c, id)).await?;
+    let node = ctx.cluster.lock().remove(&row.name);
+    if let Some(node) = node {
+        node.stop.cancel();
+        for rec in &active {
+            if let Some(p) = rec.payload.clone() {
+                super::collect::discard(node.clone(), p);
+            }
+        }
+    }
+    let why = format!("node {} was removed", row.name);
+    requeue::requeue_node_jobs(ctx, &row.name, &why).await?;
+    ctx.events.wake_scheduler();
+    tracing::info!("node {} removed", row.name);
+    Ok(gone)
+}
+
+pub async fn set_draining(ctx: &Ctx, key: &str, draining: bool) -> Result<api::Node, ManageError> {
+    if key == LocalWorker::NODE || key == "0" {
+        return Err(ManageError::Invalid(
+            "the embedded worker cannot be drained; start jobod with --no-local-worker".into(),
+        ));
+    }
+    let row = find(ctx, key).await?;
+    let id = row.id;
+    ctx.store
+        .call(move |c| store::set_draining(c, id, draining))
+        .await?;
+    if let Some(node) = ctx.cluster.get(&row.name) {
+        node.live().draining = draining;
+    }
+    ctx.events.wake_scheduler();
+    view(ctx, &row.name).await
+}
+
+async fn view(ctx: &Ctx, name: &str) -> Result<api::Node, ManageError> {
+    list(ctx)
+        .await?
+        .into_iter()
+        .find(|n| n.name == name)
+        .ok_or_else(|| ManageError::NotFound(name.to_string()))
+}
+
+/// Every node, the embedded worker first (id 0).
+pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
+    let (rows, used, done) = ctx
+        .store
+        .call(|c| {
+            let mut used: HashMap<String, usize> = HashMap::new();
+            for a in store::active_counts(c)? {
+                *used.entry(a.node).or_default() += a.count as usize;
+            }
+            let done: HashMap<String, u64> = store::done_per_node(c)?.into_iter().collect();
+            Ok((store::list_nodes(c)?, used, done))
+        })
+        .await?;
+    let mut nodes = Vec::new();
+    if let Some(w) = &ctx.worker {
+        nodes.push(api::Node {
+            id: 0,
+            name: LocalWorker::NODE.into(),
+            url: "local".into(),
+            services: Vec::new(),
+            slots: w.slots(),
+            used: used.get(LocalWorker::NODE).copied().unwrap_or(0),
+            load: None,
+            state: NodeState::Healthy,
+            protocol: NodeProtocol::Native,
+            last_heartbeat: None,
+            jobs_done: done.get(LocalWorker::NODE).copied().unwrap_or(0),
+            from_config: true,
+        });
+    }
+    for row in rows {
+        let live = ctx.cluster.get(&row.name).map(|n| (n.state(), n.live().clone()));
+        let (state, load, seen) = match live {
+            Some((state, live)) => (state, live.load, live.seen_ms),
+            None => (NodeState::Unreachable, None, None),
+        };
+        nodes.push(api::Node {
+            id: row.id,
+            used: used.get(&row.name).copied().unwrap_or(0),
+            jobs_done: done.get(&row.name).copied().unwrap_or(0),
+            name: row.name,
+            url: row.url,
+            services: row.services,
+            slots: row.slots,
+            load,
+            state,
+            protocol: row.protocol,
+            last_heartbeat: seen,
+            from_config: row.from_config,
+        });
+    }
+    Ok(nodes)
+}

@@ -1,0 +1,192 @@
+//! Requests from the server to one node: the token on every request, a timeout on every
+//! answer, and retries with backoff for what may be transient (design §6).
+
+use crate::archive;
+use crate::bridge::stream_from_blocking;
+use crate::client::{self, Client, ClientError, Endpoint, ReqBody};
+use crate::paths::LogStream;
+use crate::protocol::PayloadInfo;
+use crate::store::NodeRow;
+use bytes::Bytes;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Method, Response, StatusCode};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// No answer (refused, reset, timed out) or a 5xx: worth trying again.
+    #[error("{0}")]
+    Transient(String),
+    /// The node answered and said no (4xx): trying again will not help.
+    #[error("{status}: {message}")]
+    Refused { status: StatusCode, message: String },
+}
+
+impl RemoteError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, RemoteError::Transient(_))
+    }
+
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            RemoteError::Refused { status, .. } => Some(*status),
+            RemoteError::Transient(_) => None,
+        }
+    }
+}
+
+impl From<ClientError> for RemoteError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Api { status, message } if status.is_client_error() => {
+                RemoteError::Refused { status, message }
+            }
+            other => RemoteError::Transient(other.to_string()),
+        }
+    }
+}
+
+/// Tries `op` up to `tries` times while it fails transiently, waiting 100 ms, 400 ms, … between.
+pub async fn retry<T, F, Fut>(tries: u32, mut op: F) -> Result<T, RemoteError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, RemoteError>>,
+{
+    let mut wait = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(e) if e.is_transient() && attempt < tries => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 4).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+pub struct NodeClient {
+    client: Client,
+    timeout: Duration,
+}
+
+impl NodeClient {
+    pub fn new(row: &NodeRow, timeout: Duration) -> NodeClient {
+        // Checked when the node was added; a bad URL here only makes every request fail.
+        let endpoint = Endpoint::parse(&row.url).unwrap_or(Endpoint::Tcp(row.url.clone()));
+        NodeClient {
+            client: Client::new(endpoint, String::new()).with_token(row.token.clone()),
+            timeout,
+        }
+    }
+
+    /// Sends a request; a non-2xx answer becomes an error. Bounded by the request timeout
+    /// up to the response head (bodies are bounded by their readers).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: ReqBody,
+    ) -> Result<Response<Incoming>, RemoteError> {
+        let req = client::request(method, path, body)?;
+        match tokio::time::timeout(self.timeout, self.client.send_ok(req)).await {
+            Ok(res) => Ok(res?),
+            Err(_) => Err(RemoteError::Transient(format!(
+                "no answer within {}",
+                humantime::format_duration(self.timeout)
+            ))),
+        }
+    }
+
+    /// Reads a small JSON answer, bounded by the request timeout.
+    pub async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        resp: Response<Incoming>,
+    ) -> Result<T, RemoteError> {
+        let body = tokio::time::timeout(self.timeout, resp.into_body().collect())
+            .await
+            .map_err(|_| RemoteError::Transient("the answer stalled".into()))?
+            .map_err(|e| RemoteError::Transient(e.to_string()))?
+            .to_bytes();
+        serde_json::from_slice(&body)
+            .map_err(|e| RemoteError::Transient(format!("unexpected answer: {e}")))
+    }
+
+    /// `PUT /v1/payloads/{uuid}`: the input dir, packed as it streams out.
+    pub async fn push(
+        &self,
+        payload: &str,
+        query: &str,
+        input: PathBuf,
+    ) -> Result<PayloadInfo, RemoteError> {
+        let chunks = stream_from_blocking(move |w| archive::pack_tgz(&input, w));
+        let body = BodyExt::boxed_unsync(StreamBody::new(futures_util::StreamExt::map(
+            chunks,
+            |c: std::io::Result<Bytes>| c.map(Frame::data),
+        )));
+        let path = format!("/v1/payloads/{payload}?{query}");
+        let resp = self.send(Method::PUT, &path, body).await?;
+        self.json(resp).await
+    }
+
+    pub async fn feed(&self, beat: Duration) -> Result<Incoming, RemoteError> {
+        let path = format!("/v1/feed?beat_ms={}", beat.as_millis().max(20));
+        Ok(self
+            .send(Method::GET, &path, client::empty())
+            .await?
+            .into_body())
+    }
+
+    pub async fn results(&self, payload: &str) -> Result<Incoming, RemoteError> {
+        let path = format!("/v1/payloads/{payload}/results");
+        Ok(self
+            .send(Method::GET, &path, client::empty())
+            .await?
+            .into_body())
+    }
+
+    /// "Collected, delete your copy" (also how a stale run is discarded). Gone already is fine.
+    pub async fn delete(&self, payload: &str) -> Result<(), RemoteError> {
+        let path = format!("/v1/payloads/{payload}");
+        match self.send(Method::DELETE, &path, client::empty()).await {
+            Err(RemoteError::Refused { status, .. }) if status == StatusCode::NOT_FOUND => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub async fn cancel(&self, payload: &str) -> Result<(), RemoteError> {
+        let path = format!("/v1/payloads/{payload}/cancel");
+        self.send(Method::POST, &path, client::empty())
+            .await
+            .map(drop)
+    }
+
+    pub async fn follow_log(
+        &self,
+        payload: &str,
+        stream: LogStream,
+        offset: u64,
+    ) -> Result<Incoming, RemoteError> {
+        let name = stream.file_name().trim_end_matches(".log");
+        let path = format!("/v1/payloads/{payload}/logs/{name}?offset={offset}&follow=true");
+        Ok(self
+            .send(Method::GET, &path, client::empty())
+            .await?
+            .into_body())
+    }
+
+    /// The seed's `POST /kill/{id}`.
+    pub async fn seed_kill(&self, payload: &str) -> Result<(), RemoteError> {
+        self.send(Method::POST, &format!("/kill/{payload}"), client::empty())
+            .await
+            .map(drop)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}

@@ -1,0 +1,90 @@
+//! The native worker protocol between the server (`jobod serve`) and a node (`jobod worker`),
+//! design §6. Every route is on the node and needs `Authorization: Bearer <node token>`.
+//!
+//! - `PUT /v1/payloads/{uuid}?job=ID&attempt=N[&timeout=SECS][&kill_grace_ms=MS]`, body: the
+//!   job's input dir as tar.gz → `201` [`PayloadInfo`]. The server names the payload (it records
+//!   the uuid before sending), so a retried push of the same uuid is answered `200` with the
+//!   payload as it is, and never runs twice.
+//! - `GET /v1/payloads` → `[PayloadInfo]`.
+//! - `GET /v1/feed?beat_ms=N` → `application/x-ndjson`, one [`FeedEvent`] per line: first
+//!   `hello` (every payload the node has), then `change` on every status change and `beat`
+//!   every `beat_ms`. The server learns of completions from it without polling, and a feed
+//!   silent for a lease means the node is gone.
+//! - `GET /v1/payloads/{uuid}/results` → tar.gz of the payload once it is done: `work/…` (the
+//!   files of the run) plus `stdout.log` and `stderr.log`; `409` while it runs.
+//! - `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true` → the log from
+//!   `offset`, following until the run ends.
+//! - `POST /v1/payloads/{uuid}/cancel` → kills the run's process group (SIGTERM, SIGKILL after
+//!   the grace) and answers the [`PayloadInfo`] once it is over; its files stay.
+//! - `DELETE /v1/payloads/{uuid}` → kills it if it runs and removes its files: "collected,
+//!   delete your copy", and how a stale run is discarded. `204`; `404` if unknown.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a payload is on its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadState {
+    /// Received, waiting for a free slot.
+    Prepared,
+    Running,
+    /// `run.sh` exited 0.
+    Completed,
+    /// `run.sh` exited non-zero, or could not be started.
+    Failed,
+    /// Cancelled (or discarded) before or while it ran.
+    Killed,
+    /// Killed by the node after its timeout.
+    TimedOut,
+}
+
+impl PayloadState {
+    /// The run is over: its files are final.
+    pub fn is_done(self) -> bool {
+        !matches!(self, PayloadState::Prepared | PayloadState::Running)
+    }
+
+    /// The seed's status word (its client routes speak these).
+    pub fn seed_word(self) -> &'static str {
+        match self {
+            PayloadState::Prepared => "Prepared",
+            PayloadState::Running => "Running",
+            PayloadState::Completed => "Completed",
+            PayloadState::Failed => "Failed",
+            PayloadState::Killed | PayloadState::TimedOut => "Killed",
+        }
+    }
+}
+
+/// One payload as the node reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayloadInfo {
+    pub id: uuid::Uuid,
+    /// The server's job id and attempt (absent for payloads from the seed's `/submit`).
+    pub job: Option<i64>,
+    pub attempt: Option<u32>,
+    pub state: PayloadState,
+    /// `run.sh`'s exit code once it exited (128 + N for a death by signal N).
+    pub exit_code: Option<i32>,
+    /// Why it failed or was killed, in a few words.
+    pub reason: Option<String>,
+}
+
+/// One line of `GET /v1/feed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeedEvent {
+    /// The first line: the node and everything it holds.
+    Hello {
+        slots: usize,
+        load: f32,
+        payloads: Vec<PayloadInfo>,
+    },
+    /// A payload changed state.
+    Change { payload: PayloadInfo },
+    /// Still alive; sent every `beat_ms`.
+    Beat { load: f32, running: usize },
+}
+
+/// The content type of the feed.
+pub const FEED_CONTENT_TYPE: &str = "application/x-ndjson";
