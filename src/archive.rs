@@ -121,14 +121,25 @@ pub fn unpack_tgz(src: impl Read, dest: &Path, limit: u64) -> Result<u64, Archiv
 
 /// Every regular file and directory below `dir`, relative, sorted, links skipped.
 fn walk(dir: &Path) -> io::Result<Vec<(PathBuf, fs::Metadata)>> {
+    walk_where(dir, &|_| true)
+}
+
+/// [`walk`], leaving out (without entering) every path `keep` refuses.
+fn walk_where(
+    dir: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> io::Result<Vec<(PathBuf, fs::Metadata)>> {
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let mut entries: Vec<_> = fs::read_dir(dir.join(&rel))?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            let meta = e.metadata()?;
             let child = rel.join(e.file_name());
+            if !keep(&child) {
+                continue;
+            }
+            let meta = e.metadata()?;
             if meta.is_dir() {
                 stack.push(child.clone());
                 out.push((child, meta));
@@ -164,10 +175,25 @@ pub fn copy_dir(src: &Path, dst: &Path) -> io::Result<()> {
 
 /// Writes `dir` as a tar.gz stream; entries are relative to `dir`.
 pub fn pack_tgz(dir: &Path, out: impl Write) -> io::Result<()> {
+    pack_tgz_where(dir, out, &|_| true)
+}
+
+/// Writes only the entries of `dir` named in `top` (with everything below them) as a tar.gz
+/// stream; a name that does not exist is left out.
+pub fn pack_tgz_only(dir: &Path, top: &[&str], out: impl Write) -> io::Result<()> {
+    let keep = |rel: &Path| {
+        rel.components()
+            .next()
+            .is_some_and(|c| top.iter().any(|t| c.as_os_str() == *t))
+    };
+    pack_tgz_where(dir, out, &keep)
+}
+
+fn pack_tgz_where(dir: &Path, out: impl Write, keep: &dyn Fn(&Path) -> bool) -> io::Result<()> {
     let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
     tar.follow_symlinks(false);
-    for (rel, meta) in walk(dir)? {
+    for (rel, meta) in walk_where(dir, keep)? {
         if meta.is_dir() {
             tar.append_dir(&rel, dir.join(&rel))?;
         } else {
@@ -232,6 +258,25 @@ mod tests {
         let err = unpack_tgz(&tgz[..], &inner, 100);
         assert!(matches!(err, Err(ArchiveError::BadPath(_))), "{err:?}");
         assert!(!dst.path().join("evil").exists());
+        Ok(())
+    }
+
+    #[test]
+    fn packs_only_the_named_entries() -> Result<(), ArchiveError> {
+        let src = tempfile::tempdir()?;
+        fs::create_dir_all(src.path().join("work/sub"))?;
+        fs::create_dir_all(src.path().join("tmp"))?;
+        fs::write(src.path().join("work/sub/a.txt"), "a")?;
+        fs::write(src.path().join("tmp/scratch"), "s")?;
+        fs::write(src.path().join("stdout.log"), "out")?;
+        let mut tgz = Vec::new();
+        pack_tgz_only(src.path(), &["work", "stdout.log", "stderr.log"], &mut tgz)?;
+        let dst = tempfile::tempdir()?;
+        unpack_tgz(&tgz[..], dst.path(), 10_000)?;
+        assert_eq!(fs::read(dst.path().join("work/sub/a.txt"))?, b"a");
+        assert_eq!(fs::read(dst.path().join("stdout.log"))?, b"out");
+        assert!(!dst.path().join("tmp").exists());
+        assert!(!dst.path().join("stderr.log").exists());
         Ok(())
     }
 

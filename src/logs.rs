@@ -20,9 +20,15 @@ pub struct LogHub {
 pub struct LogWriter(Arc<watch::Sender<u64>>);
 
 impl LogWriter {
-    /// A writer nobody follows (payloads on a worker node, whose logs are only collected).
+    /// A writer outside any hub: whoever holds it follows it with [`LogWriter::subscribe`]
+    /// (a worker node keeps one per payload in its payload table).
     pub fn detached() -> LogWriter {
         LogWriter(Arc::new(watch::channel(0).0))
+    }
+
+    /// A receiver that changes on every append from now on.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
     }
 
     /// Tells followers that `n` more bytes are in the files.

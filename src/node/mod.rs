@@ -1,17 +1,25 @@
 //! `jobod worker`: a worker node (design §1, §6). It runs the payloads sent to it in slots, with
-//! the same executor as the server's local worker, and serves the seed's client routes
-//! (`/submit`, `/retrieve`, `/kill`, `/load`, …) behind a node token. It owns no authoritative
-//! state: its payload table is in memory and its payload dirs are emptied at start.
+//! the same executor as the server's local worker, and serves, behind a node token, the native
+//! worker protocol the server speaks ([`crate::protocol`], `/v1/…`) and the seed's client
+//! routes (`/submit`, `/retrieve`, `/kill`, `/load`, …). It owns no authoritative state: its
+//! payload table is in memory and its payload dirs are emptied at start.
 
+mod feed;
+mod follow;
+mod load;
+mod native;
 mod payloads;
 mod routes;
+mod run;
+mod seed;
 
 use crate::config::ServerConfig;
 use crate::paths::DataDir;
 use crate::{process, server};
 use anyhow::Context;
+use load::Load;
 use payloads::Payloads;
-use routes::{Load, Node};
+use routes::Node;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,6 +64,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let defaults = ServerConfig::default();
     let slots = opts.slots.max(1);
     let payloads = Payloads::new(data.clone(), slots, defaults.kill_grace);
+    let shutdown = CancellationToken::new();
     let node = Arc::new(Node {
         payloads: payloads.clone(),
         token,
@@ -63,6 +72,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         max_upload_bytes: defaults.max_upload_bytes,
         tmp: data.tmp(),
         load: Load::new(),
+        shutdown: shutdown.clone(),
     });
     if opts.allow_seed_without_token {
         tracing::warn!(
@@ -81,11 +91,11 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         "worker node listening on http://{bound} (data in {}, {slots} slots)",
         data.root().display()
     );
-    let shutdown = CancellationToken::new();
     let accept = tokio::spawn(accept_loop(node, listener, shutdown.clone()));
 
     crate::daemon::stop_signal().await?;
     tracing::info!("shutting down: killing running payloads");
+    // Stops accepting and ends the feeds; log followers end with their payloads.
     shutdown.cancel();
     let _ = accept.await;
     payloads.kill_all().await;

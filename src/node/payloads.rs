@@ -1,71 +1,84 @@
-//! A worker node's payloads: an in-memory table (the server owns the truth) and their runs.
+//! A worker node's payloads: an in-memory table (the server owns the truth) of what was sent
+//! here, and what can be done to them (submit, look up, kill, remove).
 //!
-//! Each submitted payload gets a task that waits for a slot (a semaphore, so a finished run
-//! wakes the next one; nothing polls), then runs `bash run.sh` through the same executor as the
-//! server's local worker. Its state is a `watch` channel, so `kill` can wait for the end.
+//! Each payload's [`PayloadInfo`] lives in a `watch` channel written by its run (`run.rs`), so
+//! `kill` and log followers wait for the end on it; every change is also broadcast, which is
+//! what the feed sends.
 
-use crate::executor::{self, Outcome, RunSpec};
+use super::run::{Reporter, run, store};
+use crate::executor::RunSpec;
 use crate::logs::LogWriter;
-use crate::paths::{DataDir, JobDir, LogStream};
-use std::collections::HashMap;
-use std::path::PathBuf;
+use crate::paths::{DataDir, JobDir};
+use crate::protocol::{PayloadInfo, PayloadState};
+use std::collections::{HashMap, HashSet};
+use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// The seed's payload status words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Prepared,
-    Running,
-    Completed,
-    Failed,
-    Killed,
+/// How many changes a feed may fall behind before it is ended (it reconnects with a hello).
+const CHANGE_BACKLOG: usize = 1024;
+
+/// What the sender of a payload asks for.
+#[derive(Debug, Clone)]
+pub struct Order {
+    /// Named by the server (native route) or made up here (seed `/submit`).
+    pub id: Uuid,
+    pub job: Option<i64>,
+    pub attempt: Option<u32>,
+    pub timeout: Option<Duration>,
+    /// `None`: the node's default.
+    pub kill_grace: Option<Duration>,
 }
 
-impl Status {
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Prepared => "Prepared",
-            Status::Running => "Running",
-            Status::Completed => "Completed",
-            Status::Failed => "Failed",
-            Status::Killed => "Killed",
+impl Order {
+    fn info(&self, state: PayloadState) -> PayloadInfo {
+        PayloadInfo {
+            id: self.id,
+            job: self.job,
+            attempt: self.attempt,
+            state,
+            exit_code: None,
+            reason: None,
         }
     }
-
-    /// The run is over: its files are final.
-    pub fn is_done(self) -> bool {
-        matches!(self, Status::Completed | Status::Failed | Status::Killed)
-    }
 }
 
-/// Where a payload is now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Snapshot {
-    pub status: Status,
-    /// `run.sh`'s exit code once it exited (128 + N for a death by signal N).
-    pub exit_code: Option<i32>,
+/// How a submission went.
+#[derive(Debug)]
+pub enum Submitted {
+    /// Stored and queued for a slot.
+    New(PayloadInfo),
+    /// The uuid was already here (a retried push): nothing was stored or started.
+    Existing(PayloadInfo),
 }
 
-impl Snapshot {
-    pub fn message(&self) -> String {
-        match (self.status, self.exit_code) {
-            (Status::Prepared, _) => "waiting for a free slot".into(),
-            (Status::Running, _) => "running".into(),
-            (Status::Killed, _) => "killed".into(),
-            (_, Some(code)) => format!("run.sh exited with code {code}"),
-            (_, None) => "run.sh could not be started".into(),
-        }
-    }
+/// What a reader of one payload needs: its state, its files and its log appends.
+pub struct Handle {
+    pub info: watch::Receiver<PayloadInfo>,
+    pub dir: JobDir,
+    pub logs: LogWriter,
 }
 
 struct Entry {
-    state: watch::Receiver<Snapshot>,
+    info: watch::Receiver<PayloadInfo>,
     cancel: CancellationToken,
     dir: JobDir,
+    logs: LogWriter,
+    kill_grace: Duration,
+    /// Submission order, so lists come oldest first.
+    seq: u64,
+}
+
+#[derive(Default)]
+struct Table {
+    entries: HashMap<Uuid, Entry>,
+    /// Uuids whose files are being stored right now: a concurrent push of one of them must
+    /// neither store nor run it a second time.
+    arriving: HashSet<Uuid>,
+    next_seq: u64,
 }
 
 /// The payload table and the slots payloads run in.
@@ -77,140 +90,171 @@ pub struct Payloads {
 struct Inner {
     data: DataDir,
     slots: Arc<Semaphore>,
+    slot_count: usize,
     kill_grace: Duration,
-    table: Mutex<HashMap<Uuid, Entry>>,
+    changes: broadcast::Sender<PayloadInfo>,
+    table: Mutex<Table>,
 }
 
 impl Payloads {
     pub fn new(data: DataDir, slots: usize, kill_grace: Duration) -> Payloads {
+        let slot_count = slots.max(1);
         Payloads {
             inner: Arc::new(Inner {
                 data,
-                slots: Arc::new(Semaphore::new(slots.max(1))),
+                slots: Arc::new(Semaphore::new(slot_count)),
+                slot_count,
                 kill_grace,
-                table: Mutex::new(HashMap::new()),
+                changes: broadcast::channel(CHANGE_BACKLOG).0,
+                table: Mutex::new(Table::default()),
             }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.inner.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Moves a fully received upload into `payloads/<id>/work` and queues it for a slot.
-    pub async fn submit(&self, staged: tempfile::TempDir) -> std::io::Result<Uuid> {
-        let id = Uuid::new_v4();
-        let dir = self.inner.data.payload(&id.to_string());
-        let prepare = {
-            let dir = dir.clone();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                std::fs::create_dir_all(dir.path())?;
-                std::fs::rename(staged.path(), dir.work())?;
-                // Renamed away: nothing is left for the TempDir to remove.
-                let _ = staged.keep();
-                std::fs::create_dir_all(dir.scratch())?;
-                for stream in [LogStream::Stdout, LogStream::Stderr] {
-                    std::fs::File::create(dir.log(stream))?;
-                }
-                Ok(())
-            })
-            .await
-            .map_err(std::io::Error::other)?
-        };
-        if let Err(e) = prepare {
-            let _ = tokio::fs::remove_dir_all(dir.path()).await;
-            return Err(e);
+    pub fn slots(&self) -> usize {
+        self.inner.slot_count
+    }
+
+    /// Every state change from now on (a payload's new [`PayloadInfo`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<PayloadInfo> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Moves a fully received upload into `payloads/<id>/work` and queues it for a slot,
+    /// unless that id is already here.
+    pub async fn submit(&self, order: Order, staged: tempfile::TempDir) -> io::Result<Submitted> {
+        {
+            let mut table = self.lock();
+            if let Some(entry) = table.entries.get(&order.id) {
+                return Ok(Submitted::Existing(entry.info.borrow().clone()));
+            }
+            if !table.arriving.insert(order.id) {
+                return Ok(Submitted::Existing(order.info(PayloadState::Prepared)));
+            }
         }
-        let (tx, rx) = watch::channel(Snapshot {
-            status: Status::Prepared,
-            exit_code: None,
-        });
+        // In a task of its own: a client leaving mid-way must not leave the id reserved.
+        let this = self.clone();
+        tokio::spawn(async move { this.admit(order, staged).await })
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    async fn admit(&self, order: Order, staged: tempfile::TempDir) -> io::Result<Submitted> {
+        let dir = self.inner.data.payload(&order.id.to_string());
+        let stored = store(dir.clone(), staged).await;
+        let mut table = self.lock();
+        table.arriving.remove(&order.id);
+        stored?;
+        let info = order.info(PayloadState::Prepared);
+        let (tx, rx) = watch::channel(info.clone());
         let cancel = CancellationToken::new();
-        self.lock().insert(
-            id,
+        let logs = LogWriter::detached();
+        let kill_grace = order.kill_grace.unwrap_or(self.inner.kill_grace);
+        let seq = table.next_seq;
+        table.next_seq += 1;
+        table.entries.insert(
+            order.id,
             Entry {
-                state: rx,
+                info: rx,
                 cancel: cancel.clone(),
                 dir: dir.clone(),
+                logs: logs.clone(),
+                kill_grace,
+                seq,
             },
         );
+        drop(table);
+        // Before the run starts, so the feed sees `prepared` before `running`.
+        let _ = self.inner.changes.send(info.clone());
         let spec = RunSpec {
-            job_id: id.to_string(),
+            job_id: order.id.to_string(),
             user: crate::paths::user_name(crate::paths::uid()),
             service: "node".into(),
             dir,
-            timeout: None,
-            kill_grace: self.inner.kill_grace,
+            timeout: order.timeout,
+            kill_grace,
         };
-        tokio::spawn(run(self.inner.slots.clone(), spec, cancel, tx));
-        Ok(id)
+        let report = Reporter {
+            info: tx,
+            changes: self.inner.changes.clone(),
+        };
+        tokio::spawn(run(self.inner.slots.clone(), spec, cancel, report, logs));
+        Ok(Submitted::New(info))
     }
 
-    /// The payload's state and the dir whose files are its results.
-    pub fn get(&self, id: &Uuid) -> Option<(Snapshot, PathBuf)> {
+    /// The payload as it is now.
+    pub fn info(&self, id: &Uuid) -> Option<PayloadInfo> {
+        self.lock().entries.get(id).map(|e| e.info.borrow().clone())
+    }
+
+    /// What it takes to read a payload's files and follow its logs.
+    pub fn handle(&self, id: &Uuid) -> Option<Handle> {
+        self.lock().entries.get(id).map(|e| Handle {
+            info: e.info.clone(),
+            dir: e.dir.clone(),
+            logs: e.logs.clone(),
+        })
+    }
+
+    /// Every payload, oldest first.
+    pub fn list(&self) -> Vec<PayloadInfo> {
         let table = self.lock();
-        let entry = table.get(id)?;
-        let snapshot = *entry.state.borrow();
-        Some((snapshot, entry.dir.work()))
+        let mut entries: Vec<&Entry> = table.entries.values().collect();
+        entries.sort_by_key(|e| e.seq);
+        entries.iter().map(|e| e.info.borrow().clone()).collect()
+    }
+
+    /// How many payloads run right now.
+    pub fn running(&self) -> usize {
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| e.info.borrow().state == PayloadState::Running)
+            .count()
     }
 
     /// Kills a payload (its whole process group: SIGTERM, then SIGKILL after the grace) and
     /// waits until it is over; a payload still waiting for a slot never starts.
-    pub async fn kill(&self, id: &Uuid) -> Option<Snapshot> {
-        let (mut state, cancel) = {
+    pub async fn kill(&self, id: &Uuid) -> Option<PayloadInfo> {
+        let (mut info, cancel, grace) = {
             let table = self.lock();
-            let entry = table.get(id)?;
-            (entry.state.clone(), entry.cancel.clone())
+            let entry = table.entries.get(id)?;
+            (entry.info.clone(), entry.cancel.clone(), entry.kill_grace)
         };
         cancel.cancel();
-        let limit = self.inner.kill_grace + Duration::from_secs(10);
-        let _ = tokio::time::timeout(limit, state.wait_for(|s| s.status.is_done())).await;
-        let snapshot = *state.borrow();
-        Some(snapshot)
+        let limit = grace.saturating_add(Duration::from_secs(10));
+        let _ = tokio::time::timeout(limit, info.wait_for(|i| i.state.is_done())).await;
+        let now = info.borrow().clone();
+        Some(now)
+    }
+
+    /// Kills a payload if it still runs, then removes its files and forgets it. `None` when
+    /// unknown; an error leaves it in the table, so the removal can be asked again.
+    pub async fn remove(&self, id: &Uuid) -> Option<io::Result<()>> {
+        let dir = self.lock().entries.get(id)?.dir.clone();
+        let info = self.kill(id).await?;
+        if !info.state.is_done() {
+            tracing::warn!("payload {id} is still not over; removing its files anyway");
+        }
+        let removed = match tokio::fs::remove_dir_all(dir.path()).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        if removed.is_ok() {
+            self.lock().entries.remove(id);
+            tracing::info!("payload {id} removed");
+        }
+        Some(removed)
     }
 
     /// Kills every payload and waits (bounded) until they are over; used at shutdown.
     pub async fn kill_all(&self) {
-        let ids: Vec<Uuid> = self.lock().keys().copied().collect();
+        let ids: Vec<Uuid> = self.lock().entries.keys().copied().collect();
         let kills = ids.iter().map(|id| self.kill(id));
         futures_util::future::join_all(kills).await;
     }
-}
-
-async fn run(
-    slots: Arc<Semaphore>,
-    spec: RunSpec,
-    cancel: CancellationToken,
-    state: watch::Sender<Snapshot>,
-) {
-    let set = |status, exit_code| state.send_replace(Snapshot { status, exit_code });
-    let permit = tokio::select! {
-        biased;
-        _ = cancel.cancelled() => None,
-        p = slots.acquire_owned() => p.ok(),
-    };
-    let Some(_permit) = permit else {
-        set(Status::Killed, None);
-        return;
-    };
-    let running = match executor::spawn(&spec, LogWriter::detached()) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("payload {}: cannot start run.sh: {e}", spec.job_id);
-            let note = format!("jobod worker: cannot start run.sh: {e}\n");
-            let _ = tokio::fs::write(spec.dir.log(LogStream::Stderr), note).await;
-            set(Status::Failed, None);
-            return;
-        }
-    };
-    set(Status::Running, None);
-    tracing::info!("payload {} running (pid {})", spec.job_id, running.pid);
-    let outcome = running.wait(&spec, &cancel).await;
-    let (status, code) = match outcome {
-        Outcome::Exited(0) => (Status::Completed, Some(0)),
-        Outcome::Exited(n) => (Status::Failed, Some(n)),
-        Outcome::Cancelled | Outcome::TimedOut => (Status::Killed, None),
-    };
-    tracing::info!("payload {} {}", spec.job_id, status.word());
-    set(status, code);
 }

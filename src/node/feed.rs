@@ -1,0 +1,89 @@
+//! `GET /v1/feed`: how the server learns what happens on a node without polling it. One
+//! [`FeedEvent`] per line: a hello with every payload, then each state change as it happens
+//! (from the payload table's broadcast) and a beat every `beat_ms`, whose absence tells the
+//! server the node is gone.
+//!
+//! The broadcast is subscribed to before the hello is taken, so no change falls between them
+//! (one may come twice; the server applies changes idempotently). A feed that falls behind the
+//! broadcast is ended rather than patched up: the server reconnects and gets a fresh hello.
+
+use super::routes::Node;
+use crate::bridge::receiver_stream;
+use crate::protocol::{FEED_CONTENT_TYPE, FeedEvent};
+use crate::server::Body;
+use crate::server::respond::stream;
+use bytes::Bytes;
+use hyper::Response;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+type Lines = mpsc::Sender<std::io::Result<Bytes>>;
+
+pub fn response(node: Arc<Node>, beat: Duration) -> Response<Body> {
+    let changes = node.payloads.subscribe();
+    let hello = FeedEvent::Hello {
+        slots: node.payloads.slots(),
+        load: node.load.percent(),
+        payloads: node.payloads.list(),
+    };
+    // Each line goes out as a chunk of its own, as soon as it is sent here.
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(pump(node, hello, changes, beat, tx));
+    stream(FEED_CONTENT_TYPE, receiver_stream(rx))
+}
+
+/// Sends the feed until the client leaves, the feed falls behind, or the node stops.
+async fn pump(
+    node: Arc<Node>,
+    hello: FeedEvent,
+    mut changes: tokio::sync::broadcast::Receiver<crate::protocol::PayloadInfo>,
+    beat: Duration,
+    tx: Lines,
+) {
+    if !send(&node, &tx, &hello).await {
+        return;
+    }
+    let mut beats = tokio::time::interval_at(Instant::now() + beat, beat);
+    beats.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = node.shutdown.cancelled() => return,
+            _ = tx.closed() => return,
+            change = changes.recv() => match change {
+                Ok(payload) => FeedEvent::Change { payload },
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!("a feed fell {n} changes behind; ending it (its reader reconnects)");
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            _ = beats.tick() => FeedEvent::Beat {
+                load: node.load.percent(),
+                running: node.payloads.running(),
+            },
+        };
+        if !send(&node, &tx, &event).await {
+            return;
+        }
+    }
+}
+
+/// One event as one line; false once nobody reads any more.
+async fn send(node: &Node, tx: &Lines, event: &FeedEvent) -> bool {
+    let mut line = match serde_json::to_vec(event) {
+        Ok(line) => line,
+        Err(e) => {
+            tracing::error!("cannot encode a feed event: {e}");
+            return false;
+        }
+    };
+    line.push(b'\n');
+    tokio::select! {
+        sent = tx.send(Ok(Bytes::from(line))) => sent.is_ok(),
+        _ = node.shutdown.cancelled() => false,
+    }
+}

@@ -1,0 +1,208 @@
+//! The node side of the native worker protocol ([`crate::protocol`]): the `/v1` routes the
+//! server calls to push payloads, follow them and collect them. JSON in and out; errors are
+//! `{"error": …}`.
+
+use super::payloads::{Order, Submitted};
+use super::routes::{Node, not_found};
+use super::seed::{internal, payload_id, unknown};
+use super::{feed, follow};
+use crate::archive;
+use crate::bridge::stream_from_blocking;
+use crate::paths::LogStream;
+use crate::protocol::PayloadState;
+use crate::server::Body;
+use crate::server::respond::{ApiError, full, json, stream};
+use crate::server::upload::{self, UploadBody};
+use hyper::{Method, Request, Response, StatusCode, header};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Routes `/v1/{rest…}` (the caller is already authorized).
+pub async fn handle(
+    node: &Arc<Node>,
+    method: Method,
+    rest: &[&str],
+    query: &str,
+    req: Request<UploadBody>,
+) -> Result<Response<Body>, ApiError> {
+    match (&method, rest) {
+        (&Method::GET, ["payloads"]) => Ok(json(StatusCode::OK, &node.payloads.list())),
+        (&Method::GET, ["feed"]) => {
+            let q: FeedQuery = parse_query(query)?;
+            let beat = q.beat_ms.unwrap_or(1000).clamp(20, 60_000);
+            Ok(feed::response(node.clone(), Duration::from_millis(beat)))
+        }
+        (&Method::PUT, ["payloads", id]) => put(node, id, query, req).await,
+        (&Method::DELETE, ["payloads", id]) => delete(node, id).await,
+        (&Method::POST, ["payloads", id, "cancel"]) => cancel(node, id).await,
+        (&Method::GET, ["payloads", id, "results"]) => results(node, id),
+        (&Method::GET, ["payloads", id, "logs", which]) => logs(node, id, which, query),
+        _ => Err(not_found(&method, req.uri().path())),
+    }
+}
+
+fn parse_query<'a, T: Deserialize<'a>>(query: &'a str) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
+}
+
+/// The snake_case name of a state, as in the JSON.
+fn state_name(state: PayloadState) -> String {
+    match serde_json::to_value(state) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{state:?}"),
+    }
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    beat_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PutQuery {
+    job: i64,
+    attempt: u32,
+    /// Seconds.
+    timeout: Option<u64>,
+    kill_grace_ms: Option<u64>,
+}
+
+/// `PUT /v1/payloads/{uuid}?job=ID&attempt=N[&timeout=SECS][&kill_grace_ms=MS]`, body tar.gz.
+async fn put(
+    node: &Node,
+    id: &str,
+    query: &str,
+    req: Request<UploadBody>,
+) -> Result<Response<Body>, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| {
+        ApiError::bad_request(format!(
+            "invalid payload id '{id}': payloads are named by a uuid"
+        ))
+    })?;
+    let q: PutQuery = parse_query(query)?;
+    if q.timeout == Some(0) {
+        return Err(ApiError::bad_request(
+            "timeout must be at least 1 second (leave it out for none)",
+        ));
+    }
+    // A retried push: answered as it is, its body read and thrown away (by `UploadBody`).
+    if let Some(info) = node.payloads.info(&id) {
+        return Ok(json(StatusCode::OK, &info));
+    }
+    upload::check_length(req.headers(), node.max_upload_bytes)?;
+    let staged = upload::staging_dir(&node.tmp)?;
+    upload::receive_tgz(node.max_upload_bytes, req.into_body(), staged.path()).await?;
+    if !staged.path().join("run.sh").is_file() {
+        return Err(ApiError::bad_request("the payload has no run.sh"));
+    }
+    let order = Order {
+        id,
+        job: Some(q.job),
+        attempt: Some(q.attempt),
+        timeout: q.timeout.map(Duration::from_secs),
+        kill_grace: q.kill_grace_ms.map(Duration::from_millis),
+    };
+    match node.payloads.submit(order, staged).await {
+        Ok(Submitted::New(info)) => {
+            tracing::info!(
+                "payload {id} received (job {} attempt {})",
+                q.job,
+                q.attempt
+            );
+            Ok(json(StatusCode::CREATED, &info))
+        }
+        Ok(Submitted::Existing(info)) => Ok(json(StatusCode::OK, &info)),
+        Err(e) => Err(internal("store the payload", e)),
+    }
+}
+
+/// `POST /v1/payloads/{uuid}/cancel`: answers once the run is over; the files stay.
+async fn cancel(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
+    let id = payload_id(id)?;
+    let info = node.payloads.kill(&id).await.ok_or_else(|| unknown(&id))?;
+    Ok(json(StatusCode::OK, &info))
+}
+
+/// `DELETE /v1/payloads/{uuid}`: kills it if needed, then forgets it and its files.
+async fn delete(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
+    let id = payload_id(id)?;
+    match node.payloads.remove(&id).await {
+        None => Err(unknown(&id)),
+        Some(Err(e)) => Err(internal(&format!("remove payload {id}"), e)),
+        Some(Ok(())) => {
+            let mut resp = full(StatusCode::NO_CONTENT, "text/plain", "");
+            resp.headers_mut().remove(header::CONTENT_TYPE);
+            Ok(resp)
+        }
+    }
+}
+
+/// `GET /v1/payloads/{uuid}/results`: `work/`, `stdout.log` and `stderr.log` as tar.gz.
+fn results(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
+    let id = payload_id(id)?;
+    let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
+    let info = handle.info.borrow().clone();
+    if !info.state.is_done() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "payload {id} is {}; its results are ready when it is over",
+                state_name(info.state)
+            ),
+        ));
+    }
+    let dir = handle.dir.path().to_path_buf();
+    let chunks = stream_from_blocking(move |w| {
+        let top = [
+            "work",
+            LogStream::Stdout.file_name(),
+            LogStream::Stderr.file_name(),
+        ];
+        archive::pack_tgz_only(&dir, &top, w)
+    });
+    let mut resp = stream("application/gzip", chunks);
+    let headers = resp.headers_mut();
+    if let Ok(v) = format!("attachment; filename=\"payload-{id}.tar.gz\"").parse() {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = state_name(info.state).parse() {
+        headers.insert("x-jobo-status", v);
+    }
+    if let Some(code) = info.exit_code {
+        headers.insert("x-jobo-exit-code", header::HeaderValue::from(code));
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct LogQuery {
+    #[serde(default)]
+    follow: bool,
+    #[serde(default)]
+    offset: u64,
+}
+
+/// `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true`.
+fn logs(node: &Node, id: &str, which: &str, query: &str) -> Result<Response<Body>, ApiError> {
+    let id = payload_id(id)?;
+    let which = LogStream::parse(which).ok_or_else(|| {
+        ApiError::bad_request(format!("unknown log stream '{which}' (stdout or stderr)"))
+    })?;
+    let q: LogQuery = parse_query(query)?;
+    let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
+    Ok(follow::log_response(handle, which, q.offset, q.follow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_are_the_json_names() {
+        assert_eq!(state_name(PayloadState::TimedOut), "timed_out");
+        assert_eq!(state_name(PayloadState::Completed), "completed");
+    }
+}
