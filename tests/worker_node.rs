@@ -3,127 +3,23 @@
 
 mod common;
 
-use common::{
-    JOBOD, json, kill_processes_under, multipart, parse_response, processes_under, raw_exchange,
-    raw_http, tgz,
-};
+use common::{JOBOD, json, multipart, parse_response, processes_under, raw_exchange, tgz};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "s3cret-node-token";
+use common::worker::{TOKEN, Worker};
 
-/// A running `jobod worker`; killed on drop together with its payloads' processes.
-struct Worker {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-    addr: String,
-    extra: Vec<String>,
-}
-
+/// The seed client routes, as the seed's server calls them.
 impl Worker {
-    fn start(extra: &[&str]) -> Worker {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).expect("token file");
-        let mut w = Worker {
-            dir,
-            child: None,
-            addr: String::new(),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
-        w.boot();
-        w
-    }
-
-    fn data(&self) -> PathBuf {
-        self.root().join("data")
-    }
-
-    fn boot(&mut self) {
-        let file = self.data().join("jobod-worker.tcp");
-        let _ = std::fs::remove_file(&file);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.root().join("worker.log"))
-            .expect("log");
-        let child = Command::new(JOBOD)
-            .arg("worker")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--token-file")
-            .arg(self.root().join("token"))
-            .arg("--data-dir")
-            .arg(self.data())
-            .args(&self.extra)
-            .env("JOBOD_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn jobod worker");
-        self.child = Some(child);
-        // The address file appears (whole, by rename) once the listener is bound.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut pause = Duration::from_millis(2);
-        loop {
-            if let Ok(addr) = std::fs::read_to_string(&file) {
-                self.addr = addr.trim().to_string();
-                return;
-            }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("jobod worker exited at start ({status}):\n{}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "jobod worker did not come up:\n{}",
-                self.log()
-            );
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.root().join("worker.log")).unwrap_or_default()
-    }
-
     fn payload_dirs(&self) -> Vec<PathBuf> {
         std::fs::read_dir(self.root().join("data/payloads"))
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default()
-    }
-
-    fn http(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> (u16, Vec<u8>) {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut all: Vec<(&str, &str)> = headers.to_vec();
-        if let Some(a) = &auth {
-            all.push(("Authorization", a));
-        }
-        let stream = TcpStream::connect(&self.addr).expect("connect worker");
-        raw_http(stream, method, path, &all, body)
     }
 
     /// `POST /submit` of `files` with `token`: (status, body).
@@ -189,14 +85,6 @@ impl Worker {
         }
     }
 }
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill9();
-        kill_processes_under(self.dir.path());
-    }
-}
-
 /// The files of a zip, by name.
 fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     common::zip_files(bytes).into_iter().collect()
@@ -473,7 +361,7 @@ fn leftover_payloads_are_emptied_at_start() {
     let mut w = Worker::start(&[]);
     let id = w.submit(&[("run.sh", b"true\n")]);
     w.retrieve_done(&id);
-    w.kill9();
+    w.kill9_node_only();
     assert!(w.data().join("payloads").join(&id).exists());
     w.boot();
     assert!(w.payload_dirs().is_empty(), "{:?}", w.payload_dirs());
