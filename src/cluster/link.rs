@@ -26,14 +26,25 @@ pub async fn run(ctx: Ctx, node: Arc<RemoteNode>) {
     let beat = ctx.config.cluster.beat();
     let max_backoff = beat.clamp(Duration::from_millis(50), Duration::from_secs(2));
     let mut backoff = Duration::from_millis(50);
+    // Said once per kind of trouble, not at every reconnection.
+    let mut last_error = String::new();
     loop {
         let res = tokio::select! {
             _ = node.stop.cancelled() => return,
             r = session(&ctx, &node, lease, beat) => r,
         };
         match res {
-            Ok(()) => backoff = Duration::from_millis(50),
-            Err(e) => tracing::debug!("node {}: feed: {e}", node.row.name),
+            Ok(()) => {
+                backoff = Duration::from_millis(50);
+                last_error.clear();
+            }
+            Err(e) => {
+                let said = e.to_string();
+                if said != last_error {
+                    tracing::warn!("node {}: {said}", node.row.name);
+                    last_error = said;
+                }
+            }
         }
         // Wait a little before reconnecting; the lease may run out meanwhile.
         let wake = Instant::now() + backoff;
@@ -109,7 +120,7 @@ fn ended() -> RemoteError {
 }
 
 /// The node has been silent for a lease: it takes no jobs, and the ones it had run elsewhere.
-async fn lose(ctx: &Ctx, node: &RemoteNode) {
+pub(super) async fn lose(ctx: &Ctx, node: &RemoteNode) {
     let first = {
         let mut live = node.live();
         let first = !live.requeued;
