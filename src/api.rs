@@ -153,6 +153,8 @@ pub struct Node {
     /// CPU use in percent, as the node last reported it.
     pub load: Option<f32>,
     pub state: NodeState,
+    /// Takes no new jobs (also while unreachable, when `state` says that).
+    pub draining: bool,
     pub protocol: NodeProtocol,
     /// Unix milliseconds of the last sign of life.
     pub last_heartbeat: Option<i64>,

@@ -5,6 +5,7 @@ mod connect;
 mod fetch;
 mod logs;
 mod manage;
+mod node;
 mod output;
 mod show;
 mod submit;
@@ -122,6 +123,9 @@ pub enum Command {
     /// Services this server runs
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Worker nodes this server sends jobs to (admins only)
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
 }
@@ -130,6 +134,56 @@ pub enum Command {
 pub enum ServiceCommand {
     /// List services with their quotas and current load
     Ls,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Add a worker node (`jobod worker`, or a seed node with --protocol seed)
+    Add {
+        /// The node's address: http://host:port
+        url: String,
+        /// Services the node runs, comma-separated or repeated
+        #[arg(
+            long,
+            short,
+            required = true,
+            value_delimiter = ',',
+            value_name = "S[,S…]"
+        )]
+        service: Vec<String>,
+        /// Jobs the node runs at once
+        #[arg(long, default_value_t = crate::api::default_node_slots())]
+        slots: usize,
+        /// File whose first line is the node's token (needed for `jobod worker` nodes)
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Name to show and to refer to the node by [default: its host:port]
+        #[arg(long)]
+        name: Option<String>,
+        /// How the server talks to the node
+        #[arg(long, default_value = "native", value_parser = ["native", "seed"])]
+        protocol: String,
+    },
+    /// List nodes with their slots, load and health
+    Ls,
+    /// Remove nodes (by id or name)
+    Rm {
+        #[arg(required = true, value_name = "ID|NAME")]
+        keys: Vec<String>,
+        /// Remove even if jobs run there; they go back to the queue
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stop sending new jobs to nodes; running ones finish
+    Drain {
+        #[arg(required = true, value_name = "ID|NAME")]
+        keys: Vec<String>,
+    },
+    /// Send new jobs to drained nodes again
+    Undrain {
+        #[arg(required = true, value_name = "ID|NAME")]
+        keys: Vec<String>,
+    },
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -159,6 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Cancel { ids } => manage::cancel(&client, &ids, json).await,
         Command::Rm { ids } => manage::remove(&client, &ids, json).await,
         Command::Service(ServiceCommand::Ls) => show::services(&client, json).await,
+        Command::Node(cmd) => node::run(&client, cmd, json).await,
         Command::Completions { .. } => Ok(0),
     }
 }

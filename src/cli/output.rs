@@ -1,7 +1,7 @@
 //! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
 //! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
 
-use crate::api::Job;
+use crate::api::{Job, Node};
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -83,6 +83,39 @@ pub fn jobs_table(jobs: &[Job]) -> String {
             ago(j.submitted_at),
             runtime(j).unwrap_or_else(|| "-".into()),
             j.exit_code.map_or("-".into(), |c| c.to_string()),
+        ]);
+    }
+    t.to_string()
+}
+
+pub fn nodes_table(nodes: &[Node]) -> String {
+    let mut t = table();
+    t.set_header([
+        "ID",
+        "NAME",
+        "URL",
+        "SERVICES",
+        "SLOTS",
+        "LOAD",
+        "STATE",
+        "LAST HEARTBEAT",
+        "DONE",
+    ]);
+    for n in nodes {
+        t.add_row([
+            n.id.to_string(),
+            n.name.clone(),
+            n.url.clone(),
+            if n.services.is_empty() {
+                "*".into()
+            } else {
+                n.services.join(",")
+            },
+            format!("{}/{}", n.used, n.slots),
+            n.load.map_or("-".into(), |l| format!("{l:.0}%")),
+            n.state.as_str().to_string(),
+            n.last_heartbeat.map_or("-".into(), ago),
+            n.jobs_done.to_string(),
         ]);
     }
     t.to_string()

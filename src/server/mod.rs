@@ -4,6 +4,7 @@
 pub(crate) mod download;
 mod follow;
 mod native;
+mod nodes;
 pub(crate) mod respond;
 pub mod routes;
 mod seed;

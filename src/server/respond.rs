@@ -2,6 +2,7 @@
 
 use crate::api::{ErrorBody, SeedStatus};
 use crate::archive::ArchiveError;
+use crate::cluster::ManageError;
 use crate::job::JobId;
 use crate::queue::QueueError;
 use crate::store::StoreError;
@@ -80,6 +81,18 @@ impl From<QueueError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         QueueError::Store(e).into()
+    }
+}
+
+impl From<ManageError> for ApiError {
+    fn from(e: ManageError) -> ApiError {
+        let status = match &e {
+            ManageError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ManageError::NotFound(_) => StatusCode::NOT_FOUND,
+            ManageError::Conflict(_) => StatusCode::CONFLICT,
+            ManageError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
     }
 }
 

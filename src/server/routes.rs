@@ -2,7 +2,7 @@
 //! routes, plus health. It decides who the caller is, then hands over to a handler.
 
 use super::respond::{ApiError, Body, full, job_id, json};
-use super::{native, seed};
+use super::{native, nodes, seed};
 use crate::api::USER_HEADER;
 use crate::paths::user_name;
 use crate::queue::Caller;
@@ -108,6 +108,7 @@ async fn native_route(
             native::logs(ctx, job_id(id)?, stream, &query).await
         }
         (&Method::GET, ["jobs", id, "results"]) => native::results(ctx, job_id(id)?, &query).await,
+        (_, ["nodes", sub @ ..]) => nodes::route(ctx, &who, method, sub, &query, req).await,
         _ => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no route for {method} /v1/{}", rest.join("/")),
