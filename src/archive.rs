@@ -4,7 +4,7 @@
 //! HTTP bodies with [`crate::bridge`].
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -16,6 +16,8 @@ pub enum ArchiveError {
     TooLarge(u64),
     #[error("not a valid tar.gz archive: {0}")]
     Invalid(String),
+    #[error("not a valid zip archive: {0}")]
+    InvalidZip(String),
     #[error("{0}: only regular files and directories are accepted")]
     Unsupported(String),
     #[error("I/O error: {0}")]
@@ -117,6 +119,70 @@ pub fn unpack_tgz(src: impl Read, dest: &Path, limit: u64) -> Result<u64, Archiv
         budget.write_file(dest, &rel, &mut entry, mode)?;
     }
     Ok(budget.used)
+}
+
+/// Unpacks a zip archive into `dest` (which must exist), refusing unsafe names, links and
+/// special files, and more than `limit` bytes of content. Returns the bytes written.
+pub fn unpack_zip(src: impl Read + Seek, dest: &Path, limit: u64) -> Result<u64, ArchiveError> {
+    let bad = |e: zip::result::ZipError| ArchiveError::InvalidZip(e.to_string());
+    let mut zip = zip::ZipArchive::new(src).map_err(bad)?;
+    let mut budget = Budget::new(limit);
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(bad)?;
+        let name = entry.name().map_err(bad)?.into_owned();
+        if entry.is_dir() {
+            if name.trim_end_matches('/') != "." {
+                fs::create_dir_all(dest.join(safe_relative(&name)?))?;
+            }
+            continue;
+        }
+        // Only regular files: no links, no fifos or devices (file type bits other than S_IFREG).
+        let kind = entry.unix_mode().map_or(0, |m| m & 0o170000);
+        if entry.is_symlink() || (kind != 0 && kind != 0o100000) {
+            return Err(ArchiveError::Unsupported(name));
+        }
+        let rel = safe_relative(&name)?;
+        let mode = entry.unix_mode().unwrap_or(0o644);
+        match budget.write_file(dest, &rel, &mut entry, mode) {
+            Err(ArchiveError::Invalid(e)) => return Err(ArchiveError::InvalidZip(e)),
+            other => other?,
+        }
+    }
+    Ok(budget.used)
+}
+
+/// The files below `dir` by relative path (with `/`), for a `multipart/form-data` upload;
+/// refuses a name that a part header cannot carry (not UTF-8, quotes, backslashes, line breaks).
+pub fn multipart_names(dir: &Path) -> Result<Vec<String>, ArchiveError> {
+    walk(dir)?
+        .into_iter()
+        .filter(|(_, meta)| meta.is_file())
+        .map(|(rel, _)| match rel.to_str() {
+            Some(n) if !n.contains(['"', '\\', '\r', '\n']) => Ok(n.to_string()),
+            _ => Err(ArchiveError::BadPath(rel.to_string_lossy().into_owned())),
+        })
+        .collect()
+}
+
+/// Writes the files `names` of `dir` as a `multipart/form-data` body (the seed's `/submit`):
+/// one part per file, the relative path as field name and the base name as filename.
+pub fn write_multipart(
+    dir: &Path,
+    names: &[String],
+    boundary: &str,
+    mut out: impl Write,
+) -> io::Result<()> {
+    for name in names {
+        let file_name = name.rsplit('/').next().unwrap_or(name);
+        write!(
+            out,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+             filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )?;
+        io::copy(&mut fs::File::open(dir.join(name))?, &mut out)?;
+        out.write_all(b"\r\n")?;
+    }
+    write!(out, "--{boundary}--\r\n")
 }
 
 /// Every regular file and directory below `dir`, relative, sorted, links skipped.
@@ -277,6 +343,107 @@ mod tests {
         assert_eq!(fs::read(dst.path().join("stdout.log"))?, b"out");
         assert!(!dst.path().join("tmp").exists());
         assert!(!dst.path().join("stderr.log").exists());
+        Ok(())
+    }
+
+    /// A zip with one entry written by `add`.
+    fn zip_with(
+        add: impl FnOnce(&mut zip::ZipWriter<io::Cursor<Vec<u8>>>) -> zip::result::ZipResult<()>,
+    ) -> Result<Vec<u8>, zip::result::ZipError> {
+        let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        add(&mut zip)?;
+        Ok(zip.finish()?.into_inner())
+    }
+
+    #[test]
+    fn unpacks_a_zip_and_enforces_the_limit() -> Result<(), Box<dyn std::error::Error>> {
+        let src = tempfile::tempdir()?;
+        fs::create_dir_all(src.path().join("sub/empty"))?;
+        fs::write(src.path().join("out.txt"), "result\n")?;
+        fs::write(src.path().join("sub/data.bin"), vec![7u8; 5000])?;
+        let mut zip = Vec::new();
+        pack_zip(src.path(), &mut zip)?;
+
+        let dst = tempfile::tempdir()?;
+        assert_eq!(unpack_zip(io::Cursor::new(&zip), dst.path(), 10_000)?, 5007);
+        assert_eq!(fs::read(dst.path().join("out.txt"))?, b"result\n");
+        assert_eq!(fs::read(dst.path().join("sub/data.bin"))?, vec![7u8; 5000]);
+        assert!(dst.path().join("sub/empty").is_dir());
+
+        let small = tempfile::tempdir()?;
+        let err = unpack_zip(io::Cursor::new(&zip), small.path(), 100);
+        assert!(matches!(err, Err(ArchiveError::TooLarge(100))), "{err:?}");
+        let junk = unpack_zip(io::Cursor::new(b"not a zip"), small.path(), 100);
+        assert!(matches!(junk, Err(ArchiveError::InvalidZip(_))), "{junk:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_unsafe_zip_entries() -> Result<(), Box<dyn std::error::Error>> {
+        use zip::write::SimpleFileOptions;
+        let opts = SimpleFileOptions::default();
+        let file = |name: &'static str| {
+            zip_with(move |z| {
+                z.start_file(name, opts)?;
+                z.write_all(b"x")?;
+                Ok(())
+            })
+        };
+        let dst = tempfile::tempdir()?;
+        let inner = dst.path().join("in");
+        fs::create_dir(&inner)?;
+        for name in ["../evil", "a/../../evil", "/tmp/evil"] {
+            let err = unpack_zip(io::Cursor::new(file(name)?), &inner, 100);
+            assert!(
+                matches!(err, Err(ArchiveError::BadPath(_))),
+                "{name}: {err:?}"
+            );
+        }
+        let dir = zip_with(|z| z.add_directory("../evil/", opts))?;
+        let err = unpack_zip(io::Cursor::new(dir), &inner, 100);
+        assert!(matches!(err, Err(ArchiveError::BadPath(_))), "{err:?}");
+        let link = zip_with(|z| z.add_symlink("link", "/etc/passwd", opts))?;
+        let err = unpack_zip(io::Cursor::new(link), &inner, 100);
+        assert!(matches!(err, Err(ArchiveError::Unsupported(_))), "{err:?}");
+        assert!(!dst.path().join("evil").exists());
+        assert!(fs::read_dir(&inner)?.next().is_none());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn writes_multipart_as_the_seed_expects() -> Result<(), Box<dyn std::error::Error>> {
+        let src = tempfile::tempdir()?;
+        fs::create_dir_all(src.path().join("data/deep"))?;
+        fs::write(src.path().join("run.sh"), "echo hi\n")?;
+        fs::write(src.path().join("data/deep/in.bin"), vec![0u8; 100_000])?;
+        let names = multipart_names(src.path())?;
+        assert_eq!(names, ["run.sh", "data/deep/in.bin"]);
+        let mut body = Vec::new();
+        write_multipart(src.path(), &names, "b0undary", &mut body)?;
+
+        let chunk = Ok::<_, io::Error>(bytes::Bytes::from(body));
+        let mut mp = multer::Multipart::new(futures_util::stream::iter([chunk]), "b0undary");
+        let mut parts = Vec::new();
+        while let Some(field) = mp.next_field().await? {
+            let name = field.name().unwrap_or_default().to_string();
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            parts.push((name, file_name, field.bytes().await?.len()));
+        }
+        let want = [
+            ("run.sh", "run.sh", 8),
+            ("data/deep/in.bin", "in.bin", 100_000),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(n, f, l)| (n.to_string(), f.to_string(), *l))
+            .collect();
+        assert_eq!(parts, want);
+
+        fs::write(src.path().join("say \"hi\""), "")?;
+        assert!(matches!(
+            multipart_names(src.path()),
+            Err(ArchiveError::BadPath(_))
+        ));
         Ok(())
     }
 

@@ -14,8 +14,6 @@ use crate::paths::LogStream;
 use crate::protocol::{PayloadInfo, PayloadState};
 use crate::state::Ctx;
 use crate::store::{self, Record, StoreError, now_ms};
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,12 +78,15 @@ async fn collect(
     })
     .await
     .map_err(|e| e.to_string())?;
-    finish(ctx, &node.row.name, rec, staged, outcome)
+    finish(ctx, rec, staged, outcome)
         .await
         .map_err(|e| e.to_string())?;
     if let Err(e) = retry(3, || node.client.delete(payload)).await {
         // Its next hello shows the copy again, and it is discarded then.
-        tracing::warn!("payload {payload}: node {} kept its copy: {e}", node.row.name);
+        tracing::warn!(
+            "payload {payload}: node {} kept its copy: {e}",
+            node.row.name
+        );
     }
     Ok(())
 }
@@ -96,23 +97,9 @@ async fn unpack(
     dest: std::path::PathBuf,
     timeout: Duration,
 ) -> Result<u64, String> {
-    let chunks = futures_util::stream::unfold(body, move |mut body| async move {
-        let item = loop {
-            match tokio::time::timeout(timeout, body.frame()).await {
-                Err(_) => break Some(Err(std::io::Error::other("the node stalled"))),
-                Ok(None) => break None,
-                Ok(Some(Err(e))) => break Some(Err(std::io::Error::other(e))),
-                Ok(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        break Some(Ok::<Bytes, std::io::Error>(data));
-                    }
-                }
-            }
-        };
-        item.map(|i| (i, body))
-    });
-    let reader =
-        tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(Box::pin(chunks)));
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
+        super::remote::frames(body, timeout),
+    ));
     tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, u64::MAX))
         .await
         .map_err(|e| e.to_string())?
@@ -120,15 +107,14 @@ async fn unpack(
 }
 
 /// Records the outcome of `rec`'s attempt with the files in `staged` (`work/` and the logs),
-/// if that attempt is still the job's current one on `node`. Returns whether it was.
+/// if that attempt is still the job's current one. Returns whether it was.
 pub async fn finish(
     ctx: &Ctx,
-    node: &str,
     rec: &Record,
     staged: tempfile::TempDir,
     outcome: Outcome,
 ) -> Result<bool, StoreError> {
-    let (id, payload, node) = (rec.job.id, rec.payload.clone(), node.to_string());
+    let (id, attempt) = (rec.job.id, rec.clone());
     let dir = ctx.data.job(id);
     let work = staged.path().join("work");
     let output_bytes = {
@@ -143,10 +129,7 @@ pub async fn finish(
         .call(move |c| {
             let tx = c.transaction()?;
             let now = store::get(&tx, id)?;
-            if now.payload != payload
-                || !now.job.state.is_active()
-                || now.job.node.as_deref() != Some(node.as_str())
-            {
+            if !super::attempt::is_current(&now, &attempt) {
                 return Ok(None);
             }
             if let Err(e) = move_results(staged.path(), &dir) {
@@ -206,7 +189,10 @@ pub fn discard(node: Arc<RemoteNode>, payload: String) {
         return;
     }
     tokio::spawn(async move {
-        tracing::info!("payload {payload}: stale run on {}, discarding it", node.row.name);
+        tracing::info!(
+            "payload {payload}: stale run on {}, discarding it",
+            node.row.name
+        );
         if let Err(e) = retry(3, || node.client.delete(&payload)).await {
             tracing::warn!("payload {payload}: cannot discard it: {e}");
         }

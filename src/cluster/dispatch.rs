@@ -2,7 +2,7 @@
 //! named. A node that cannot take it does not fail the job: it goes back to the queue, with
 //! the attempt not counted, and the node is skipped until it shows life again.
 
-use super::{RemoteNode, link};
+use super::{RemoteNode, attempt, link};
 use crate::job::JobState;
 use crate::state::Ctx;
 use crate::store::{self, Record};
@@ -30,7 +30,7 @@ pub fn push(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
                     }
                     _ => {
                         node.mark_unreachable();
-                        undo(&ctx, &rec, &why).await;
+                        attempt::undo(&ctx, &rec, &why).await;
                     }
                 }
             }
@@ -69,46 +69,11 @@ async fn send(
     super::remote::retry(3, || node.client.push(&payload, &query, input.clone())).await
 }
 
-/// Puts a dispatched job back in the queue without counting the attempt, if it is still
-/// waiting for this payload.
-pub async fn undo(ctx: &Ctx, rec: &Record, why: &str) {
-    let why = format!("requeued: {why}");
-    settle(ctx, rec, JobState::Queued, move |r| {
-        r.job.attempts = r.job.attempts.saturating_sub(1);
-        r.job.reason = Some(why);
+pub(super) async fn fail(ctx: &Ctx, rec: &Record, why: String) {
+    attempt::if_current(ctx, rec, true, move |tx, now| {
+        store::transition(tx, now.job.id, JobState::Failed, |r| {
+            r.job.reason = Some(why)
+        })
     })
     .await
-}
-
-async fn fail(ctx: &Ctx, rec: &Record, why: String) {
-    settle(ctx, rec, JobState::Failed, move |r| r.job.reason = Some(why)).await
-}
-
-/// Moves job `rec` on from `dispatched`, unless something else (its run, a cancel, a
-/// requeue) already moved it or gave it another payload.
-async fn settle(
-    ctx: &Ctx,
-    rec: &Record,
-    to: JobState,
-    patch: impl FnOnce(&mut Record) + Send + 'static,
-) {
-    let (id, payload) = (rec.job.id, rec.payload.clone());
-    let res = ctx
-        .store
-        .call(move |c| {
-            let tx = c.transaction()?;
-            let now = store::get(&tx, id)?;
-            if now.job.state != JobState::Dispatched || now.payload != payload {
-                return Ok(None);
-            }
-            let rec = store::transition(&tx, id, to, patch)?;
-            tx.commit()?;
-            Ok(Some(rec))
-        })
-        .await;
-    match res {
-        Ok(Some(rec)) => ctx.events.job_changed(id, rec.job.state),
-        Ok(None) => {}
-        Err(e) => tracing::error!("job {id}: cannot record {to}: {e}"),
-    }
 }

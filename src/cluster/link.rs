@@ -8,11 +8,10 @@
 //! and jobs the node does not know are requeued. A server restart is one more reconnection.
 
 use super::remote::RemoteError;
-use super::{RemoteNode, collect, dispatch, requeue};
-use crate::job::JobState;
+use super::{RemoteNode, attempt, collect, dispatch, requeue};
 use crate::protocol::{FeedEvent, PayloadInfo};
 use crate::state::Ctx;
-use crate::store::{self, now_ms};
+use crate::store;
 use bytes::BytesMut;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -157,32 +156,7 @@ async fn reconcile(ctx: &Ctx, node: &Arc<RemoteNode>, payloads: Vec<PayloadInfo>
         {
             continue;
         }
-        let why = format!("node {} does not know its payload", node.row.name);
-        if rec.job.state == JobState::Dispatched {
-            // It never got there: not an attempt.
-            dispatch::undo(ctx, &rec, &why).await;
-            continue;
-        }
-        let config = ctx.config.clone();
-        let id = rec.job.id;
-        let res = ctx
-            .store
-            .call(move |c| {
-                let tx = c.transaction()?;
-                let now = store::get(&tx, id)?;
-                if now.payload != rec.payload || !now.job.state.is_active() {
-                    return Ok(None);
-                }
-                let moved = requeue::requeue(&tx, &config, &now, &why)?;
-                tx.commit()?;
-                Ok(Some(moved))
-            })
-            .await;
-        match res {
-            Ok(Some(moved)) => ctx.events.job_changed(id, moved.job.state),
-            Ok(None) => {}
-            Err(e) => tracing::error!("job {id}: cannot requeue: {e}"),
-        }
+        attempt::unknown_to_node(ctx, &node.row.name, &rec).await;
     }
 }
 
@@ -207,29 +181,8 @@ pub async fn on_payload(ctx: &Ctx, node: &Arc<RemoteNode>, info: PayloadInfo) {
     };
     if info.state.is_done() {
         collect::start(ctx.clone(), node.clone(), rec, info);
-    } else if info.state == crate::protocol::PayloadState::Running
-        && rec.job.state == JobState::Dispatched
-    {
-        let id = rec.job.id;
-        let res = ctx
-            .store
-            .call(move |c| {
-                let tx = c.transaction()?;
-                if store::get(&tx, id)?.job.state != JobState::Dispatched {
-                    return Ok(None);
-                }
-                let rec = store::transition(&tx, id, JobState::Running, |r| {
-                    r.job.started_at = Some(now_ms())
-                })?;
-                tx.commit()?;
-                Ok(Some(rec))
-            })
-            .await;
-        match res {
-            Ok(Some(rec)) => ctx.events.job_changed(id, rec.job.state),
-            Ok(None) => {}
-            Err(e) => tracing::error!("job {id}: cannot record its start: {e}"),
-        }
+    } else if info.state == crate::protocol::PayloadState::Running {
+        attempt::started(ctx, &rec).await;
     }
 }
 

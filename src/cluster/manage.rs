@@ -52,7 +52,13 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
             let old = store::list_nodes(&tx)?;
             for row in &declared {
                 match old.iter().find(|o| o.name == row.name || o.url == row.url) {
-                    Some(o) => store::update_node(&tx, &NodeRow { id: o.id, ..row.clone() })?,
+                    Some(o) => store::update_node(
+                        &tx,
+                        &NodeRow {
+                            id: o.id,
+                            ..row.clone()
+                        },
+                    )?,
                     None => drop(store::insert_node(&tx, row)?),
                 }
             }
@@ -97,8 +103,7 @@ fn register(ctx: &Ctx, row: NodeRow) {
 fn valid_name(n: &str) -> bool {
     !n.is_empty()
         && n.len() <= 100
-        && n
-            .chars()
+        && n.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
 }
 
@@ -114,8 +119,7 @@ fn validate(ctx: &Ctx, new: NewNode) -> Result<NodeRow, ManageError> {
         }
     };
     let name = new.name.unwrap_or_else(|| authority.clone());
-    if !valid_name(&name) || name == LocalWorker::NODE || name.parse::<i64>().is_ok()
-    {
+    if !valid_name(&name) || name == LocalWorker::NODE || name.parse::<i64>().is_ok() {
         return Err(ManageError::Invalid(format!(
             "invalid node name '{name}': use letters, digits, '.', '_', ':' or '-', not only digits, not 'local'"
         )));
@@ -125,17 +129,28 @@ fn validate(ctx: &Ctx, new: NewNode) -> Result<NodeRow, ManageError> {
             "a node needs at least one service (--service S[,S…])".into(),
         ));
     }
-    if let Some(s) = new.services.iter().find(|s| ctx.config.service(s).is_none()) {
+    if let Some(s) = new
+        .services
+        .iter()
+        .find(|s| ctx.config.service(s).is_none())
+    {
         return Err(ManageError::Invalid(format!(
             "unknown service '{s}' (see `jobo service ls`)"
         )));
     }
     if !(1..=4096).contains(&new.slots) {
-        return Err(ManageError::Invalid("slots must be between 1 and 4096".into()));
+        return Err(ManageError::Invalid(
+            "slots must be between 1 and 4096".into(),
+        ));
     }
     let token = new.token.map(|t| t.trim().to_string());
-    if token.as_deref().is_some_and(|t| t.is_empty() || t.contains(['\r', '\n'])) {
-        return Err(ManageError::Invalid("the node token is empty or not one line".into()));
+    if token
+        .as_deref()
+        .is_some_and(|t| t.is_empty() || t.contains(['\r', '\n']))
+    {
+        return Err(ManageError::Invalid(
+            "the node token is empty or not one line".into(),
+        ));
     }
     if new.protocol == NodeProtocol::Native && token.is_none() {
         return Err(ManageError::Invalid(
@@ -209,14 +224,12 @@ pub async fn remove(ctx: &Ctx, key: &str, force: bool) -> Result<api::Node, Mana
     }
     let id = row.id;
     ctx.store.call(move |c| store::delete_node(c, id)).await?;
-    let node = ctx.cluster.lock().remove(&row.name);
-    if let Some(node) = node {
+    // Its runs are nobody's now: ask it to drop them, then forget the node.
+    for rec in &active {
+        super::forget_payload(ctx, rec);
+    }
+    if let Some(node) = ctx.cluster.lock().remove(&row.name) {
         node.stop.cancel();
-        for rec in &active {
-            if let Some(p) = rec.payload.clone() {
-                super::collect::discard(node.clone(), p);
-            }
-        }
     }
     let why = format!("node {} was removed", row.name);
     requeue::requeue_node_jobs(ctx, &row.name, &why).await?;
@@ -283,7 +296,10 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
         });
     }
     for row in rows {
-        let live = ctx.cluster.get(&row.name).map(|n| (n.state(), n.live().clone()));
+        let live = ctx
+            .cluster
+            .get(&row.name)
+            .map(|n| (n.state(), n.live().clone()));
         let (state, load, seen) = match live {
             Some((state, live)) => (state, live.load, live.seen_ms),
             None => (NodeState::Unreachable, None, None),

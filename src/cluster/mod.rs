@@ -5,6 +5,7 @@
 //! server runs (reachable, load, last heartbeat) and owns one link task per node. The
 //! scheduler asks it for [`Place`]s and hands it the jobs it placed on a remote node.
 
+mod attempt;
 mod collect;
 mod dispatch;
 mod link;
@@ -13,14 +14,15 @@ mod remote;
 mod requeue;
 mod seed;
 
-pub use requeue::requeue_node_jobs;
 pub use manage::{ManageError, add, list, remove, set_draining, start};
+pub use requeue::requeue_node_jobs;
 
 use crate::api::{NodeProtocol, NodeState};
 use crate::local_worker::LocalWorker;
 use crate::state::Ctx;
 use crate::store::{NodeRow, Record};
 use remote::NodeClient;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
@@ -178,7 +180,7 @@ pub fn start_remote(ctx: &Ctx, rec: Record) {
     let Some(node) = rec.job.node.as_deref().and_then(|n| ctx.cluster.get(n)) else {
         // Its node was removed between the pass and now: back to the queue.
         let ctx = ctx.clone();
-        tokio::spawn(async move { dispatch::undo(&ctx, &rec, "its node was removed").await });
+        tokio::spawn(async move { attempt::undo(&ctx, &rec, "its node was removed").await });
         return;
     };
     match node.row.protocol {
@@ -195,7 +197,10 @@ pub async fn cancel_remote(ctx: &Ctx, rec: &Record) -> Result<(), String> {
         .as_deref()
         .and_then(|n| ctx.cluster.get(n))
         .ok_or("its node is not known to this server")?;
-    let payload = rec.payload.as_deref().ok_or("it has not reached its node")?;
+    let payload = rec
+        .payload
+        .as_deref()
+        .ok_or("it has not reached its node")?;
     match node.row.protocol {
         NodeProtocol::Native => node.client.cancel(payload).await,
         NodeProtocol::Seed => node.client.seed_kill(payload).await,

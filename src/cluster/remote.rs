@@ -10,9 +10,11 @@ use crate::store::NodeRow;
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,44 @@ where
     }
 }
 
+/// What the seed's `GET /retrieve/{id}` answered.
+pub enum Retrieved {
+    /// Not done yet: the status word (`Prepared`, `Running`).
+    Status(String),
+    /// Done: the zip of its files, and how it ended when the node says so (a `jobod worker`
+    /// does, in `x-jobo-status` and `x-jobo-exit-code`; the seed's client does not).
+    Zip {
+        body: Incoming,
+        status: Option<String>,
+        exit_code: Option<i32>,
+    },
+}
+
+/// The data of a response body, each read bounded by `timeout` so a stalled node cannot
+/// hang its reader.
+pub fn frames(
+    body: Incoming,
+    timeout: Duration,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static {
+    Box::pin(futures_util::stream::unfold(
+        body,
+        move |mut body| async move {
+            loop {
+                match tokio::time::timeout(timeout, body.frame()).await {
+                    Err(_) => return Some((Err(std::io::Error::other("the node stalled")), body)),
+                    Ok(None) => return None,
+                    Ok(Some(Err(e))) => return Some((Err(std::io::Error::other(e)), body)),
+                    Ok(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Some((Ok(data), body));
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
 pub struct NodeClient {
     client: Client,
     timeout: Duration,
@@ -92,7 +132,15 @@ impl NodeClient {
         path: &str,
         body: ReqBody,
     ) -> Result<Response<Incoming>, RemoteError> {
-        let req = client::request(method, path, body)?;
+        self.send_request(client::request(method, path, body)?)
+            .await
+    }
+
+    /// [`Self::send`] of a request built by the caller (e.g. with its own headers).
+    async fn send_request(
+        &self,
+        req: hyper::Request<ReqBody>,
+    ) -> Result<Response<Incoming>, RemoteError> {
         match tokio::time::timeout(self.timeout, self.client.send_ok(req)).await {
             Ok(res) => Ok(res?),
             Err(_) => Err(RemoteError::Transient(format!(
@@ -177,6 +225,74 @@ impl NodeClient {
             .send(Method::GET, &path, client::empty())
             .await?
             .into_body())
+    }
+
+    /// The seed's `POST /submit`: the files `names` of `input` as multipart/form-data,
+    /// streamed from disk. Returns the id the node gave the payload.
+    pub async fn seed_submit(
+        &self,
+        input: PathBuf,
+        names: Arc<Vec<String>>,
+    ) -> Result<String, RemoteError> {
+        let boundary = format!("jobo-{}", uuid::Uuid::new_v4().simple());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let chunks =
+            stream_from_blocking(move |w| archive::write_multipart(&input, &names, &boundary, w));
+        let body = BodyExt::boxed_unsync(StreamBody::new(futures_util::StreamExt::map(
+            chunks,
+            |c: std::io::Result<Bytes>| c.map(Frame::data),
+        )));
+        let mut req = client::request(Method::POST, "/submit", body)?;
+        if let Ok(v) = HeaderValue::from_str(&content_type) {
+            req.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        let answer: serde_json::Value = self.json(self.send_request(req).await?).await?;
+        match &answer["id"] {
+            serde_json::Value::String(id) if !id.is_empty() => Ok(id.clone()),
+            serde_json::Value::Number(id) => Ok(id.to_string()),
+            _ => Err(RemoteError::Transient(format!(
+                "unexpected answer to /submit: {answer}"
+            ))),
+        }
+    }
+
+    /// The seed's `GET /retrieve/{id}`: the status while not done, the zip once done.
+    pub async fn seed_retrieve(&self, payload: &str) -> Result<Retrieved, RemoteError> {
+        let resp = self
+            .send(
+                Method::GET,
+                &format!("/retrieve/{payload}"),
+                client::empty(),
+            )
+            .await?;
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        if header(header::CONTENT_TYPE.as_str()).is_some_and(|t| t.contains("json")) {
+            #[derive(serde::Deserialize)]
+            struct Status {
+                status: String,
+            }
+            let answer: Status = self.json(resp).await?;
+            return Ok(Retrieved::Status(answer.status));
+        }
+        let status = header("x-jobo-status");
+        let exit_code = header("x-jobo-exit-code").and_then(|c| c.parse().ok());
+        Ok(Retrieved::Zip {
+            body: resp.into_body(),
+            status,
+            exit_code,
+        })
+    }
+
+    /// The seed's `GET /health`: any 2xx answer is a sign of life.
+    pub async fn seed_health(&self) -> Result<(), RemoteError> {
+        self.send(Method::GET, "/health", client::empty())
+            .await
+            .map(drop)
     }
 
     /// The seed's `POST /kill/{id}`.

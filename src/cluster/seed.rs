@@ -1,14 +1,452 @@
-//! Nodes that speak only the seed's client routes (`jobo node add URL --protocol seed`).
+//! Nodes that speak only the seed's client routes (`jobo node add URL --protocol seed`): the
+//! seed's own worker client, or a `jobod worker` driven the same way.
+//!
+//! Those routes have no event feed, so this side polls. The node's link is `GET /health`
+//! every beat; silent for a whole lease, its jobs are requeued as for a native node. Each
+//! job has a task: `POST /submit` of its input, then `GET /retrieve/{id}` with backoff until
+//! a zip comes back, which is collected like any remote run. A seed node names payloads
+//! itself, so the id `/submit` answers replaces the server-made one in the job row, and that
+//! row is what a restarted server re-attaches by. The seed keeps no logs and a zip only says
+//! "done": how the run ended comes from a `jobod worker`'s `x-jobo-*` headers when present,
+//! else a zip counts as success. The seed cannot be given a timeout, so this side enforces it.
 
-use super::RemoteNode;
+use super::collect::{self, Outcome};
+use super::dispatch::{self, lock};
+use super::remote::{Retrieved, retry};
+use super::{RemoteNode, attempt, link};
+use crate::archive::{self, ArchiveError};
+use crate::job::JobState;
 use crate::state::Ctx;
-use crate::store::Record;
+use crate::store::{self, Record, now_ms};
+use hyper::StatusCode;
+use hyper::body::Incoming;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
+const FIRST_POLL: Duration = Duration::from_millis(50);
+const MAX_POLL: Duration = Duration::from_secs(2);
+
+/// Submits job `rec` (just placed on `node`) and follows it to its end.
 pub fn start(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
-    let _ = (ctx, node, rec);
+    let id = rec.job.id;
+    lock(&node.pushing).insert(id);
+    tokio::spawn(async move {
+        let submitted = submit(&ctx, &node, &rec).await;
+        lock(&node.pushing).remove(&id);
+        if let Some(rec) = submitted {
+            follow(ctx, node, rec).await;
+        }
+    });
 }
 
+/// The seed node's link: re-attaches to its jobs, then checks its health every beat.
 pub async fn watch(ctx: Ctx, node: Arc<RemoteNode>) {
-    let _ = (ctx, node);
+    reattach(&ctx, &node).await;
+    let (lease, beat) = (ctx.config.cluster.lease, ctx.config.cluster.beat());
+    loop {
+        let next = Instant::now() + beat;
+        let health = tokio::select! {
+            _ = node.stop.cancelled() => return,
+            r = tokio::time::timeout(beat, node.client.seed_health()) => r,
+        };
+        match health {
+            Ok(Ok(())) => {
+                if node.alive(None) {
+                    tracing::info!("node {} is reachable", node.row.name);
+                    ctx.events.wake_scheduler();
+                }
+            }
+            _ if Instant::now() >= node.live().seen + lease => link::lose(&ctx, &node).await,
+            Ok(Err(e)) => tracing::debug!("node {}: health: {e}", node.row.name),
+            Err(_) => tracing::debug!("node {}: health: no answer", node.row.name),
+        }
+        tokio::select! {
+            _ = node.stop.cancelled() => return,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+    }
+}
+
+/// Follows every job the store has on this node (after a server restart, or a re-add).
+async fn reattach(ctx: &Ctx, node: &Arc<RemoteNode>) {
+    let name = node.row.name.clone();
+    let active = match ctx.store.call(move |c| store::active_on(c, &name)).await {
+        Ok(a) => a,
+        Err(e) => return tracing::error!("node {}: cannot re-attach: {e}", node.row.name),
+    };
+    for rec in active {
+        if lock(&node.pushing).contains(&rec.job.id) {
+            continue;
+        }
+        if rec.payload.is_none() {
+            attempt::undo(ctx, &rec, "it never reached its node").await;
+            continue;
+        }
+        // A submit cut short leaves the server-made id, which the node answers 404 to.
+        tokio::spawn(follow(ctx.clone(), node.clone(), rec));
+    }
+}
+
+/// `POST /submit`; returns the job with the node's payload id recorded, or `None` when the
+/// job went back to the queue, failed, or moved on meanwhile.
+async fn submit(ctx: &Ctx, node: &RemoteNode, rec: &Record) -> Option<Record> {
+    let input = ctx.data.job(rec.job.id).input();
+    let names = {
+        let input = input.clone();
+        tokio::task::spawn_blocking(move || archive::multipart_names(&input)).await
+    };
+    let names = match names {
+        Ok(Ok(names)) => Arc::new(names),
+        Ok(Err(e)) => {
+            let why = format!("its input cannot go to seed node {}: {e}", node.row.name);
+            dispatch::fail(ctx, rec, why).await;
+            return None;
+        }
+        Err(e) => {
+            attempt::undo(ctx, rec, &format!("cannot list its input: {e}")).await;
+            return None;
+        }
+    };
+    let res = retry(3, || node.client.seed_submit(input.clone(), names.clone())).await;
+    let payload = match res {
+        Ok(payload) => payload,
+        Err(e) => {
+            let why = format!("node {} could not take it: {e}", node.row.name);
+            tracing::warn!("job {}: {why}", rec.job.id);
+            match e.status() {
+                // The node read the files and refused them: no other node will differ.
+                Some(StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE) => {
+                    dispatch::fail(ctx, rec, why).await
+                }
+                _ => {
+                    node.mark_unreachable();
+                    attempt::undo(ctx, rec, &why).await;
+                }
+            }
+            return None;
+        }
+    };
+    node.alive(None);
+    let (id, old, new) = (rec.job.id, rec.payload.clone(), payload.clone());
+    let adopted = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let now = store::get(&tx, id)?;
+            if now.job.state != JobState::Dispatched || now.payload != old {
+                return Ok(None);
+            }
+            store::set_payload(&tx, id, &new)?;
+            tx.commit()?;
+            Ok(Some(Record {
+                payload: Some(new),
+                ..now
+            }))
+        })
+        .await;
+    match adopted {
+        Ok(Some(rec)) => Some(rec),
+        Ok(None) => {
+            // Cancelled or requeued while it was on its way: the node's copy is no one's.
+            kill_stale(node, payload).await;
+            None
+        }
+        Err(e) => {
+            tracing::error!("job {id}: cannot record its payload {payload}: {e}");
+            kill_stale(node, payload).await;
+            None
+        }
+    }
+}
+
+async fn kill_stale(node: &RemoteNode, payload: String) {
+    if let Err(e) = node.client.seed_kill(&payload).await {
+        tracing::debug!("payload {payload}: cannot kill the stale run: {e}");
+    }
+}
+
+/// Polls job `rec`'s payload until its end is recorded, the job moves on, or the link stops.
+async fn follow(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
+    let Some(payload) = rec.payload.clone() else {
+        return;
+    };
+    if !lock(&node.collecting).insert(payload.clone()) {
+        return; // followed already
+    }
+    let stale = tokio::select! {
+        _ = node.stop.cancelled() => false,
+        stale = poll(&ctx, &node, rec.job.id, &payload) => stale,
+    };
+    lock(&node.collecting).remove(&payload);
+    if stale {
+        kill_stale(&node, payload).await;
+    }
+}
+
+/// The polling loop; returns true when the job moved on without this run (its copy on the
+/// node is then stale).
+async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool {
+    let mut wait = FIRST_POLL;
+    let mut last = String::new();
+    let mut timed_out = None;
+    loop {
+        let rec = match current(ctx, &node.row.name, id, payload).await {
+            Ok(Some(rec)) => rec,
+            Ok(None) => return true,
+            Err(e) => {
+                tracing::error!("job {id}: {e}");
+                tokio::time::sleep(MAX_POLL).await;
+                continue;
+            }
+        };
+        if timed_out.is_none()
+            && let Some(limit) = overdue(ctx, &rec)
+        {
+            tracing::info!("job {id}: timed out on {}, killing it", node.row.name);
+            if node.client.seed_kill(payload).await.is_ok() {
+                timed_out = Some(limit);
+            }
+        }
+        let answer = node.client.seed_retrieve(payload).await;
+        let answered = match &answer {
+            Ok(_) => true,
+            Err(e) => e.status() == Some(StatusCode::NOT_FOUND),
+        };
+        if answered && node.alive(None) {
+            ctx.events.wake_scheduler();
+        }
+        let ended = match answer {
+            Ok(Retrieved::Status(word)) if !is_final(&word) => {
+                if word == "Running" && rec.job.state == JobState::Dispatched {
+                    attempt::started(ctx, &rec).await;
+                }
+                if word != last {
+                    wait = FIRST_POLL;
+                    last = word;
+                }
+                Ok(false)
+            }
+            Ok(Retrieved::Status(word)) => {
+                // Done, with no zip to show for it.
+                let outcome = outcome(Some(&word), None, timed_out);
+                finish(ctx, &rec, empty_results(ctx).await, outcome).await
+            }
+            Ok(Retrieved::Zip {
+                body,
+                status,
+                exit_code,
+            }) => match take_zip(ctx, node, body).await {
+                Ok(staged) => {
+                    let outcome = outcome(status.as_deref(), exit_code, timed_out);
+                    finish(ctx, &rec, Ok(staged), outcome).await
+                }
+                Err(Taken::Unusable(e)) => {
+                    let outcome = Outcome {
+                        state: JobState::Failed,
+                        exit_code,
+                        reason: Some(format!(
+                            "its results from {} are unusable: {e}",
+                            node.row.name
+                        )),
+                    };
+                    finish(ctx, &rec, empty_results(ctx).await, outcome).await
+                }
+                Err(Taken::Retry(e)) => Err(e),
+            },
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                attempt::unknown_to_node(ctx, &node.row.name, &rec).await;
+                return false;
+            }
+            Err(e) => {
+                tracing::debug!("job {id}: polling {}: {e}", node.row.name);
+                Ok(false)
+            }
+        };
+        match ended {
+            // Once the run is over on the node, its copy there is nobody's concern.
+            Ok(true) => return false,
+            Ok(false) => {}
+            Err(e) => tracing::warn!("job {id}: cannot take its results yet: {e}"),
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(MAX_POLL);
+    }
+}
+
+/// Job `id` if it is still active on `node` with `payload`.
+async fn current(
+    ctx: &Ctx,
+    node: &str,
+    id: i64,
+    payload: &str,
+) -> Result<Option<Record>, store::StoreError> {
+    match ctx.store.call(move |c| store::get(c, id)).await {
+        Ok(rec) => Ok(Some(rec).filter(|r| {
+            r.job.state.is_active()
+                && r.job.node.as_deref() == Some(node)
+                && r.payload.as_deref() == Some(payload)
+        })),
+        Err(store::StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The job's time limit, if it has one and ran past it.
+fn overdue(ctx: &Ctx, rec: &Record) -> Option<Duration> {
+    let job = &rec.job;
+    let secs = job.timeout_secs.or_else(|| {
+        let service = ctx.config.service(&job.service)?;
+        service.timeout.map(|t| t.as_secs().max(1))
+    })?;
+    let started = job.started_at?;
+    (now_ms() >= started.saturating_add(secs as i64 * 1000)).then(|| Duration::from_secs(secs))
+}
+
+/// A status word that says the run is over (other words: keep polling).
+fn is_final(word: &str) -> bool {
+    matches!(word, "Completed" | "Failed" | "Killed")
+}
+
+/// How a run ended, from the seed's status word (none: a zip, which only comes when done).
+fn outcome(word: Option<&str>, exit_code: Option<i32>, timed_out: Option<Duration>) -> Outcome {
+    let (state, reason) = match (word, timed_out) {
+        // Killed by this side for its timeout (the seed's client says nothing: a zip).
+        (None | Some("Killed"), Some(after)) => (
+            JobState::TimedOut,
+            Some(format!(
+                "timed out after {}",
+                humantime::format_duration(after)
+            )),
+        ),
+        (None | Some("Completed"), _) => (JobState::Succeeded, None),
+        (Some("Killed"), None) => (JobState::Cancelled, Some("cancelled while running".into())),
+        (Some("Failed"), _) => (
+            JobState::Failed,
+            Some(match exit_code {
+                Some(code) => format!("run.sh exited with code {code}"),
+                None => "it failed on its node".into(),
+            }),
+        ),
+        (Some(other), _) => (JobState::Failed, Some(format!("its node reported {other}"))),
+    };
+    Outcome {
+        state,
+        exit_code,
+        reason,
+    }
+}
+
+/// Records the outcome with the staged files (if any could be staged): `Ok(true)` once the
+/// run is dealt with, whether or not it was still the job's current attempt.
+async fn finish(
+    ctx: &Ctx,
+    rec: &Record,
+    staged: std::io::Result<tempfile::TempDir>,
+    outcome: Outcome,
+) -> Result<bool, String> {
+    let staged = staged.map_err(|e| format!("cannot stage its results: {e}"))?;
+    collect::finish(ctx, rec, staged, outcome)
+        .await
+        .map(|_| true)
+        .map_err(|e| format!("cannot record its end: {e}"))
+}
+
+fn staging(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("seed-")
+        .tempdir_in(ctx.data.tmp())
+}
+
+async fn empty_results(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
+    let staged = staging(ctx)?;
+    tokio::fs::create_dir(staged.path().join("work")).await?;
+    Ok(staged)
+}
+
+/// Why results could not be taken: worth another download, or not.
+enum Taken {
+    Retry(String),
+    Unusable(String),
+}
+
+/// Downloads the zip to a file in a staging dir and unpacks it as `<staged>/work`.
+async fn take_zip(
+    ctx: &Ctx,
+    node: &RemoteNode,
+    body: Incoming,
+) -> Result<tempfile::TempDir, Taken> {
+    let staged = staging(ctx).map_err(|e| Taken::Retry(format!("cannot stage results: {e}")))?;
+    let zip = staged.path().join("results.zip");
+    spool(body, &zip, node.client.timeout())
+        .await
+        .map_err(Taken::Retry)?;
+    let work = staged.path().join("work");
+    let unpacked = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir(&work)?;
+        let file = std::io::BufReader::new(std::fs::File::open(&zip)?);
+        archive::unpack_zip(file, &work, u64::MAX)?;
+        std::fs::remove_file(&zip)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| Taken::Retry(e.to_string()))?;
+    match unpacked {
+        Ok(()) => Ok(staged),
+        Err(ArchiveError::Io(e)) => Err(Taken::Retry(e.to_string())),
+        // The whole body came and is not an acceptable zip: the next one would be the same.
+        Err(e) => Err(Taken::Unusable(e.to_string())),
+    }
+}
+
+/// Writes a body to `to`, each read bounded by `timeout` so a stalled node cannot hang us.
+async fn spool(body: Incoming, to: &Path, timeout: Duration) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("cannot take the results: {e}");
+    let mut file = tokio::fs::File::create(to).await.map_err(io)?;
+    let mut chunks = super::remote::frames(body, timeout);
+    while let Some(chunk) = futures_util::StreamExt::next(&mut chunks).await {
+        file.write_all(&chunk.map_err(io)?).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_the_seed_words() {
+        let o = outcome(None, None, None);
+        assert_eq!((o.state, o.reason), (JobState::Succeeded, None));
+        let o = outcome(Some("Completed"), Some(0), None);
+        assert_eq!((o.state, o.exit_code), (JobState::Succeeded, Some(0)));
+        let o = outcome(Some("Failed"), Some(3), None);
+        assert_eq!(o.state, JobState::Failed);
+        assert_eq!(o.exit_code, Some(3));
+        assert_eq!(o.reason.as_deref(), Some("run.sh exited with code 3"));
+        let o = outcome(Some("Killed"), None, None);
+        assert_eq!(o.state, JobState::Cancelled);
+        let o = outcome(Some("Killed"), None, Some(Duration::from_secs(5)));
+        assert_eq!(o.state, JobState::TimedOut);
+        assert_eq!(o.reason.as_deref(), Some("timed out after 5s"));
+        assert_eq!(
+            outcome(None, None, Some(Duration::from_secs(5))).state,
+            JobState::TimedOut
+        );
+        let o = outcome(Some("Completed"), Some(0), Some(Duration::from_secs(5)));
+        assert_eq!(o.state, JobState::Succeeded);
+        assert_eq!(outcome(Some("Invalid"), None, None).state, JobState::Failed);
+    }
+
+    #[test]
+    fn only_done_words_are_final() {
+        for w in ["Prepared", "Running", "Submitted", "Queued", "Pending"] {
+            assert!(!is_final(w), "{w}");
+        }
+        for w in ["Completed", "Failed", "Killed"] {
+            assert!(is_final(w), "{w}");
+        }
+    }
 }

@@ -214,6 +214,13 @@ pub fn by_payload(conn: &Connection, payload: &str) -> Result<Option<Record>, St
         .optional()?)
 }
 
+/// Renames the payload of job `id`'s current attempt: a seed node names payloads itself.
+pub fn set_payload(tx: &Transaction<'_>, id: JobId, payload: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE jobs SET payload = ?2 WHERE id = ?1")?
+        .execute(params![id, payload])?;
+    Ok(())
+}
+
 /// Finished jobs per node (what `jobo node ls` shows as "jobs done").
 pub fn done_per_node(conn: &Connection) -> Result<Vec<(String, u64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
