@@ -33,7 +33,11 @@ struct Cluster {
 /// Starts a server and `n` workers running `worker_slots` payloads at once, adds each as a
 /// node taking `node_slots` jobs, and waits until all are healthy.
 fn cluster(n: usize, worker_slots: usize, node_slots: usize) -> Cluster {
-    let d = Daemon::builder().config(CONFIG).start();
+    cluster_with(CONFIG, n, worker_slots, node_slots)
+}
+
+fn cluster_with(config: &str, n: usize, worker_slots: usize, node_slots: usize) -> Cluster {
+    let d = Daemon::builder().config(config).start();
     let slots = worker_slots.to_string();
     let w: Vec<Worker> = (0..n)
         .map(|_| Worker::start(&["--slots", &slots]))
@@ -531,4 +535,47 @@ fn remote_logs_follow_and_cancel() {
     c.eventually("no process or payload left on the node", || {
         processes_under(c.w[0].root()).is_empty() && payload_dirs(&c.w[0]).is_empty()
     });
+}
+
+/// With its attempts used up, a job whose node vanished ends `lost`, saying why.
+#[test]
+fn node_loss_with_no_attempts_left_is_lost() {
+    let config = "[cluster]\nlease = \"1s\"\n[local_worker]\nenabled = false\n\
+                  [services.example]\nmax_attempts = 1\n";
+    let mut c = cluster_with(config, 1, 1, 1);
+    let marker = c.d.root().join("first-started");
+    let id = c.submit(&first_run_blocks(&c, &marker));
+    wait_path(&c, &marker);
+    c.w[0].kill9();
+    let job = c.wait_final(id);
+    assert_eq!(job["state"], "lost", "{job}\n{}", c.logs());
+    assert_eq!(job["attempts"], 1, "{job}");
+    let reason = job["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("node a unreachable"), "{reason}");
+    assert!(reason.contains("no attempts left"), "{reason}");
+}
+
+/// A node that died but whose lease has not run out yet still gets jobs placed on it; the
+/// push fails, the job goes back to the queue without losing an attempt and runs elsewhere.
+#[test]
+fn node_down_at_dispatch_job_goes_elsewhere() {
+    // A long lease: the server still thinks the dead node is healthy when it places jobs.
+    let config = "[cluster]\nlease = \"60s\"\n[local_worker]\nenabled = false\n\
+                  [services.example]\n";
+    let mut c = cluster_with(config, 2, 4, 4);
+    c.w[0].kill9();
+    let dir = job_dir(c.d.root(), "quick", &[("run.sh", "echo ok > out.txt\n")]);
+    let ids: Vec<i64> = (0..6).map(|_| c.submit(&dir)).collect();
+    for &id in &ids {
+        let job = c.wait_final(id);
+        assert_eq!(job["state"], "succeeded", "{job}\n{}", c.logs());
+        assert_eq!(job["attempts"], 1, "{job}");
+        assert_eq!(job["node"], "b", "{job}");
+    }
+    assert!(
+        c.d.log().contains("node a could not take it"),
+        "no job was tried on the dead node:\n{}",
+        c.logs()
+    );
+    assert_eq!(c.node("a")["state"], "unreachable");
 }
