@@ -142,7 +142,11 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         .call(move |c| {
             let tx = c.transaction()?;
             let rec = store::get(&tx, id)?;
-            let remote = rec.job.node.as_deref().is_some_and(|n| n != LocalWorker::NODE);
+            let remote = rec
+                .job
+                .node
+                .as_deref()
+                .is_some_and(|n| n != LocalWorker::NODE);
             let when = match rec.job.state {
                 JobState::Queued => "while queued",
                 JobState::Dispatched if remote => "before it started",
@@ -166,9 +170,11 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
     let local = rec.job.node.as_deref() == Some(LocalWorker::NODE);
     match &ctx.worker {
         Some(worker) if local => worker.cancel(id),
-        _ => crate::cluster::cancel_remote(ctx, &rec).await.map_err(|e| {
-            QueueError::Conflict(format!("cannot cancel job {id} now: {e}; try again"))
-        })?,
+        _ => crate::cluster::cancel_remote(ctx, &rec)
+            .await
+            .map_err(|e| {
+                QueueError::Conflict(format!("cannot cancel job {id} now: {e}; try again"))
+            })?,
     }
     let grace = ctx.config.server.kill_grace + Duration::from_secs(10);
     let _ = tokio::time::timeout(grace, async {

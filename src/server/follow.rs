@@ -4,13 +4,13 @@
 use super::respond::{Body, stream};
 use crate::events::next_change;
 use crate::job::{JobId, JobState};
-use crate::paths::LogStream;
 use crate::local_worker::LocalWorker;
+use crate::paths::LogStream;
 use crate::queue;
-use crate::store;
-use http_body_util::BodyExt;
 use crate::state::Ctx;
+use crate::store;
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use hyper::Response;
 use std::io::SeekFrom;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};

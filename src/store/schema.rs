@@ -4,7 +4,8 @@ use super::StoreError;
 use rusqlite::Connection;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only; never edit.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE jobs (
     id              INTEGER PRIMARY KEY,
     user            TEXT    NOT NULL,
@@ -31,7 +32,8 @@ CREATE INDEX jobs_queue ON jobs (state, service, user, priority DESC, id);
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE UNIQUE INDEX jobs_idempotency ON jobs (user, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
-"#, r#"
+"#,
+    r#"
 -- Worker nodes (design §5, §6). `services` is a comma-separated list; the token is kept here
 -- (the data dir is 0700) because the server must send it, and it is never shown.
 CREATE TABLE nodes (
@@ -49,7 +51,8 @@ CREATE TABLE nodes (
 -- The payload (uuid) of a job's current attempt on a remote node: what the node reports it by.
 ALTER TABLE jobs ADD COLUMN payload TEXT;
 CREATE INDEX jobs_payload ON jobs (payload) WHERE payload IS NOT NULL;
-"#];
+"#,
+];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
