@@ -66,7 +66,11 @@ async fn send(
     }
     let input = ctx.data.job(job.id).input();
     // The same uuid on every try: a node that got an earlier one answers without running twice.
-    super::remote::retry(3, || node.client.push(&payload, &query, input.clone())).await
+    let bytes = job.input_bytes;
+    super::remote::retry(3, || {
+        node.client.push(&payload, &query, input.clone(), bytes)
+    })
+    .await
 }
 
 pub(super) async fn fail(ctx: &Ctx, rec: &Record, why: String) {

@@ -132,22 +132,30 @@ impl NodeClient {
         path: &str,
         body: ReqBody,
     ) -> Result<Response<Incoming>, RemoteError> {
-        self.send_request(client::request(method, path, body)?)
+        self.send_request(client::request(method, path, body)?, self.timeout)
             .await
     }
 
-    /// [`Self::send`] of a request built by the caller (e.g. with its own headers).
+    /// [`Self::send`] of a request built by the caller (e.g. with its own headers), answered
+    /// within `timeout`.
     async fn send_request(
         &self,
         req: hyper::Request<ReqBody>,
+        timeout: Duration,
     ) -> Result<Response<Incoming>, RemoteError> {
-        match tokio::time::timeout(self.timeout, self.client.send_ok(req)).await {
+        match tokio::time::timeout(timeout, self.client.send_ok(req)).await {
             Ok(res) => Ok(res?),
             Err(_) => Err(RemoteError::Transient(format!(
                 "no answer within {}",
-                humantime::format_duration(self.timeout)
+                humantime::format_duration(timeout)
             ))),
         }
+    }
+
+    /// An upload of `bytes` is answered only once it is sent: allow the request timeout
+    /// plus one second per 10 MB (a slow link, not a dead node).
+    fn upload_timeout(&self, bytes: u64) -> Duration {
+        self.timeout + Duration::from_secs(bytes / 10_000_000)
     }
 
     /// Reads a small JSON answer, bounded by the request timeout.
@@ -170,6 +178,7 @@ impl NodeClient {
         payload: &str,
         query: &str,
         input: PathBuf,
+        bytes: u64,
     ) -> Result<PayloadInfo, RemoteError> {
         let chunks = stream_from_blocking(move |w| archive::pack_tgz(&input, w));
         let body = BodyExt::boxed_unsync(StreamBody::new(futures_util::StreamExt::map(
@@ -177,7 +186,8 @@ impl NodeClient {
             |c: std::io::Result<Bytes>| c.map(Frame::data),
         )));
         let path = format!("/v1/payloads/{payload}?{query}");
-        let resp = self.send(Method::PUT, &path, body).await?;
+        let req = client::request(Method::PUT, &path, body)?;
+        let resp = self.send_request(req, self.upload_timeout(bytes)).await?;
         self.json(resp).await
     }
 
@@ -233,6 +243,7 @@ impl NodeClient {
         &self,
         input: PathBuf,
         names: Arc<Vec<String>>,
+        bytes: u64,
     ) -> Result<String, RemoteError> {
         let boundary = format!("jobo-{}", uuid::Uuid::new_v4().simple());
         let content_type = format!("multipart/form-data; boundary={boundary}");
@@ -246,7 +257,9 @@ impl NodeClient {
         if let Ok(v) = HeaderValue::from_str(&content_type) {
             req.headers_mut().insert(header::CONTENT_TYPE, v);
         }
-        let answer: serde_json::Value = self.json(self.send_request(req).await?).await?;
+        let answer: serde_json::Value = self
+            .json(self.send_request(req, self.upload_timeout(bytes)).await?)
+            .await?;
         match &answer["id"] {
             serde_json::Value::String(id) if !id.is_empty() => Ok(id.clone()),
             serde_json::Value::Number(id) => Ok(id.to_string()),

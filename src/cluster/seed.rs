@@ -110,7 +110,11 @@ async fn submit(ctx: &Ctx, node: &RemoteNode, rec: &Record) -> Option<Record> {
             return None;
         }
     };
-    let res = retry(3, || node.client.seed_submit(input.clone(), names.clone())).await;
+    let bytes = rec.job.input_bytes;
+    let res = retry(3, || {
+        node.client.seed_submit(input.clone(), names.clone(), bytes)
+    })
+    .await;
     let payload = match res {
         Ok(payload) => payload,
         Err(e) => {
