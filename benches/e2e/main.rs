@@ -1,0 +1,323 @@
+//! End-to-end benchmark of the real release binaries (`cargo bench --bench e2e`).
+//!
+//! Starts `jobod serve --user` (and `jobod worker` nodes) on temp dirs and measures, as a
+//! client would, over the Unix socket:
+//!
+//! 1. latency of a trivial job (`run.sh` = `true`): one submit (`POST /v1/jobs`, tar.gz
+//!    body), then the long poll `GET /v1/jobs/{id}/wait` until terminal; sequential jobs;
+//! 2. throughput: trivial jobs from 4 concurrent submitters until all succeeded;
+//! 3. wall time of the real `jobo list` with 100,000 finished jobs in the store;
+//! 4. jobod's resident memory with those jobs stored, after the list runs;
+//! 5. remote latency: as 1., on a server whose embedded worker is off, through one
+//!    `jobod worker` node (8 slots) declared in its `jobod.toml`;
+//! 6. remote throughput: as 2., through two such nodes; and how many jobs each ran;
+//! 7. node death: a job blocks on its first run; the node running it is SIGKILLed (with its
+//!    jobs); time from the kill until the job runs again on the other node, against 3 leases.
+//!
+//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`; the processes under test and their
+//! clean-up in `procs.rs`; the client and the shared measurements in `jobs.rs`.
+//!
+//! `JOBO_BENCH_QUICK=1` shrinks every size for a smoke run. `JOBO_BENCH_ONLY=LIST` runs only
+//! some phases: a comma-separated list of `local` (1-4), `cluster` (5-7), or phase names
+//! (`latency`, `throughput`, `list`, `remote-latency`, `remote-throughput`, `node-death`).
+//! `JOBO_BENCH_SLOTS=N` changes the local slots of the throughput daemon (default 8).
+//! `JOBO_BENCH_DIR=DIR` puts the temp dirs in DIR instead of cargo's `target/tmp` (`/tmp` is a
+//! poor default on machines whose `/tmp` sees heavy file churn, e.g. from compilers, on ext4
+//! without a journal: see [`procs::create_cost_us`]).
+//!
+//! Every daemon and node is killed on drop together with every process whose working
+//! directory is inside its temp dir (its jobs); those left by an earlier run of this benchmark
+//! that was killed outright are killed at start. A phase that fails is reported as such and
+//! the others still run; the benchmark then exits with an error.
+
+mod cluster;
+mod jobs;
+mod local;
+mod procs;
+
+use std::path::Path;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+struct Sizes {
+    quick: bool,
+    latency_jobs: usize,
+    warmup_jobs: usize,
+    throughput_jobs: usize,
+    submitters: usize,
+    slots: usize,
+    stored_rows: usize,
+    list_runs: usize,
+    /// Slots of each worker node.
+    node_slots: usize,
+    /// Node deaths timed.
+    death_runs: usize,
+}
+
+impl Sizes {
+    fn from_env() -> Sizes {
+        let quick = std::env::var("JOBO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let slots = std::env::var("JOBO_BENCH_SLOTS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8);
+        if quick {
+            Sizes {
+                quick,
+                latency_jobs: 50,
+                warmup_jobs: 5,
+                throughput_jobs: 300,
+                submitters: 4,
+                slots,
+                stored_rows: 10_000,
+                list_runs: 5,
+                node_slots: 8,
+                death_runs: 3,
+            }
+        } else {
+            Sizes {
+                quick,
+                latency_jobs: 200,
+                warmup_jobs: 10,
+                throughput_jobs: 2_000,
+                submitters: 4,
+                slots,
+                stored_rows: 100_000,
+                list_runs: 11,
+                node_slots: 8,
+                death_runs: 5,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report: one table of (metric, result, target, met) and details lines
+
+struct Row {
+    metric: String,
+    result: String,
+    target: String,
+    met: &'static str,
+}
+
+struct Report {
+    rows: Vec<Row>,
+    details: Vec<String>,
+    cpus: usize,
+    failed: usize,
+}
+
+impl Report {
+    fn row(
+        &mut self,
+        metric: impl Into<String>,
+        result: impl Into<String>,
+        target: impl Into<String>,
+        met: &'static str,
+    ) {
+        self.rows.push(Row {
+            metric: metric.into(),
+            result: result.into(),
+            target: target.into(),
+            met,
+        });
+    }
+
+    fn detail(&mut self, line: impl Into<String>) {
+        self.details.push(line.into());
+    }
+
+    fn print(&self) {
+        let w0 = self.rows.iter().map(|r| r.metric.chars().count()).max();
+        let w1 = self.rows.iter().map(|r| r.result.chars().count()).max();
+        let w2 = self.rows.iter().map(|r| r.target.chars().count()).max();
+        let (w0, w1, w2) = (
+            w0.unwrap_or(0).max(6),
+            w1.unwrap_or(0).max(6),
+            w2.unwrap_or(0).max(6),
+        );
+        // `{:<w$}` pads by chars, which is what the arrows and `≤` need.
+        println!();
+        println!(
+            "{:<w0$}  {:>w1$}  {:<w2$}  met",
+            "metric", "result", "target"
+        );
+        for r in &self.rows {
+            println!(
+                "{:<w0$}  {:>w1$}  {:<w2$}  {}",
+                r.metric, r.result, r.target, r.met
+            );
+        }
+        println!();
+        println!("details:");
+        for d in &self.details {
+            println!("  {d}");
+        }
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+#[derive(Clone, Copy)]
+enum Phase {
+    Latency,
+    Throughput,
+    List,
+    RemoteLatency,
+    RemoteThroughput,
+    NodeDeath,
+}
+
+impl Phase {
+    const ALL: [Phase; 6] = [
+        Phase::Latency,
+        Phase::Throughput,
+        Phase::List,
+        Phase::RemoteLatency,
+        Phase::RemoteThroughput,
+        Phase::NodeDeath,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Latency => "latency",
+            Phase::Throughput => "throughput",
+            Phase::List => "list",
+            Phase::RemoteLatency => "remote-latency",
+            Phase::RemoteThroughput => "remote-throughput",
+            Phase::NodeDeath => "node-death",
+        }
+    }
+
+    fn group(self) -> &'static str {
+        match self {
+            Phase::Latency | Phase::Throughput | Phase::List => "local",
+            _ => "cluster",
+        }
+    }
+
+    fn describe(self, s: &Sizes) -> String {
+        match self {
+            Phase::Latency => format!("latency: {} sequential trivial jobs", s.latency_jobs),
+            Phase::Throughput => format!(
+                "throughput: {} jobs, {} submitters, {} slots",
+                s.throughput_jobs, s.submitters, s.slots
+            ),
+            Phase::List => format!("list + memory: {} stored jobs", s.stored_rows),
+            Phase::RemoteLatency => format!(
+                "remote latency: {} sequential trivial jobs, 1 node",
+                s.latency_jobs
+            ),
+            Phase::RemoteThroughput => format!(
+                "remote throughput: {} jobs, {} submitters, 2 nodes × {} slots",
+                s.throughput_jobs, s.submitters, s.node_slots
+            ),
+            Phase::NodeDeath => format!("node death → rerun: {} kills", s.death_runs),
+        }
+    }
+
+    async fn run(self, s: &Sizes, r: &mut Report) -> Res<()> {
+        match self {
+            Phase::Latency => local::latency(s, r).await,
+            Phase::Throughput => local::throughput(s, r).await,
+            Phase::List => local::big_store(s, r).await,
+            Phase::RemoteLatency => cluster::remote_latency(s, r).await,
+            Phase::RemoteThroughput => cluster::remote_throughput(s, r).await,
+            Phase::NodeDeath => cluster::node_death(s, r).await,
+        }
+    }
+}
+
+/// The phases `JOBO_BENCH_ONLY` selects (all when unset), in their fixed order.
+fn selected_phases() -> Res<Vec<Phase>> {
+    let Some(only) = std::env::var("JOBO_BENCH_ONLY")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(Phase::ALL.to_vec());
+    };
+    let words: Vec<&str> = only.split(',').map(str::trim).collect();
+    for w in &words {
+        if !Phase::ALL.iter().any(|p| p.name() == *w || p.group() == *w) {
+            let names: Vec<&str> = Phase::ALL.iter().map(|p| p.name()).collect();
+            return Err(format!(
+                "JOBO_BENCH_ONLY: unknown phase '{w}' (local, cluster, {})",
+                names.join(", ")
+            )
+            .into());
+        }
+    }
+    Ok(Phase::ALL
+        .into_iter()
+        .filter(|p| words.iter().any(|w| p.name() == *w || p.group() == *w))
+        .collect())
+}
+
+fn main() -> Res<()> {
+    // `cargo bench` passes `--bench` (and maybe a filter); nothing here takes arguments.
+    let base = procs::base_dir();
+    if let Err(e) = std::fs::create_dir_all(&base) {
+        return Err(format!("cannot create {}: {e}", base.display()).into());
+    }
+    procs::kill_leftovers(&base);
+    let res = run(&base);
+    procs::remove_finished_dirs();
+    res
+}
+
+fn run(base: &Path) -> Res<()> {
+    let sizes = Sizes::from_env();
+    let phases = selected_phases()?;
+    let fs = procs::fs_type(base);
+    let create_us = procs::create_cost_us(base)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load_before = procs::loadavg();
+    eprintln!(
+        "jobo e2e bench: {cpus} CPUs, load average {load_before}, jobod {}{}",
+        procs::JOBOD,
+        if sizes.quick { " (quick mode)" } else { "" }
+    );
+
+    let mut report = Report {
+        rows: Vec::new(),
+        details: Vec::new(),
+        cpus,
+        failed: 0,
+    };
+    for (i, phase) in phases.iter().enumerate() {
+        eprintln!("{}/{} {}...", i + 1, phases.len(), phase.describe(&sizes));
+        let t = std::time::Instant::now();
+        if let Err(e) = rt.block_on(phase.run(&sizes, &mut report)) {
+            eprintln!("phase {} FAILED: {e}", phase.name());
+            report.row(phase.name(), "error", "-", "FAILED");
+            report.failed += 1;
+        } else {
+            eprintln!("    ({:.1} s)", t.elapsed().as_secs_f64());
+        }
+    }
+
+    report.detail(format!(
+        "machine: {cpus} CPUs; load average before {load_before}, after {} \
+         (other work on the machine skews every figure)",
+        procs::loadavg()
+    ));
+    report.detail(format!(
+        "data dirs under {} ({fs}; JOBO_BENCH_DIR moves them): {create_us:.1} µs to create a file \
+         at start (tmpfs ~10 µs; ext4 without a journal gets far slower after many deletions)",
+        base.display()
+    ));
+    report.print();
+    if report.failed > 0 {
+        return Err(format!("{} phase(s) failed (see above)", report.failed).into());
+    }
+    Ok(())
+}
