@@ -42,14 +42,18 @@ impl Events {
     }
 }
 
-/// Waits until the next announcement about `id`. A lagging receiver (it missed messages)
-/// returns too, so the caller re-reads the state instead of missing a change.
-pub async fn next_change(rx: &mut broadcast::Receiver<(JobId, JobState)>, id: JobId) {
+/// Waits until the next announcement about `id` and returns the state it announced. A
+/// lagging receiver (it missed messages) returns `None`, so the caller re-reads the state
+/// instead of missing a change.
+pub async fn next_change(
+    rx: &mut broadcast::Receiver<(JobId, JobState)>,
+    id: JobId,
+) -> Option<JobState> {
     loop {
         match rx.recv().await {
-            Ok((changed, _)) if changed == id => return,
+            Ok((changed, state)) if changed == id => return Some(state),
             Ok(_) => continue,
-            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Lagged(_)) => return None,
             Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
         }
     }

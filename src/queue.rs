@@ -182,7 +182,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
             match get(ctx, id).await {
                 Ok(job) if job.state.is_terminal() => return,
                 Err(_) => return,
-                Ok(_) => next_change(&mut changes, id).await,
+                Ok(_) => drop(next_change(&mut changes, id).await),
             }
         }
     })
@@ -242,8 +242,8 @@ pub async fn remove_files(ctx: &Ctx, id: JobId) {
     }
 }
 
-/// Waits until job `id` is final (or, with `until`, in that state), or `limit` passes.
-/// Returns the job as it is then.
+/// Waits until job `id` is final (or, with `until`, is or has been in that state since the
+/// call), or `limit` passes. Returns the job as it is then.
 pub async fn wait(
     ctx: &Ctx,
     id: JobId,
@@ -252,21 +252,26 @@ pub async fn wait(
 ) -> Result<Job, QueueError> {
     let mut changes = ctx.events.subscribe();
     let deadline = tokio::time::Instant::now() + limit;
+    // A state announced since the call counts even if the job has already moved on (a
+    // requeued job is `queued` for a millisecond before it is dispatched again).
+    let mut passed = false;
     loop {
         let job = get(ctx, id).await?;
         // A final job that cannot reach `until` any more is answered now, not at the timeout.
         let reached = match until {
             Some(state) => {
-                job.state == state || (job.state.is_terminal() && !job.state.can_become(state))
+                passed
+                    || job.state == state
+                    || (job.state.is_terminal() && !job.state.can_become(state))
             }
             None => job.state.is_terminal(),
         };
-        if reached
-            || tokio::time::timeout_at(deadline, next_change(&mut changes, id))
-                .await
-                .is_err()
-        {
+        if reached {
             return Ok(job);
+        }
+        match tokio::time::timeout_at(deadline, next_change(&mut changes, id)).await {
+            Err(_) => return Ok(job),
+            Ok(seen) => passed = until.is_some() && seen == until,
         }
     }
 }

@@ -579,3 +579,40 @@ fn node_down_at_dispatch_job_goes_elsewhere() {
     );
     assert_eq!(c.node("a")["state"], "unreachable");
 }
+
+/// `wait?until=queued` sees a requeue although the job is queued only for a moment before
+/// it is dispatched again.
+#[test]
+fn wait_until_queued_sees_a_requeue() {
+    let mut c = cluster(2, 2, 2);
+    let marker = c.d.root().join("first-started");
+    let fifo = c.d.root().join("go");
+    mkfifo(&fifo);
+    let script = format!(
+        "if [ -e {m} ]; then read line < {f}; echo second > second.txt\n\
+         else touch {m}; sleep 60; fi\n",
+        m = marker.display(),
+        f = fifo.display()
+    );
+    let id = c.submit(&job_dir(&c.d.work(), "requeued", &[("run.sh", &script)]));
+    wait_path(&c, &marker);
+    let first = index(&c.node_of(id));
+    c.w[first].kill9();
+    // The second run blocks, so only the requeue itself can answer this poll in time.
+    let path = format!("/v1/jobs/{id}/wait?until=queued&timeout=30");
+    let asked = Instant::now();
+    let (code, body) = c.d.http_unix("GET", &path, &[], b"");
+    // Answered by the requeue, not by the poll's own 30 s timeout.
+    assert!(asked.elapsed() < Duration::from_secs(25), "{}", c.logs());
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    let job = json(&body);
+    assert!(
+        job["state"] == "queued" || job["attempts"] == 2,
+        "the poll missed the requeue: {job}\n{}",
+        c.logs()
+    );
+    std::fs::write(&fifo, "go\n").expect("release the fifo");
+    let job = c.wait_final(id);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+}
