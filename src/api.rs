@@ -55,6 +55,17 @@ pub struct SeedStatus {
     pub message: String,
 }
 
+/// Query of a log route (`GET /v1/jobs/{id}/logs/…`, and a node's `/v1/payloads/{id}/logs/…`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LogQuery {
+    /// Keep streaming appends until the run ends.
+    #[serde(default)]
+    pub follow: bool,
+    /// Start at this byte.
+    #[serde(default)]
+    pub offset: u64,
+}
+
 /// Query of `GET /v1/jobs`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ListQuery {

@@ -177,13 +177,6 @@ fn results(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
     Ok(resp)
 }
 
-#[derive(Deserialize)]
-struct LogQuery {
-    #[serde(default)]
-    follow: bool,
-    #[serde(default)]
-    offset: u64,
-}
 
 /// `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true`.
 fn logs(node: &Node, id: &str, which: &str, query: &str) -> Result<Response<Body>, ApiError> {
@@ -191,7 +184,7 @@ fn logs(node: &Node, id: &str, which: &str, query: &str) -> Result<Response<Body
     let which = LogStream::parse(which).ok_or_else(|| {
         ApiError::bad_request(format!("unknown log stream '{which}' (stdout or stderr)"))
     })?;
-    let q: LogQuery = parse_query(query)?;
+    let q: crate::api::LogQuery = parse_query(query)?;
     let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
     Ok(follow::log_response(handle, which, q.offset, q.follow))
 }

@@ -124,13 +124,6 @@ pub async fn remove(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>
     Ok(json(StatusCode::OK, &queue::remove(ctx, who, id).await?))
 }
 
-#[derive(Deserialize)]
-struct LogQuery {
-    #[serde(default)]
-    follow: bool,
-    #[serde(default)]
-    offset: u64,
-}
 
 pub async fn logs(
     ctx: &Ctx,
@@ -141,7 +134,7 @@ pub async fn logs(
     let which = LogStream::parse(stream).ok_or_else(|| {
         ApiError::bad_request(format!("unknown log stream '{stream}' (stdout or stderr)"))
     })?;
-    let q: LogQuery = parse_query(query)?;
+    let q: crate::api::LogQuery = parse_query(query)?;
     queue::get(ctx, id).await?; // 404 for an unknown job
     Ok(log_response(ctx.clone(), id, which, q.offset, q.follow))
 }
