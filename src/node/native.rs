@@ -177,7 +177,6 @@ fn results(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
     Ok(resp)
 }
 
-
 /// `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true`.
 fn logs(node: &Node, id: &str, which: &str, query: &str) -> Result<Response<Body>, ApiError> {
     let id = payload_id(id)?;

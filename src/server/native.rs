@@ -124,7 +124,6 @@ pub async fn remove(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>
     Ok(json(StatusCode::OK, &queue::remove(ctx, who, id).await?))
 }
 
-
 pub async fn logs(
     ctx: &Ctx,
     id: JobId,
