@@ -95,22 +95,27 @@ async fn pump(
         // A run on a remote node: relay its node's log, then wait for the job to move on
         // (its collected log has the same bytes, so the offset carries over).
         if let Some(mut body) = remote_log(ctx, id, which, offset).await {
-            loop {
+            // A change of the job (it ended, or its node was lost and it moved) ends the relay
+            // too: a frozen node would otherwise hold the follower forever.
+            let changed = loop {
                 let frame = tokio::select! {
                     f = body.frame() => f,
+                    _ = next_change(&mut changes, id) => break true,
                     _ = tx.closed() => return Ok(()),
                 };
-                let Some(Ok(frame)) = frame else { break };
+                let Some(Ok(frame)) = frame else { break false };
                 if let Ok(data) = frame.into_data() {
                     offset += data.len() as u64;
                     if tx.send(Ok(data)).await.is_err() {
                         return Ok(());
                     }
                 }
-            }
-            tokio::select! {
-                _ = next_change(&mut changes, id) => {}
-                _ = tx.closed() => return Ok(()),
+            };
+            if !changed {
+                tokio::select! {
+                    _ = next_change(&mut changes, id) => {}
+                    _ = tx.closed() => return Ok(()),
+                }
             }
             continue;
         }
