@@ -616,3 +616,31 @@ fn wait_until_queued_sees_a_requeue() {
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["attempts"], 2, "{job}");
 }
+
+/// A node dropped from `jobod.toml` while it ran a job: the restarted server no longer knows
+/// the node, so the job goes back to the queue, saying why.
+#[test]
+fn job_on_a_node_removed_from_the_config_is_requeued() {
+    let w = Worker::start(&[]);
+    let node = format!(
+        "[[nodes]]\nurl = \"{}\"\nname = \"a\"\nservices = [\"example\"]\ntoken_file = \"{}\"\n",
+        w.url(),
+        w.token_file().display()
+    );
+    let mut c = Cluster {
+        d: Daemon::builder().config(&format!("{CONFIG}{node}")).start(),
+        w: vec![w],
+    };
+    c.wait_node("a", "healthy");
+    let marker = c.d.root().join("first-started");
+    let id = c.submit(&first_run_blocks(&c, &marker));
+    wait_path(&c, &marker);
+    c.d.kill9();
+    c.d.set_config(CONFIG);
+    c.d.restart();
+    let job = c.d.job(id);
+    assert_eq!(job["state"], "queued", "{job}\n{}", c.logs());
+    let reason = job["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("node a was removed"), "{reason}");
+    assert!(c.nodes().iter().all(|n| n["name"] != "a"));
+}

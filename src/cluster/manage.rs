@@ -75,12 +75,17 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
     for row in rows {
         register(ctx, row);
     }
-    for rec in ctx.store.call(|c| store::active(c)).await? {
-        let node = rec.job.node.clone().unwrap_or_default();
-        if node != LocalWorker::NODE && !node.is_empty() && ctx.cluster.get(&node).is_none() {
-            let why = format!("node {node} was removed");
-            requeue::requeue_node_jobs(ctx, &node, &why).await?;
-        }
+    let gone: std::collections::BTreeSet<String> = ctx
+        .store
+        .call(|c| store::active(c))
+        .await?
+        .into_iter()
+        .filter_map(|rec| rec.job.node)
+        .filter(|n| n != LocalWorker::NODE && ctx.cluster.get(n).is_none())
+        .collect();
+    for node in gone {
+        let why = format!("node {node} was removed");
+        requeue::requeue_node_jobs(ctx, &node, &why).await?;
     }
     Ok(())
 }

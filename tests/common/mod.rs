@@ -168,6 +168,11 @@ impl Daemon {
     }
 
     /// Starts jobod again on the same data dir, socket and config.
+    /// The `jobod.toml` the next (re)start runs with.
+    pub fn set_config(&mut self, toml: &str) {
+        self.config = Some(toml.to_string());
+    }
+
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop or kill9 first");
         self.boot();
