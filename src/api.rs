@@ -47,10 +47,11 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-/// The answer shape of the seed-compatible routes.
+/// The answer shape of the seed-compatible routes (the seed's `StatusBody`): `id` is 0 and
+/// `status` is `Unknown` when an error has no job to name.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeedStatus {
-    pub id: Option<JobId>,
+    pub id: JobId,
     pub status: String,
     pub message: String,
 }

@@ -278,9 +278,12 @@ pub fn pack_zip(dir: &Path, out: impl Write) -> io::Result<()> {
     let mut zip = zip::ZipWriter::new_stream(out);
     for (rel, meta) in walk(dir)? {
         let name = rel.to_string_lossy().into_owned();
-        let opts = SimpleFileOptions::default()
+        let mut opts = SimpleFileOptions::default()
             .unix_permissions(meta.permissions().mode() & 0o777)
             .large_file(meta.len() > u32::MAX as u64);
+        if let Some(t) = meta.modified().ok().and_then(zip_time) {
+            opts = opts.last_modified_time(t);
+        }
         if meta.is_dir() {
             zip.add_directory(name, opts).map_err(io::Error::other)?;
         } else {
@@ -289,6 +292,29 @@ pub fn pack_zip(dir: &Path, out: impl Write) -> io::Result<()> {
         }
     }
     zip.finish().map_err(io::Error::other)?.flush()
+}
+
+/// A file time as a zip entry's (UTC, 2 s steps; none before 1980 or after 2107, which zip
+/// cannot say).
+fn zip_time(t: std::time::SystemTime) -> Option<zip::DateTime> {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
+    );
+    zip::DateTime::from_date_and_time(u16::try_from(year).ok()?, month, day, h, m, s).ok()
 }
 
 #[cfg(test)]
@@ -376,6 +402,26 @@ mod tests {
         let junk = unpack_zip(io::Cursor::new(b"not a zip"), small.path(), 100);
         assert!(matches!(junk, Err(ArchiveError::InvalidZip(_))), "{junk:?}");
         Ok(())
+    }
+
+    #[test]
+    fn zip_entries_carry_the_files_times() {
+        let at = |secs| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let t = zip_time(at(1_795_000_000)).map(|t| {
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+            )
+        });
+        // 2026-11-18 11:06:40 UTC
+        assert_eq!(t, Some((2026, 11, 18, 11, 6, 40)));
+        let leap = zip_time(at(951_782_400)).map(|t| (t.year(), t.month(), t.day()));
+        assert_eq!(leap, Some((2000, 2, 29)));
+        assert!(zip_time(at(0)).is_none(), "1970 is before zip's epoch");
     }
 
     #[test]

@@ -70,6 +70,36 @@ pub struct PayloadInfo {
     pub reason: Option<String>,
 }
 
+/// The payload record of the seed's client routes (`/submit`, and `/retrieve/{id}` while the
+/// run is not completed): the seed's server reads the numeric `id` from it and keeps it as the
+/// job's `dest_id`, and reads `status` on every poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedPayload {
+    pub id: u32,
+    /// Older seeds echoed every input file here and their servers require the field; it is
+    /// always empty.
+    #[serde(default)]
+    pub input: std::collections::BTreeMap<String, Vec<u8>>,
+    pub status: String,
+    pub loc: String,
+    pub pid: u32,
+    pub killed: bool,
+}
+
+impl SeedPayload {
+    /// What the seed answers with its errors (`404`, `500`): an empty record.
+    pub fn empty() -> SeedPayload {
+        SeedPayload {
+            id: 0,
+            input: Default::default(),
+            status: "Unknown".into(),
+            loc: String::new(),
+            pid: 0,
+            killed: false,
+        }
+    }
+}
+
 /// One line of `GET /v1/feed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -126,7 +126,8 @@ fn native_error(case: &str, (status, body): (u16, Vec<u8>), want: u16, needles: 
     msg.to_string()
 }
 
-/// A seed error: exactly `{"id", "status", "message"}`.
+/// A seed error: exactly `{"id", "status", "message"}`, numeric `id` (0: no job) and one of
+/// the seed's status words, as a client that reads it into the seed's `StatusBody` needs.
 fn seed_error(
     case: &str,
     (status, body): (u16, Vec<u8>),
@@ -146,11 +147,7 @@ fn seed_error(
         BTreeSet::from(["id", "status", "message"]),
         "{case}: seed shape: {v}"
     );
-    assert_eq!(
-        obj["id"],
-        id.map_or(Value::Null, Value::from),
-        "{case}: {v}"
-    );
+    assert_eq!(obj["id"], Value::from(id.unwrap_or(0)), "{case}: {v}");
     assert_eq!(obj["status"], word, "{case}: {v}");
     let msg = obj["message"]
         .as_str()
@@ -412,12 +409,12 @@ fn missing_run_sh_is_refused_by_every_door() {
     before.assert_unchanged(&d, "native, no run.sh");
 
     let r = seed_upload(&d, PORTAL, &[("in.txt", b"data\n")]);
-    seed_error("seed, no run.sh", r, 400, None, "Invalid", &["run.sh"]);
+    seed_error("seed, no run.sh", r, 400, None, "Unknown", &["run.sh"]);
     before.assert_unchanged(&d, "seed, no run.sh");
 
     // A run.sh in a subdirectory is not the job's run.sh.
     let r = seed_upload(&d, PORTAL, &[("sub/run.sh", RUN_SH)]);
-    seed_error("seed, run.sh nested", r, 400, None, "Invalid", &["run.sh"]);
+    seed_error("seed, run.sh nested", r, 400, None, "Unknown", &["run.sh"]);
     before.assert_unchanged(&d, "seed, run.sh nested");
 
     let out = d.jobo(&["submit", dir.to_str().unwrap(), "--service", "example"]);
@@ -493,13 +490,13 @@ fn unknown_service_is_refused() {
         r,
         400,
         None,
-        "Invalid",
+        "Unknown",
         &["unknown service", "nope"],
     );
     before.assert_unchanged(&d, "seed, unknown service");
 
     let r = seed_upload(&d, &[("user_id", "7")], &[("run.sh", RUN_SH)]);
-    seed_error("seed, no service", r, 400, None, "Invalid", &["service"]);
+    seed_error("seed, no service", r, 400, None, "Unknown", &["service"]);
     before.assert_unchanged(&d, "seed, no service");
 
     let out = d.jobo(&["submit", dir.to_str().unwrap(), "--service", "nope"]);
@@ -514,13 +511,13 @@ fn seed_upload_needs_a_numeric_user_id() {
     let files: &[(&str, &[u8])] = &[("run.sh", RUN_SH), ("data/in.csv", b"a,b\n")];
 
     let r = seed_upload(&d, &[("service", "example")], files);
-    seed_error("no user_id", r, 400, None, "Invalid", &["user_id"]);
+    seed_error("no user_id", r, 400, None, "Unknown", &["user_id"]);
     before.assert_unchanged(&d, "no user_id");
 
     for bad in ["abc", "", "12x", "1.5"] {
         let case = format!("user_id {bad:?}");
         let r = seed_upload(&d, &[("user_id", bad), ("service", "example")], files);
-        seed_error(&case, r, 400, None, "Invalid", &["user_id", "number"]);
+        seed_error(&case, r, 400, None, "Unknown", &["user_id", "number"]);
         before.assert_unchanged(&d, &case);
     }
 }
@@ -539,14 +536,14 @@ fn hostile_names_in_multipart_are_refused() {
     ] {
         let case = format!("multipart name {name:?}");
         let r = seed_upload(&d, PORTAL, &[("run.sh", RUN_SH), (name, b"evil")]);
-        seed_error(&case, r, 400, None, "Invalid", &["invalid file name"]);
+        seed_error(&case, r, 400, None, "Unknown", &["invalid file name"]);
         before.assert_unchanged(&d, &case);
     }
     // A NUL in a field name: refused, whether by the multipart parser or the name check.
     for name in ["a\0b.txt", "data/\0/x", "run.sh\0../../evil"] {
         let case = format!("multipart name {name:?}");
         let r = seed_upload(&d, PORTAL, &[("run.sh", RUN_SH), (name, b"evil")]);
-        seed_error(&case, r, 400, None, "Invalid", &[]);
+        seed_error(&case, r, 400, None, "Unknown", &[]);
         before.assert_unchanged(&d, &case);
     }
     assert!(!Path::new(&abs).exists(), "{abs} was written");
@@ -648,7 +645,7 @@ fn a_body_that_is_not_tar_gz_or_multipart_is_refused() {
             &[("Content-Type", ct)]
         };
         let r = d.http("POST", "/upload", headers, body);
-        seed_error(case, r, 400, None, "Invalid", &["multipart"]);
+        seed_error(case, r, 400, None, "Unknown", &["multipart"]);
         before.assert_unchanged(&d, case);
     }
 }
@@ -671,7 +668,7 @@ fn a_declared_length_over_the_limit_is_refused_at_once() {
 
     let (ct, _) = multipart(PORTAL, &[]);
     let r = declared_only(&d, "/upload", &[("Content-Type", &ct)], 10_000_000);
-    seed_error("seed, declared length", r, 413, None, "Invalid", &[&limit]);
+    seed_error("seed, declared length", r, 413, None, "Unknown", &[&limit]);
     before.assert_unchanged(&d, "seed, declared length");
 
     // The same with the whole body sent.
@@ -685,7 +682,7 @@ fn a_declared_length_over_the_limit_is_refused_at_once() {
     before.assert_unchanged(&d, "native, whole body");
 
     let r = seed_upload(&d, PORTAL, &[("run.sh", RUN_SH), ("big.bin", &big)]);
-    seed_error("seed, whole body", r, 413, None, "Invalid", &[&limit]);
+    seed_error("seed, whole body", r, 413, None, "Unknown", &[&limit]);
     before.assert_unchanged(&d, "seed, whole body");
 
     // Small on the wire, big unpacked: the unpacked size counts too.
@@ -717,7 +714,7 @@ fn a_streamed_body_over_the_limit_is_refused_while_streaming() {
 
     let (ct, body) = multipart(PORTAL, &[("run.sh", RUN_SH), ("big.bin", &big)]);
     let r = chunked(&d, "/upload", &[("Content-Type", &ct)], body);
-    seed_error("seed, chunked", r.answer, 413, None, "Invalid", &[&limit]);
+    seed_error("seed, chunked", r.answer, 413, None, "Unknown", &[&limit]);
     assert!(
         r.sent_all,
         "seed, chunked: the refusal broke the connection"
@@ -784,7 +781,7 @@ fn unknown_and_invalid_job_ids() {
             r,
             404,
             Some(999),
-            "NotFound",
+            "Unknown",
             &["job 999", "not found"],
         );
     }
@@ -796,7 +793,7 @@ fn unknown_and_invalid_job_ids() {
     ] {
         let case = format!("{method} {path}");
         let r = d.http(method, path, &[], b"");
-        seed_error(&case, r, 400, None, "Invalid", &["invalid job id"]);
+        seed_error(&case, r, 400, None, "Unknown", &["invalid job id"]);
     }
     // The same over the socket.
     native_error(
@@ -810,7 +807,7 @@ fn unknown_and_invalid_job_ids() {
         d.http_unix("GET", "/download/abc", &[], b""),
         400,
         None,
-        "Invalid",
+        "Unknown",
         &["invalid job id"],
     );
 

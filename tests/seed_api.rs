@@ -241,7 +241,8 @@ fn portal_round_trip(via: Via) {
     let d = Daemon::builder().tcp().start();
 
     let r = get(&d, via, "/");
-    assert_eq!((r.status, r.text().as_str()), (200, "pong"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::json!({"message": "pong"}));
     let r = get(&d, via, "/health");
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -423,4 +424,129 @@ fn uploads_from_several_portal_users_are_separate_jobs() {
             assert_eq!(content(&files, "who.txt"), who);
         }
     }
+}
+
+/// Uploads `parts` (field name, filename, content) as user 3; returns the answer.
+fn upload_parts(d: &Daemon, parts: &[(&str, &str, &[u8])]) -> Reply {
+    let (ct, body) = multipart_parts(&[("user_id", "3"), ("service", "example")], parts);
+    request(
+        d,
+        Via::Tcp,
+        "POST",
+        "/upload",
+        &[("Content-Type", &ct)],
+        &body,
+    )
+}
+
+#[test]
+fn files_are_named_by_filename_unless_the_field_is_their_path() {
+    let d = Daemon::builder().tcp().start();
+    // The seed's own docs: `curl -F file=@run.sh -F file=@input.pdb …`.
+    let r = upload_parts(
+        &d,
+        &[
+            ("file", "run.sh", b"cat input.pdb sub/a.txt > out.txt\n"),
+            ("file", "input.pdb", b"ATOM\n"),
+            // As the seed's server sends files to its clients: the field keeps `sub/`.
+            ("sub/a.txt", "a.txt", b"nested\n"),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().expect("id");
+    let fin = wait_final(&d, Via::Tcp, id);
+    assert_eq!(fin["state"], "succeeded", "{fin}");
+    let files = reply_zip(&get(&d, Via::Tcp, &format!("/download/{id}")));
+    assert_eq!(content(&files, "out.txt"), "ATOM\nnested\n");
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(names, ["input.pdb", "out.txt", "run.sh", "sub/a.txt"]);
+}
+
+#[test]
+fn the_same_path_twice_or_a_bad_filename_is_refused() {
+    let d = Daemon::builder().tcp().start();
+    let run: &[u8] = b"true\n";
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str, &'a [u8])], &'a str);
+    let cases: &[Case] = &[
+        (
+            "the same file twice",
+            &[
+                ("file", "run.sh", run),
+                ("file", "in.txt", b"1"),
+                ("file", "in.txt", b"2"),
+            ],
+            "'in.txt' is in the upload twice",
+        ),
+        (
+            "a field path and a filename that meet",
+            &[
+                ("file", "run.sh", run),
+                ("sub/a", "a", b"1"),
+                ("x", "sub/a", b"2"),
+            ],
+            "'sub/a' is in the upload twice",
+        ),
+        (
+            "an empty filename",
+            &[("file", "run.sh", run), ("file", "", b"1")],
+            "file name",
+        ),
+        (
+            "a filename going up",
+            &[("file", "run.sh", run), ("file", "../x", b"1")],
+            "../x",
+        ),
+        (
+            "an absolute filename",
+            &[("file", "run.sh", run), ("f", "/etc/x", b"1")],
+            "/etc/x",
+        ),
+    ];
+    for (case, parts, needle) in cases {
+        let r = upload_parts(&d, parts);
+        assert_eq!(r.status, 400, "{case}: {}", r.text());
+        let v = r.json();
+        assert_eq!(
+            (v["id"].as_i64(), v["status"].as_str()),
+            (Some(0), Some("Unknown")),
+            "{case}: {v}"
+        );
+        let msg = v["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains(needle),
+            "{case}: {msg:?} does not name {needle:?}"
+        );
+    }
+    assert!(d.staged_uploads().is_empty(), "a refused upload left files");
+    let jobs = get(&d, Via::Tcp, "/v1/jobs").json();
+    assert_eq!(jobs.as_array().map(Vec::len), Some(0), "{jobs}");
+}
+
+#[test]
+fn seed_paths_answer_a_wrong_method_with_405() {
+    let d = Daemon::builder().tcp().start();
+    for (method, path) in [
+        ("GET", "/upload"),
+        ("POST", "/download/1"),
+        ("DELETE", "/download_partial/1"),
+        ("GET", "/terminate/1"),
+        ("POST", "/health"),
+        ("POST", "/"),
+    ] {
+        let r = request(&d, Via::Tcp, method, path, &[], b"");
+        assert_eq!(r.status, 405, "{method} {path}: {}", r.text());
+    }
+}
+
+#[test]
+fn zip_entries_carry_the_files_modification_times() {
+    let d = Daemon::builder().tcp().start();
+    let id = upload(&d, Via::Tcp, "4", &[("run.sh", b"echo x > out.txt\n")]);
+    wait_final(&d, Via::Tcp, id);
+    let r = get(&d, Via::Tcp, &format!("/download/{id}"));
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(r.body)).expect("a zip");
+    let entry = z.by_name("out.txt").expect("out.txt");
+    let t = entry.last_modified().expect("a modification time");
+    // The file was written just now, not in 1980 (zip's zero).
+    assert!(t.year() >= 2026, "out.txt is dated {t:?}");
 }

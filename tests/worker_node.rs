@@ -28,18 +28,18 @@ impl Worker {
         self.http("POST", "/submit", token, &[("Content-Type", &ct)], &body)
     }
 
-    /// Submits with the right token; returns the payload id.
+    /// Submits with the right token; returns the payload's number.
     fn submit(&self, files: &[(&str, &[u8])]) -> String {
         let (status, body) = self.submit_with(Some(TOKEN), files);
-        assert!(
-            status == 200 || status == 201,
-            "submit: {status} {}\n{}",
-            String::from_utf8_lossy(&body),
-            self.log()
-        );
+        submitted(status, &body, &self.log())
+    }
+
+    /// The directory of a payload not completed yet (`loc` of its record is its `work/`).
+    fn payload_dir(&self, id: &str) -> PathBuf {
+        let (_, body) = self.http("GET", &format!("/retrieve/{id}"), Some(TOKEN), &[], b"");
         let v = json(&body);
-        assert_eq!(v["status"], "Prepared", "{v}");
-        v["id"].as_str().expect("id").to_string()
+        let loc = PathBuf::from(v["loc"].as_str().unwrap_or_else(|| panic!("no loc: {v}")));
+        loc.parent().expect("payload dir").to_path_buf()
     }
 
     /// `GET /retrieve/{id}` until it answers with a zip (bounded back-off: the seed protocol
@@ -85,6 +85,32 @@ impl Worker {
         }
     }
 }
+/// Checks a `/submit` answer is the seed client's: `200` and its payload record, numbered;
+/// returns the number.
+fn submitted(status: u16, body: &[u8], log: &str) -> String {
+    assert_eq!(
+        status,
+        200,
+        "submit: {}\n{log}",
+        String::from_utf8_lossy(body)
+    );
+    let v = json(body);
+    let keys: Vec<&str> = v
+        .as_object()
+        .map_or(vec![], |o| o.keys().map(String::as_str).collect());
+    assert_eq!(
+        keys,
+        ["id", "input", "killed", "loc", "pid", "status"],
+        "{v}"
+    );
+    assert_eq!(v["status"], "Prepared", "{v}");
+    assert_eq!(v["input"], serde_json::json!({}), "{v}");
+    let n = v["id"]
+        .as_u64()
+        .filter(|n| *n > 0 && *n <= u64::from(u32::MAX));
+    n.unwrap_or_else(|| panic!("not a u32 id: {v}")).to_string()
+}
+
 /// The files of a zip, by name.
 fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     common::zip_files(bytes).into_iter().collect()
@@ -115,7 +141,7 @@ fn submit_retrieve_while_running_then_zip() {
     let fifo = w.root().join("go");
     mkfifo(&fifo);
     let script = format!(
-        "read line < {}\necho \"$line $JOBO_JOB_ID\" > out/result.txt\ncat data/in.txt >> out/result.txt\n",
+        "read line < {}\necho \"$line\" > out/result.txt\ncat data/in.txt >> out/result.txt\n",
         fifo.display()
     );
     let id = w.submit(&[
@@ -128,9 +154,9 @@ fn submit_retrieve_while_running_then_zip() {
     let (status, body) = w.http("GET", &format!("/retrieve/{id}"), Some(TOKEN), &[], b"");
     assert_eq!(status, 200);
     let v = json(&body);
-    assert_eq!(v["id"], id.as_str());
+    assert_eq!(v["id"].to_string(), id);
     assert_eq!(v["status"], "Running");
-    assert!(v["message"].is_string(), "{v}");
+    assert_eq!(v["killed"], false, "{v}");
     // A partial zip is there already, with the inputs.
     let (status, partial) = w.http(
         "GET",
@@ -149,58 +175,76 @@ fn submit_retrieve_while_running_then_zip() {
     let files = unzip(&zip);
     assert_eq!(
         String::from_utf8_lossy(file(&files, "out/result.txt")),
-        format!("go {id}\ninput data\n")
+        "go\ninput data\n"
     );
     assert_eq!(file(&files, "run.sh"), script.as_bytes());
     assert!(w.log().contains("Completed"), "{}", w.log());
 
-    // Unknown ids.
-    let (status, body) = w.http(
-        "GET",
-        "/retrieve/00000000-0000-0000-0000-000000000000",
-        Some(TOKEN),
-        &[],
-        b"",
-    );
-    assert_eq!(status, 404);
-    assert!(json(&body)["error"].is_string());
-    let (status, _) = w.http("GET", "/retrieve/nope", Some(TOKEN), &[], b"");
-    assert_eq!(status, 404);
-    let (status, _) = w.http(
-        "POST",
-        "/kill/00000000-0000-0000-0000-000000000000",
-        Some(TOKEN),
-        &[],
-        b"",
-    );
-    assert_eq!(status, 404);
+    // Unknown numbers: 404 with the seed's empty record; not a number: 400, as the seed.
+    for (method, path) in [
+        ("GET", "/retrieve/999"),
+        ("GET", "/retrieve_partial/999"),
+        ("POST", "/kill/999"),
+    ] {
+        let (status, body) = w.http(method, path, Some(TOKEN), &[], b"");
+        assert_eq!(status, 404, "{method} {path}");
+        let v = json(&body);
+        assert_eq!(
+            (v["id"].as_u64(), v["status"].as_str()),
+            (Some(0), Some("Unknown")),
+            "{v}"
+        );
+    }
+    let (status, body) = w.http("GET", "/retrieve/nope", Some(TOKEN), &[], b"");
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("Cannot parse"));
+    // A wrong method on a seed path: 405.
+    let (status, _) = w.http("GET", &format!("/kill/{id}"), Some(TOKEN), &[], b"");
+    assert_eq!(status, 405);
 }
 
 #[test]
 fn failing_run_is_failed_and_its_files_are_kept() {
     let w = Worker::start(&[]);
     let id = w.submit(&[("run.sh", b"echo partial > partial.txt\nexit 3\n")]);
-    let zip = w.retrieve_done(&id);
-    assert_eq!(file(&unzip(&zip), "partial.txt"), b"partial\n");
-    // The status travels with the zip, and the kill of a finished payload only reports it.
-    let (status, body) = w.http("POST", &format!("/kill/{id}"), Some(TOKEN), &[], b"");
-    assert_eq!(status, 200);
-    assert_eq!(json(&body)["status"], "Failed");
-    let stream = TcpStream::connect(&w.addr).expect("connect");
-    let mut raw = Vec::new();
-    {
-        use std::io::Write;
-        let mut s = stream;
-        write!(
-            s,
-            "GET /retrieve/{id} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
-        )
-        .expect("send");
-        s.read_to_end(&mut raw).expect("read");
-    }
-    let head = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    // As the seed's client: a run that did not complete is a status, never a zip…
+    w.wait_status(&id, "Failed");
+    // …with how it ended in headers the seed ignores.
+    let head = raw_head(&w, &format!("/retrieve/{id}"));
+    assert!(head.contains("content-type: application/json"), "{head}");
     assert!(head.contains("x-jobo-status: failed"), "{head}");
     assert!(head.contains("x-jobo-exit-code: 3"), "{head}");
+    // Its files come from the partial route, with the same headers.
+    let (status, zip) = w.http(
+        "GET",
+        &format!("/retrieve_partial/{id}"),
+        Some(TOKEN),
+        &[],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(file(&unzip(&zip), "partial.txt"), b"partial\n");
+    assert!(raw_head(&w, &format!("/retrieve_partial/{id}")).contains("x-jobo-exit-code: 3"));
+    // The kill of a finished payload only reports it: 200, no body, as the seed.
+    let (status, body) = w.http("POST", &format!("/kill/{id}"), Some(TOKEN), &[], b"");
+    assert_eq!((status, body.len()), (200, 0));
+}
+
+/// The head of a `GET path` answer, lowercased.
+fn raw_head(w: &Worker, path: &str) -> String {
+    let mut s = TcpStream::connect(&w.addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase()
 }
 
 #[test]
@@ -208,11 +252,7 @@ fn kill_stops_the_whole_group() {
     let w = Worker::start(&[]);
     let id = w.submit(&[("run.sh", b"sleep 300 &\necho $! > child.pid\nwait\n")]);
     w.wait_status(&id, "Running");
-    let pid_file = w
-        .root()
-        .join("data/payloads")
-        .join(&id)
-        .join("work/child.pid");
+    let pid_file = w.payload_dir(&id).join("work/child.pid");
     let deadline = Instant::now() + Duration::from_secs(20);
     let pid: i32 = loop {
         if let Some(p) = std::fs::read_to_string(&pid_file)
@@ -226,7 +266,7 @@ fn kill_stops_the_whole_group() {
     };
     let (status, body) = w.http("POST", &format!("/kill/{id}"), Some(TOKEN), &[], b"");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(json(&body)["status"], "Killed");
+    assert!(body.is_empty(), "the seed's kill answers no body");
     // The answer comes once the group is gone (reaped by the node, its subreaper).
     let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
         !s.rsplit_once(')')
@@ -234,8 +274,10 @@ fn kill_stops_the_whole_group() {
     });
     assert!(!alive, "background child {pid} survived the kill");
     assert!(processes_under(&w.root().join("data/payloads")).is_empty());
-    // Done: the zip is there, status Killed.
-    w.retrieve_done(&id);
+    // Over: the status says Killed, and the record that a kill was asked.
+    w.wait_status(&id, "Killed");
+    let (_, body) = w.http("GET", &format!("/retrieve/{id}"), Some(TOKEN), &[], b"");
+    assert_eq!(json(&body)["killed"], true);
 }
 
 #[test]
@@ -251,8 +293,8 @@ fn token_is_required_and_checked() {
     for (method, path) in [
         ("GET", "/health"),
         ("GET", "/load"),
-        ("GET", "/retrieve/00000000-0000-0000-0000-000000000000"),
-        ("POST", "/kill/00000000-0000-0000-0000-000000000000"),
+        ("GET", "/retrieve/1"),
+        ("POST", "/kill/1"),
     ] {
         let (status, _) = w.http(method, path, None, &[], b"");
         assert_eq!(status, 401, "{method} {path}");
@@ -272,8 +314,7 @@ fn seed_routes_without_token_when_allowed() {
     );
     let id = {
         let (status, body) = w.submit_with(None, &[("run.sh", b"echo hi > hi.txt\n")]);
-        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-        json(&body)["id"].as_str().expect("id").to_string()
+        submitted(status, &body, &w.log())
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -322,14 +363,18 @@ fn load_and_health() {
     let w = Worker::start(&[]);
     let (status, body) = w.http("GET", "/load", Some(TOKEN), &[], b"");
     assert_eq!(status, 200);
-    let load: f64 = String::from_utf8_lossy(&body)
-        .trim()
-        .parse()
-        .expect("bare float");
+    // A bare JSON float, as the seed's.
+    let load = json(&body).as_f64().expect("bare float");
     assert!((0.0..=100.0).contains(&load), "{load}");
     let (status, body) = w.http("GET", "/health", Some(TOKEN), &[], b"");
     assert_eq!(status, 200);
-    assert_eq!(json(&body), serde_json::json!({"status": "ok"}));
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"status": "ok", "database": "ok"})
+    );
+    let (status, body) = w.http("GET", "/", Some(TOKEN), &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(json(&body), serde_json::json!({"message": "pong"}));
 }
 
 #[test]
@@ -361,12 +406,18 @@ fn leftover_payloads_are_emptied_at_start() {
     let mut w = Worker::start(&[]);
     let id = w.submit(&[("run.sh", b"true\n")]);
     w.retrieve_done(&id);
+    let dirs = w.payload_dirs();
     w.kill9_node_only();
-    assert!(w.data().join("payloads").join(&id).exists());
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(dirs[0].exists());
     w.boot();
     assert!(w.payload_dirs().is_empty(), "{:?}", w.payload_dirs());
     let (status, _) = w.http("GET", &format!("/retrieve/{id}"), Some(TOKEN), &[], b"");
     assert_eq!(status, 404);
+    // A seed server still polling the old number must never get another payload's files:
+    // numbers go on from where the killed node left them.
+    let next = w.submit(&[("run.sh", b"true\n")]);
+    assert!(next.parse::<u32>().ok() > id.parse::<u32>().ok(), "{next} after {id}");
 }
 
 #[test]
@@ -384,13 +435,13 @@ fn a_payload_killed_while_waiting_for_a_slot_never_runs() {
     let (status, body) = w.http("GET", &format!("/retrieve/{second}"), Some(TOKEN), &[], b"");
     assert_eq!(status, 200);
     assert_eq!(json(&body)["status"], "Prepared");
-    let (status, body) = w.http("POST", &format!("/kill/{second}"), Some(TOKEN), &[], b"");
+    let (status, _) = w.http("POST", &format!("/kill/{second}"), Some(TOKEN), &[], b"");
     assert_eq!(status, 200);
-    assert_eq!(json(&body)["status"], "Killed");
+    w.wait_status(&second, "Killed");
     std::fs::write(&fifo, "go\n").expect("release the first");
     w.retrieve_done(&first);
-    // The slot went to nobody else: the killed payload is done and never ran.
-    w.retrieve_done(&second);
+    // The killed payload is over and never ran.
+    w.wait_status(&second, "Killed");
     assert!(!marker.exists());
 }
 

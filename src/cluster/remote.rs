@@ -73,15 +73,39 @@ where
 
 /// What the seed's `GET /retrieve/{id}` answered.
 pub enum Retrieved {
-    /// Not done yet: the status word (`Prepared`, `Running`).
+    /// Not completed: the status word (`Prepared`, `Running`, `Failed`, `Killed` …).
     Status(String),
-    /// Done: the zip of its files, and how it ended when the node says so (a `jobod worker`
-    /// does, in `x-jobo-status` and `x-jobo-exit-code`; the seed's client does not).
-    Zip {
-        body: Incoming,
-        status: Option<String>,
-        exit_code: Option<i32>,
-    },
+    /// Completed: the zip of its files.
+    Zip(SeedZip),
+}
+
+/// A zip of a seed payload's files, and how the run ended when the node says so (a `jobod
+/// worker` does, in `x-jobo-status` and `x-jobo-exit-code`; the seed's client does not, but its
+/// `run.sh` writes its exit code to [`SEED_EXIT_FILE`]).
+pub struct SeedZip {
+    pub body: Incoming,
+    pub status: Option<String>,
+    pub exit_code: Option<i32>,
+}
+
+/// Where a seed `run.sh`'s trap (`trap 'echo $? > .orchestrator.exit' EXIT`) leaves its exit
+/// code, among the results.
+pub const SEED_EXIT_FILE: &str = ".orchestrator.exit";
+
+fn seed_zip(resp: hyper::Response<Incoming>) -> SeedZip {
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let status = header("x-jobo-status");
+    let exit_code = header("x-jobo-exit-code").and_then(|c| c.parse().ok());
+    SeedZip {
+        body: resp.into_body(),
+        status,
+        exit_code,
+    }
 }
 
 /// The data of a response body, each read bounded by `timeout` so a stalled node cannot
@@ -269,7 +293,7 @@ impl NodeClient {
         }
     }
 
-    /// The seed's `GET /retrieve/{id}`: the status while not done, the zip once done.
+    /// The seed's `GET /retrieve/{id}`: the status while not completed, the zip once it is.
     pub async fn seed_retrieve(&self, payload: &str) -> Result<Retrieved, RemoteError> {
         let resp = self
             .send(
@@ -278,13 +302,12 @@ impl NodeClient {
                 client::empty(),
             )
             .await?;
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        if header(header::CONTENT_TYPE.as_str()).is_some_and(|t| t.contains("json")) {
+        let is_json = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("json"));
+        if is_json {
             #[derive(serde::Deserialize)]
             struct Status {
                 status: String,
@@ -292,13 +315,15 @@ impl NodeClient {
             let answer: Status = self.json(resp).await?;
             return Ok(Retrieved::Status(answer.status));
         }
-        let status = header("x-jobo-status");
-        let exit_code = header("x-jobo-exit-code").and_then(|c| c.parse().ok());
-        Ok(Retrieved::Zip {
-            body: resp.into_body(),
-            status,
-            exit_code,
-        })
+        Ok(Retrieved::Zip(seed_zip(resp)))
+    }
+
+    /// The seed's `GET /retrieve_partial/{id}`: the zip of the payload's files as they are.
+    pub async fn seed_retrieve_partial(&self, payload: &str) -> Result<SeedZip, RemoteError> {
+        let path = format!("/retrieve_partial/{payload}");
+        Ok(seed_zip(
+            self.send(Method::GET, &path, client::empty()).await?,
+        ))
     }
 
     /// The seed's `GET /health`: any 2xx answer is a sign of life.

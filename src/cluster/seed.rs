@@ -6,13 +6,15 @@
 //! job has a task: `POST /submit` of its input, then `GET /retrieve/{id}` with backoff until
 //! a zip comes back, which is collected like any remote run. A seed node names payloads
 //! itself, so the id `/submit` answers replaces the server-made one in the job row, and that
-//! row is what a restarted server re-attaches by. The seed keeps no logs and a zip only says
-//! "done": how the run ended comes from a `jobod worker`'s `x-jobo-*` headers when present,
-//! else a zip counts as success. The seed cannot be given a timeout, so this side enforces it.
+//! row is what a restarted server re-attaches by. The seed keeps no logs; it zips only a
+//! completed run and reports any other end as a status word, whose files come from
+//! `/retrieve_partial`. The exit code comes from a `jobod worker`'s `x-jobo-*` headers, else
+//! from the `.orchestrator.exit` file the seed's `run.sh` trap writes. The seed cannot be given
+//! a timeout, so this side enforces it, from dispatch while the node has not said `Running`.
 
 use super::collect::{self, Outcome};
 use super::dispatch::{self, lock};
-use super::remote::{Retrieved, retry};
+use super::remote::{Retrieved, SEED_EXIT_FILE, SeedZip, retry};
 use super::{RemoteNode, attempt, link};
 use crate::archive::{self, ArchiveError};
 use crate::job::JobState;
@@ -196,6 +198,7 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
     let mut wait = FIRST_POLL;
     let mut last = String::new();
     let mut timed_out = None;
+    let followed_since = std::time::Instant::now();
     loop {
         let rec = match current(ctx, &node.row.name, id, payload).await {
             Ok(Some(rec)) => rec,
@@ -207,7 +210,7 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
             }
         };
         if timed_out.is_none()
-            && let Some(limit) = overdue(ctx, &rec)
+            && let Some(limit) = overdue(ctx, &rec, followed_since)
         {
             tracing::info!("job {id}: timed out on {}, killing it", node.row.name);
             if node.client.seed_kill(payload).await.is_ok() {
@@ -234,32 +237,18 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
                 Ok(false)
             }
             Ok(Retrieved::Status(word)) => {
-                // Done, with no zip to show for it.
-                let outcome = outcome(Some(&word), None, timed_out);
-                finish(ctx, &rec, empty_results(ctx).await, outcome).await
+                // Over, but not completed: the seed zips only completed runs.
+                match node.client.seed_retrieve_partial(payload).await {
+                    Ok(zip) => take(ctx, node, &rec, zip, Some(word), timed_out).await,
+                    Err(e) if e.status().is_some() => {
+                        tracing::warn!("job {id}: no files from {}: {e}", node.row.name);
+                        let outcome = outcome(Some(&word), None, timed_out);
+                        finish(ctx, &rec, empty_results(ctx).await, outcome).await
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
             }
-            Ok(Retrieved::Zip {
-                body,
-                status,
-                exit_code,
-            }) => match take_zip(ctx, node, body).await {
-                Ok(staged) => {
-                    let outcome = outcome(status.as_deref(), exit_code, timed_out);
-                    finish(ctx, &rec, Ok(staged), outcome).await
-                }
-                Err(Taken::Unusable(e)) => {
-                    let outcome = Outcome {
-                        state: JobState::Failed,
-                        exit_code,
-                        reason: Some(format!(
-                            "its results from {} are unusable: {e}",
-                            node.row.name
-                        )),
-                    };
-                    finish(ctx, &rec, empty_results(ctx).await, outcome).await
-                }
-                Err(Taken::Retry(e)) => Err(e),
-            },
+            Ok(Retrieved::Zip(zip)) => take(ctx, node, &rec, zip, None, timed_out).await,
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                 attempt::unknown_to_node(ctx, &node.row.name, &rec).await;
                 return false;
@@ -298,20 +287,30 @@ async fn current(
     }
 }
 
-/// The job's time limit, if it has one and ran past it.
-fn overdue(ctx: &Ctx, rec: &Record) -> Option<Duration> {
+/// The job's time limit, if it has one and ran past it (counted from `followed_since`, about
+/// its dispatch, while the node has not said it runs).
+fn overdue(ctx: &Ctx, rec: &Record, followed_since: std::time::Instant) -> Option<Duration> {
     let job = &rec.job;
     let secs = job.timeout_secs.or_else(|| {
         let service = ctx.config.service(&job.service)?;
         service.timeout.map(|t| t.as_secs().max(1))
     })?;
-    let started = job.started_at?;
-    (now_ms() >= started.saturating_add(secs as i64 * 1000)).then(|| Duration::from_secs(secs))
+    let limit = Duration::from_secs(secs);
+    let over = match job.started_at {
+        Some(started) => now_ms() >= started.saturating_add(secs as i64 * 1000),
+        None => followed_since.elapsed() >= limit,
+    };
+    over.then_some(limit)
 }
 
-/// A status word that says the run is over (other words: keep polling).
+/// A status word that says the run is over: every word but those of a payload on its way to
+/// running or running (the seed's `Invalid`, `Lost`, `Cleaned` … and words jobo does not know
+/// end the job; waiting on them would hold its slot forever).
 fn is_final(word: &str) -> bool {
-    matches!(word, "Completed" | "Failed" | "Killed")
+    !matches!(
+        word,
+        "Prepared" | "Running" | "Submitted" | "Queued" | "Processing"
+    )
 }
 
 /// How a run ended, from the seed's status word (none: a zip, which only comes when done).
@@ -325,7 +324,13 @@ fn outcome(word: Option<&str>, exit_code: Option<i32>, timed_out: Option<Duratio
                 humantime::format_duration(after)
             )),
         ),
-        (None | Some("Completed"), _) => (JobState::Succeeded, None),
+        (None | Some("Completed"), _) => {
+            return Outcome {
+                state: JobState::Succeeded,
+                exit_code: Some(exit_code.unwrap_or(0)),
+                reason: None,
+            };
+        }
         (Some("Killed"), None) => (JobState::Cancelled, Some("cancelled while running".into())),
         (Some("Failed"), _) => (
             JobState::Failed,
@@ -334,7 +339,10 @@ fn outcome(word: Option<&str>, exit_code: Option<i32>, timed_out: Option<Duratio
                 None => "it failed on its node".into(),
             }),
         ),
-        (Some(other), _) => (JobState::Failed, Some(format!("its node reported {other}"))),
+        (Some(other), _) => (
+            JobState::Failed,
+            Some(format!("its seed node reported the payload {other}")),
+        ),
     };
     Outcome {
         state,
@@ -368,6 +376,49 @@ async fn empty_results(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
     let staged = staging(ctx)?;
     tokio::fs::create_dir(staged.path().join("work")).await?;
     Ok(staged)
+}
+
+/// Takes a zip of the run's files and records how the run ended: `word` is the status the node
+/// reported (none: completed, as a `/retrieve` zip says).
+async fn take(
+    ctx: &Ctx,
+    node: &RemoteNode,
+    rec: &Record,
+    zip: SeedZip,
+    word: Option<String>,
+    timed_out: Option<Duration>,
+) -> Result<bool, String> {
+    let word = zip.status.or(word);
+    match take_zip(ctx, node, zip.body).await {
+        Ok(staged) => {
+            let exit_code = match zip.exit_code {
+                Some(code) => Some(code),
+                None => exit_file(staged.path()).await,
+            };
+            let outcome = outcome(word.as_deref(), exit_code, timed_out);
+            finish(ctx, rec, Ok(staged), outcome).await
+        }
+        Err(Taken::Unusable(e)) => {
+            let outcome = Outcome {
+                state: JobState::Failed,
+                exit_code: zip.exit_code,
+                reason: Some(format!(
+                    "its results from {} are unusable: {e}",
+                    node.row.name
+                )),
+            };
+            finish(ctx, rec, empty_results(ctx).await, outcome).await
+        }
+        Err(Taken::Retry(e)) => Err(e),
+    }
+}
+
+/// The exit code the seed's `run.sh` trap left in the staged results, if any.
+async fn exit_file(staged: &Path) -> Option<i32> {
+    let text = tokio::fs::read_to_string(staged.join("work").join(SEED_EXIT_FILE))
+        .await
+        .ok()?;
+    text.trim().parse().ok()
 }
 
 /// Why results could not be taken: worth another download, or not.
@@ -424,6 +475,7 @@ mod tests {
     fn outcomes_follow_the_seed_words() {
         let o = outcome(None, None, None);
         assert_eq!((o.state, o.reason), (JobState::Succeeded, None));
+        assert_eq!(o.exit_code, Some(0), "a completed seed run exited 0");
         let o = outcome(Some("Completed"), Some(0), None);
         assert_eq!((o.state, o.exit_code), (JobState::Succeeded, Some(0)));
         let o = outcome(Some("Failed"), Some(3), None);
@@ -441,15 +493,26 @@ mod tests {
         );
         let o = outcome(Some("Completed"), Some(0), Some(Duration::from_secs(5)));
         assert_eq!(o.state, JobState::Succeeded);
-        assert_eq!(outcome(Some("Invalid"), None, None).state, JobState::Failed);
+        let o = outcome(Some("Invalid"), None, None);
+        assert_eq!(o.state, JobState::Failed);
+        assert!(o.reason.is_some_and(|r| r.contains("Invalid")));
     }
 
     #[test]
     fn only_done_words_are_final() {
-        for w in ["Prepared", "Running", "Submitted", "Queued", "Pending"] {
+        for w in ["Prepared", "Running", "Submitted", "Queued", "Processing"] {
             assert!(!is_final(w), "{w}");
         }
-        for w in ["Completed", "Failed", "Killed"] {
+        for w in [
+            "Completed",
+            "Failed",
+            "Killed",
+            "Invalid",
+            "Lost",
+            "Cleaned",
+            "Unknown",
+            "?",
+        ] {
             assert!(is_final(w), "{w}");
         }
     }

@@ -37,6 +37,7 @@ async fn pump(
         mut info,
         dir,
         logs,
+        ..
     } = handle;
     let mut appends = logs.subscribe();
     // Only the payload's own writers keep `appends` open: once they are all gone (the run is

@@ -4,7 +4,6 @@
 
 use super::payloads::{Order, Submitted};
 use super::routes::{Node, not_found};
-use super::seed::{internal, payload_id, unknown};
 use super::{feed, follow};
 use crate::archive;
 use crate::bridge::stream_from_blocking;
@@ -104,6 +103,7 @@ async fn put(
         attempt: Some(q.attempt),
         timeout: q.timeout.map(Duration::from_secs),
         kill_grace: q.kill_grace_ms.map(Duration::from_millis),
+        seed_id: None,
     };
     match node.payloads.submit(order, staged).await {
         Ok(Submitted::New(info)) => {
@@ -186,6 +186,26 @@ fn logs(node: &Node, id: &str, which: &str, query: &str) -> Result<Response<Body
     let q: crate::api::LogQuery = parse_query(query)?;
     let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
     Ok(follow::log_response(handle, which, q.offset, q.follow))
+}
+
+/// A payload id in a path: anything else is a payload that is not here.
+fn payload_id(s: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no payload '{s}'")))
+}
+
+fn unknown(id: &Uuid) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no payload {id} on this node"),
+    )
+}
+
+fn internal(what: &str, e: std::io::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("cannot {what}: {e}"),
+    )
 }
 
 #[cfg(test)]

@@ -18,6 +18,29 @@ use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// In the data dir: the last number given to a payload from the seed's `/submit`.
+const SEED_ID_FILE: &str = "seed-id";
+
+/// The last seed number given by an earlier run of this node. Without a readable record,
+/// the seconds since 2025 (over any count one node hands out in that time).
+fn last_seed_id(data: &DataDir) -> u32 {
+    let file = data.root().join(SEED_ID_FILE);
+    match std::fs::read_to_string(&file) {
+        Ok(text) if let Ok(n) = text.trim().parse::<u32>() => n,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+        _ => {
+            let since_2025 = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs().saturating_sub(1_735_689_600));
+            tracing::warn!(
+                "{} is unreadable: seed payload numbers restart at {since_2025}",
+                file.display()
+            );
+            u32::try_from(since_2025).unwrap_or(u32::MAX / 2)
+        }
+    }
+}
+
 /// How many changes a feed may fall behind before it is ended (it reconnects with a hello).
 const CHANGE_BACKLOG: usize = 1024;
 
@@ -31,6 +54,8 @@ pub struct Order {
     pub timeout: Option<Duration>,
     /// `None`: the node's default.
     pub kill_grace: Option<Duration>,
+    /// The number the seed's routes know it by (payloads from `/submit` only).
+    pub seed_id: Option<u32>,
 }
 
 impl Order {
@@ -60,6 +85,8 @@ pub struct Handle {
     pub info: watch::Receiver<PayloadInfo>,
     pub dir: JobDir,
     pub logs: LogWriter,
+    /// A kill was asked for.
+    pub killed: bool,
 }
 
 struct Entry {
@@ -70,6 +97,7 @@ struct Entry {
     kill_grace: Duration,
     /// Submission order, so lists come oldest first.
     seq: u64,
+    seed_id: Option<u32>,
 }
 
 #[derive(Default)]
@@ -79,6 +107,9 @@ struct Table {
     /// neither store nor run it a second time.
     arriving: HashSet<Uuid>,
     next_seq: u64,
+    /// The seed's routes name payloads by number: those numbers, and the last one given.
+    seed_ids: HashMap<u32, Uuid>,
+    last_seed_id: u32,
 }
 
 /// The payload table and the slots payloads run in.
@@ -99,6 +130,10 @@ struct Inner {
 impl Payloads {
     pub fn new(data: DataDir, slots: usize, kill_grace: Duration) -> Payloads {
         let slot_count = slots.max(1);
+        let table = Table {
+            last_seed_id: last_seed_id(&data),
+            ..Table::default()
+        };
         Payloads {
             inner: Arc::new(Inner {
                 data,
@@ -106,7 +141,7 @@ impl Payloads {
                 slot_count,
                 kill_grace,
                 changes: broadcast::channel(CHANGE_BACKLOG).0,
-                table: Mutex::new(Table::default()),
+                table: Mutex::new(table),
             }),
         }
     }
@@ -156,6 +191,9 @@ impl Payloads {
         let kill_grace = order.kill_grace.unwrap_or(self.inner.kill_grace);
         let seq = table.next_seq;
         table.next_seq += 1;
+        if let Some(n) = order.seed_id {
+            table.seed_ids.insert(n, order.id);
+        }
         table.entries.insert(
             order.id,
             Entry {
@@ -165,6 +203,7 @@ impl Payloads {
                 logs: logs.clone(),
                 kill_grace,
                 seq,
+                seed_id: order.seed_id,
             },
         );
         drop(table);
@@ -197,7 +236,28 @@ impl Payloads {
             info: e.info.clone(),
             dir: e.dir.clone(),
             logs: e.logs.clone(),
+            killed: e.cancel.is_cancelled(),
         })
+    }
+
+    /// A new number for a payload from the seed's `/submit`. The last one given is kept in the
+    /// data dir: a restarted node empties `payloads/`, and must not hand a seed server that
+    /// still polls an old number someone else's results.
+    pub fn next_seed_id(&self) -> io::Result<u32> {
+        let mut table = self.lock();
+        let next = table.last_seed_id.checked_add(1).ok_or_else(|| {
+            io::Error::other("payload numbers for the seed routes are used up (u32)")
+        })?;
+        let file = self.inner.data.root().join(SEED_ID_FILE);
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, next.to_string()).and_then(|()| std::fs::rename(&tmp, &file))?;
+        table.last_seed_id = next;
+        Ok(next)
+    }
+
+    /// The payload the seed's routes call `n`.
+    pub fn by_seed_id(&self, n: u32) -> Option<Uuid> {
+        self.lock().seed_ids.get(&n).copied()
     }
 
     /// Every payload, oldest first.
@@ -245,7 +305,10 @@ impl Payloads {
             other => other,
         };
         if removed.is_ok() {
-            self.lock().entries.remove(id);
+            let mut table = self.lock();
+            if let Some(n) = table.entries.remove(id).and_then(|e| e.seed_id) {
+                table.seed_ids.remove(&n);
+            }
             tracing::info!("payload {id} removed");
         }
         Some(removed)

@@ -35,7 +35,8 @@ pub struct Node {
 fn is_seed_route(method: &Method, path: &str) -> bool {
     match *method {
         Method::GET => {
-            path == "/load"
+            path == "/"
+                || path == "/load"
                 || path == "/health"
                 || path.starts_with("/retrieve/")
                 || path.starts_with("/retrieve_partial/")
@@ -90,21 +91,31 @@ pub async fn handle(node: Arc<Node>, req: Request<Incoming>) -> Result<Response<
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let seed_resp = |r: Result<Response<Body>, seed::SeedError>| r.unwrap_or_else(|e| e.response());
     let resp = match (req.method().clone(), segments.as_slice()) {
-        (Method::POST, ["submit"]) => seed::submit(&node, req).await,
-        (Method::GET, ["retrieve", id]) => seed::retrieve(&node, id, false),
-        (Method::GET, ["retrieve_partial", id]) => seed::retrieve(&node, id, true),
-        (Method::POST, ["kill", id]) => seed::kill(&node, id).await,
-        (Method::GET, ["load"]) => Ok(full(
+        (Method::POST, ["submit"]) => seed_resp(seed::submit(&node, req).await),
+        (Method::GET, ["retrieve", n]) => seed_resp(seed::retrieve(&node, n, false)),
+        (Method::GET, ["retrieve_partial", n]) => seed_resp(seed::retrieve(&node, n, true)),
+        (Method::POST, ["kill", n]) => seed_resp(seed::kill(&node, n).await),
+        (Method::GET, ["load"]) => json(StatusCode::OK, &node.load.percent()),
+        (Method::GET, ["health"]) => json(
             StatusCode::OK,
-            "text/plain",
-            format!("{:.2}", node.load.percent()),
-        )),
-        (Method::GET, ["health"]) => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
-        (method, ["v1", rest @ ..]) => native::handle(&node, method, rest, &query, req).await,
-        _ => Err(not_found(req.method(), &path)),
+            &serde_json::json!({"status": "ok", "database": "ok"}),
+        ),
+        (Method::GET, [""]) => json(StatusCode::OK, &serde_json::json!({"message": "pong"})),
+        (method, ["v1", rest @ ..]) => native::handle(&node, method, rest, &query, req)
+            .await
+            .unwrap_or_else(ApiError::native),
+        (_, ["submit" | "retrieve" | "retrieve_partial" | "kill" | "load" | "health" | ""])
+        | (_, ["retrieve" | "retrieve_partial" | "kill", _]) => method_not_allowed(),
+        _ => not_found(req.method(), &path).native(),
     };
-    Ok(resp.unwrap_or_else(ApiError::native))
+    Ok(resp)
+}
+
+/// What the seed answers to a known path with the wrong method.
+pub fn method_not_allowed() -> Response<Body> {
+    full(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "")
 }
 
 pub fn not_found(method: &Method, path: &str) -> ApiError {

@@ -1,101 +1,92 @@
-//! The seed's client routes on a node (design §8): `/submit`, `/retrieve`, `/retrieve_partial`,
-//! `/kill`. They speak the seed's shapes (`{"id", "status", "message"}`, zips, status words),
-//! over the same payload table as the native routes.
+//! The seed's client routes on a node: `/submit`, `/retrieve/{n}`, `/retrieve_partial/{n}`,
+//! `/kill/{n}`, answered exactly as the seed's own client answers them, so that the seed's
+//! server can drive a `jobod worker` (its `SERVICE_*_UPLOAD_URL` and friends pointed here) and
+//! so can jobo's `--protocol seed` nodes.
+//!
+//! The seed's server keeps the number `/submit` answers as a `u32` and reads every answer into
+//! its payload record ([`SeedPayload`]), so these routes name payloads by number, over the same
+//! payload table as the native routes. Beyond the seed's answers they add `x-jobo-status` and
+//! `x-jobo-exit-code` headers, which the seed ignores and jobo's seed driver reads.
 
-use super::payloads::{Order, Submitted};
+use super::payloads::{Handle, Order, Submitted};
 use super::routes::Node;
-use crate::protocol::{PayloadInfo, PayloadState};
+use crate::protocol::{PayloadInfo, PayloadState, SeedPayload};
 use crate::server::Body;
 use crate::server::download::{Format, archive_response};
-use crate::server::respond::{ApiError, json};
+use crate::server::respond::{ApiError, full, json};
 use crate::server::upload::{self, UploadBody};
 use hyper::{Request, Response, StatusCode, header};
-use serde::Serialize;
 use uuid::Uuid;
 
-/// `{"id", "status", "message"}` with the payload's uuid.
-#[derive(Serialize)]
-struct PayloadStatus {
-    id: String,
-    status: &'static str,
-    message: String,
-}
+/// A seed-shaped failure: the status, and the seed's empty record with an `error` added.
+pub struct SeedError(ApiError);
 
-fn message(info: &PayloadInfo) -> String {
-    match (info.state, &info.reason) {
-        (PayloadState::Prepared, _) => "waiting for a free slot".into(),
-        (PayloadState::Running, _) => "running".into(),
-        (_, Some(reason)) => reason.clone(),
-        (PayloadState::Completed, None) => "run.sh exited with code 0".into(),
-        (state, None) => state.seed_word().to_lowercase(),
+impl From<ApiError> for SeedError {
+    fn from(e: ApiError) -> SeedError {
+        SeedError(e)
     }
 }
 
-fn status_json(code: StatusCode, info: &PayloadInfo) -> Response<Body> {
-    json(
-        code,
-        &PayloadStatus {
-            id: info.id.to_string(),
-            status: info.state.seed_word(),
-            message: message(info),
-        },
-    )
+impl SeedError {
+    pub fn response(self) -> Response<Body> {
+        let SeedError(e) = self;
+        if e.status == StatusCode::BAD_REQUEST && e.message.starts_with("Invalid URL") {
+            // What the seed's router answers to a path id that is not a number.
+            return full(e.status, "text/plain; charset=utf-8", e.message);
+        }
+        if e.status.is_server_error() {
+            tracing::error!("{}", e.message);
+        }
+        let mut body = serde_json::to_value(SeedPayload::empty()).unwrap_or_default();
+        body["error"] = e.message.into();
+        json(e.status, &body)
+    }
 }
 
-/// A payload id in a path: anything else is a payload that is not here.
-pub fn payload_id(s: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(s)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("no payload '{s}'")))
+/// A payload number in a path, as the seed's router parses it.
+fn number(s: &str) -> Result<u32, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::bad_request(format!("Invalid URL: Cannot parse `{s}` to a `u32`")))
 }
 
-pub fn unknown(id: &Uuid) -> ApiError {
+fn unknown(n: u32) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        format!("no payload {id} on this node"),
+        format!("no payload {n} on this node"),
     )
 }
 
-pub fn internal(what: &str, e: std::io::Error) -> ApiError {
+fn internal(what: &str, e: std::io::Error) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         format!("cannot {what}: {e}"),
     )
 }
 
-/// `POST /submit`: multipart files (field name = relative path) → a queued payload.
-pub async fn submit(node: &Node, req: Request<UploadBody>) -> Result<Response<Body>, ApiError> {
-    upload::check_length(req.headers(), node.max_upload_bytes)?;
-    let staged = upload::staging_dir(&node.tmp)?;
-    let (parts, body) = req.into_parts();
-    upload::receive_multipart(node.max_upload_bytes, &parts.headers, body, staged.path()).await?;
-    if !staged.path().join("run.sh").is_file() {
-        return Err(ApiError::bad_request("the payload has no run.sh"));
-    }
-    let order = Order {
-        id: Uuid::new_v4(),
-        job: None,
-        attempt: None,
-        timeout: None,
-        kill_grace: None,
-    };
-    let info = match node.payloads.submit(order, staged).await {
-        Ok(Submitted::New(info) | Submitted::Existing(info)) => info,
-        Err(e) => return Err(internal("store the payload", e)),
-    };
-    tracing::info!("payload {} received", info.id);
-    Ok(status_json(StatusCode::CREATED, &info))
+/// The payload numbered `n`, with what it takes to answer for it.
+fn lookup(node: &Node, n: &str) -> Result<(u32, Handle), ApiError> {
+    let n = number(n)?;
+    let handle = node
+        .payloads
+        .by_seed_id(n)
+        .and_then(|id| node.payloads.handle(&id))
+        .ok_or_else(|| unknown(n))?;
+    Ok((n, handle))
 }
 
-/// `GET /retrieve/{id}` (zip once done, else the status) and `GET /retrieve_partial/{id}`
-/// (zip of the current files whatever the state).
-pub fn retrieve(node: &Node, id: &str, partial: bool) -> Result<Response<Body>, ApiError> {
-    let id = payload_id(id)?;
-    let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
-    let info = handle.info.borrow().clone();
-    if !partial && !info.state.is_done() {
-        return Ok(status_json(StatusCode::OK, &info));
+fn record(n: u32, info: &PayloadInfo, handle: &Handle) -> SeedPayload {
+    SeedPayload {
+        id: n,
+        input: Default::default(),
+        status: info.state.seed_word().into(),
+        loc: handle.dir.work().display().to_string(),
+        pid: 0,
+        killed: handle.killed,
     }
-    let mut resp = archive_response(handle.dir.work(), Format::Zip, &format!("payload-{id}"));
+}
+
+/// The `x-jobo-*` headers: how the run ended, in more words than the seed has.
+fn with_outcome(mut resp: Response<Body>, info: &PayloadInfo) -> Response<Body> {
     let headers = resp.headers_mut();
     headers.insert(
         "x-jobo-status",
@@ -104,12 +95,58 @@ pub fn retrieve(node: &Node, id: &str, partial: bool) -> Result<Response<Body>, 
     if let Some(code) = info.exit_code {
         headers.insert("x-jobo-exit-code", header::HeaderValue::from(code));
     }
-    Ok(resp)
+    resp
 }
 
-/// `POST /kill/{id}`: kills the payload's process group and answers once it is over.
-pub async fn kill(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
-    let id = payload_id(id)?;
-    let info = node.payloads.kill(&id).await.ok_or_else(|| unknown(&id))?;
-    Ok(status_json(StatusCode::OK, &info))
+/// `POST /submit`: multipart files → a payload waiting for a slot, answered `200` with its
+/// record (`"status":"Prepared"`).
+pub async fn submit(node: &Node, req: Request<UploadBody>) -> Result<Response<Body>, SeedError> {
+    upload::check_length(req.headers(), node.max_upload_bytes)?;
+    let staged = upload::staging_dir(&node.tmp)?;
+    let (parts, body) = req.into_parts();
+    upload::receive_multipart(node.max_upload_bytes, &parts.headers, body, staged.path()).await?;
+    if !staged.path().join("run.sh").is_file() {
+        return Err(ApiError::bad_request("the payload has no run.sh").into());
+    }
+    let n = node
+        .payloads
+        .next_seed_id()
+        .map_err(|e| internal("number the payload", e))?;
+    let order = Order {
+        id: Uuid::new_v4(),
+        job: None,
+        attempt: None,
+        timeout: None,
+        kill_grace: None,
+        seed_id: Some(n),
+    };
+    let info = match node.payloads.submit(order, staged).await {
+        Ok(Submitted::New(info) | Submitted::Existing(info)) => info,
+        Err(e) => return Err(internal("store the payload", e).into()),
+    };
+    tracing::info!("payload {n} ({}) received", info.id);
+    let handle = node.payloads.handle(&info.id).ok_or_else(|| unknown(n))?;
+    Ok(json(StatusCode::OK, &record(n, &info, &handle)))
+}
+
+/// `GET /retrieve/{n}`: the zip of its files once it completed, else its record (`Running`,
+/// `Failed`, `Killed` …); `GET /retrieve_partial/{n}`: the zip of its files whatever its state.
+pub fn retrieve(node: &Node, n: &str, partial: bool) -> Result<Response<Body>, SeedError> {
+    let (n, handle) = lookup(node, n)?;
+    let info = handle.info.borrow().clone();
+    let resp = if partial || info.state == PayloadState::Completed {
+        archive_response(handle.dir.work(), Format::Zip, &format!("payload-{n}"))
+    } else {
+        json(StatusCode::OK, &record(n, &info, &handle))
+    };
+    Ok(with_outcome(resp, &info))
+}
+
+/// `POST /kill/{n}`: kills the payload's whole process group, answers `200` with no body once
+/// it is over (the seed kills only `bash`, and at once).
+pub async fn kill(node: &Node, n: &str) -> Result<Response<Body>, SeedError> {
+    let n = number(n)?;
+    let id = node.payloads.by_seed_id(n).ok_or_else(|| unknown(n))?;
+    let info = node.payloads.kill(&id).await.ok_or_else(|| unknown(n))?;
+    Ok(with_outcome(full(StatusCode::OK, "text/plain", ""), &info))
 }

@@ -47,18 +47,17 @@ impl ApiError {
         )
     }
 
-    /// `{"id", "status", "message"}`, the seed's shape.
+    /// `{"id", "status", "message"}`, the seed's shape; like the seed, an error names no
+    /// status (`Unknown`), and `id` 0 when there is no job to name.
     pub fn seed(self, id: Option<JobId>) -> Response<Body> {
-        let status = match self.status {
-            StatusCode::NOT_FOUND => "NotFound",
-            s if s.is_server_error() => "Error",
-            _ => "Invalid",
-        };
+        if self.status.is_server_error() {
+            tracing::error!("{}", self.message);
+        }
         json(
             self.status,
             &SeedStatus {
-                id,
-                status: status.into(),
+                id: id.unwrap_or(0),
+                status: "Unknown".into(),
                 message: self.message,
             },
         )

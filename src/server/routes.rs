@@ -61,7 +61,7 @@ pub async fn handle(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method().clone();
     let resp = match (&method, segments.as_slice()) {
-        (&Method::GET, [""]) => full(StatusCode::OK, "text/plain", "pong"),
+        (&Method::GET, [""]) => json(StatusCode::OK, &serde_json::json!({"message": "pong"})),
         (&Method::GET, ["health"]) => health(&ctx).await,
         // Seed-compatible routes answer in the seed's JSON shape.
         (&Method::POST, ["upload"]) => seed::upload(&ctx, req).await,
@@ -71,6 +71,11 @@ pub async fn handle(
         (_, ["v1", rest @ ..]) => native_route(&ctx, &peer, req, &method, rest)
             .await
             .unwrap_or_else(ApiError::native),
+        // A seed path with the wrong method: the seed's router answers 405.
+        (_, ["" | "health" | "upload"] | ["download" | "download_partial" | "terminate", _]) => {
+            drop(req.map(super::upload::UploadBody::new));
+            full(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "")
+        }
         _ => ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no route for {method} {path}"),

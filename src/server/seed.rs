@@ -1,5 +1,7 @@
-//! The seed-compatible routes (design §8), so web portals written for the old system keep
-//! working unchanged: same paths, multipart upload, zip download, `{"id","status","message"}`.
+//! The seed-compatible routes, so web portals written for the old system keep working
+//! unchanged: same paths, multipart upload (files named as [`upload::part_path`] says), zip
+//! download, `{"id","status","message"}` answers with the seed's status words and messages.
+//! Where the seed had a bug jobo answers better; the README lists every difference.
 
 use super::download::{Format, archive_response, current_files};
 use super::respond::{ApiError, Body, job_id, json};
@@ -16,7 +18,7 @@ fn status(code: StatusCode, id: JobId, state: JobState, message: String) -> Resp
     json(
         code,
         &SeedStatus {
-            id: Some(id),
+            id,
             status: state.seed_word().to_string(),
             message,
         },
@@ -46,14 +48,17 @@ async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body
     let user_id = form
         .fields
         .get("user_id")
-        .ok_or_else(|| ApiError::bad_request("missing field 'user_id'"))?;
-    let user_id: u64 = user_id.trim().parse().map_err(|_| {
-        ApiError::bad_request(format!("field 'user_id' must be a number, got '{user_id}'"))
+        .ok_or_else(|| ApiError::bad_request("Missing user_id field"))?;
+    // The seed's user ids are `i32`.
+    let user_id: i32 = user_id.trim().parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "Invalid user_id, should be a number (got '{user_id}')"
+        ))
     })?;
     let service = form
         .fields
         .get("service")
-        .ok_or_else(|| ApiError::bad_request("missing field 'service'"))?
+        .ok_or_else(|| ApiError::bad_request("Missing service field"))?
         .trim()
         .to_string();
     let new = NewJob {
@@ -73,7 +78,7 @@ async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body
         StatusCode::CREATED,
         job.id,
         job.state,
-        "Job submitted successfully".into(),
+        "Job successfully uploaded".into(),
     ))
 }
 
@@ -113,7 +118,7 @@ pub async fn terminate(ctx: &Ctx, id: &str) -> Response<Body> {
         admin: true,
     };
     match queue::cancel(ctx, &portal, id).await {
-        Ok(job) => status(StatusCode::OK, id, job.state, "Job terminated".into()),
+        Ok(job) => status(StatusCode::OK, id, job.state, "job terminated".into()),
         Err(QueueError::Conflict(msg)) => match queue::get(ctx, id).await {
             Ok(job) => status(StatusCode::CONFLICT, id, job.state, msg),
             Err(e) => ApiError::from(e).seed(Some(id)),

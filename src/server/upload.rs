@@ -175,9 +175,26 @@ pub struct Multipart {
     pub bytes: u64,
 }
 
-/// Reads a `multipart/form-data` body: every part with a filename is an input file whose
-/// relative path is the field name (or, if that is empty, the filename). At most `limit` bytes
-/// of files are accepted.
+/// Text fields the seed routes read are short; a longer one is refused, never buffered.
+const MAX_TEXT_FIELD: usize = 4096;
+/// Parts in one multipart body (files and text fields).
+const MAX_PARTS: usize = 10_000;
+
+/// Where a file part is stored: its `filename`, as the seed stores it (its own docs send every
+/// file as field `file`), unless the field name ends in that filename: then the field name is
+/// the path, which keeps `sub/` of the seed's server, which sends files to its clients as
+/// `name="sub/a.txt"; filename="a.txt"`. Either must be a safe relative path.
+pub fn part_path(field_name: &str, file_name: &str) -> Result<std::path::PathBuf, ApiError> {
+    let file = archive::safe_relative(file_name)?;
+    if std::path::Path::new(field_name).ends_with(&file) {
+        return Ok(archive::safe_relative(field_name)?);
+    }
+    Ok(file)
+}
+
+/// Reads a `multipart/form-data` body: every part with a filename is an input file stored
+/// under [`part_path`]; the same path twice is refused. At most `limit` bytes of files are
+/// accepted.
 pub async fn receive_multipart(
     limit: u64,
     headers: &HeaderMap,
@@ -200,6 +217,7 @@ pub async fn receive_multipart(
         bytes: 0,
     };
     let mut budget = Budget::new(limit);
+    let mut seen = std::collections::HashSet::new();
     let bad = |e: multer::Error| {
         if exceeded.load(Ordering::Relaxed) {
             too_large(limit)
@@ -207,18 +225,37 @@ pub async fn receive_multipart(
             ApiError::bad_request(format!("invalid multipart body: {e}"))
         }
     };
+    let mut parts = 0;
     while let Some(mut field) = mp.next_field().await.map_err(bad)? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::bad_request(format!(
+                "too many parts: at most {MAX_PARTS} files and fields"
+            )));
+        }
         let name = field.name().unwrap_or("").to_string();
         let Some(file_name) = field.file_name().map(str::to_string) else {
-            let text = field.text().await.map_err(bad)?;
-            if text.len() > 4096 {
-                return Err(ApiError::bad_request(format!("field '{name}' is too long")));
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                if text.len() + chunk.len() > MAX_TEXT_FIELD {
+                    return Err(ApiError::bad_request(format!(
+                        "field '{name}' is too long (at most {MAX_TEXT_FIELD} bytes)"
+                    )));
+                }
+                text.extend_from_slice(&chunk);
             }
+            let text = String::from_utf8(text)
+                .map_err(|_| ApiError::bad_request(format!("field '{name}' is not UTF-8")))?;
             out.fields.insert(name, text);
             continue;
         };
-        let rel_name = if name.is_empty() { file_name } else { name };
-        let rel = archive::safe_relative(&rel_name)?;
+        let rel = part_path(&name, &file_name)?;
+        if !seen.insert(rel.clone()) {
+            return Err(ApiError::bad_request(format!(
+                "the file '{}' is in the upload twice",
+                rel.display()
+            )));
+        }
         let path = dest.join(&rel);
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent)
@@ -243,4 +280,39 @@ pub async fn receive_multipart(
     }
     out.bytes = budget.used;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_path;
+    use std::path::Path;
+
+    #[test]
+    fn parts_are_named_by_filename_unless_the_field_is_its_path() {
+        let p = |n, f| part_path(n, f).map_err(|e| e.message);
+        assert_eq!(p("file", "run.sh").as_deref(), Ok(Path::new("run.sh")));
+        assert_eq!(
+            p("sub/a.txt", "a.txt").as_deref(),
+            Ok(Path::new("sub/a.txt"))
+        );
+        assert_eq!(p("a.txt", "a.txt").as_deref(), Ok(Path::new("a.txt")));
+        assert_eq!(p("", "a.txt").as_deref(), Ok(Path::new("a.txt")));
+        // A field that does not end in the filename, or is unsafe, is only a field name.
+        assert_eq!(p("sub/b.txt", "a.txt").as_deref(), Ok(Path::new("a.txt")));
+        assert_eq!(p("sub/xa.txt", "a.txt").as_deref(), Ok(Path::new("a.txt")));
+        assert_eq!(p("../x", "a.txt").as_deref(), Ok(Path::new("a.txt")));
+        // A field meant as the path must be safe too.
+        assert!(p("../a.txt", "a.txt").is_err());
+        assert!(p("/etc/a.txt", "a.txt").is_err());
+        assert!(p("sub/../../a.txt", "a.txt").is_err());
+        assert_eq!(
+            p("x/sub/a.txt", "sub/a.txt").as_deref(),
+            Ok(Path::new("x/sub/a.txt"))
+        );
+        // The filename itself must be safe.
+        assert!(p("file", "").is_err());
+        assert!(p("file", "../a.txt").is_err());
+        assert!(p("file", "/etc/passwd").is_err());
+        assert!(p("a/../../x", "..").is_err());
+    }
 }

@@ -426,9 +426,23 @@ pub fn job_dir(parent: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
-/// A multipart/form-data body as a web portal sends it: text fields, then files whose field
-/// name is their relative path. Returns (content type, body).
+/// A multipart/form-data body as the seed's server sends it to its clients: text fields, then
+/// files whose field name is their relative path and whose filename is the base name.
+/// Returns (content type, body).
 pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let parts: Vec<(&str, &str, &[u8])> = files
+        .iter()
+        .map(|(name, content)| (*name, name.rsplit('/').next().unwrap_or(name), *content))
+        .collect();
+    multipart_parts(fields, &parts)
+}
+
+/// A multipart/form-data body of text `fields` and file `parts` given as (field name,
+/// filename, content); a web portal sends every file as field `file`.
+pub fn multipart_parts(
+    fields: &[(&str, &str)],
+    parts: &[(&str, &str, &[u8])],
+) -> (String, Vec<u8>) {
     let boundary = "----jobotestboundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -439,8 +453,7 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, V
             .as_bytes(),
         );
     }
-    for (name, content) in files {
-        let file_name = name.rsplit('/').next().unwrap_or(name);
+    for (name, file_name, content) in parts {
         body.extend_from_slice(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
         );
