@@ -24,6 +24,8 @@ pub mod protocol;
 pub mod queue;
 pub mod recovery;
 pub mod scheduler;
+/// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.
+pub mod seed_import;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -12,6 +12,25 @@ fn main() -> std::process::ExitCode {
             print!("{}", jobo::config::DEFAULT_CONFIG);
             return std::process::ExitCode::SUCCESS;
         }
+        Some(JobodCommand::Config(ConfigCommand::ImportSeed)) => {
+            // Lossy, so that one non-UTF-8 variable elsewhere in the environment cannot abort it.
+            let vars = std::env::vars_os().map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            });
+            return match jobo::seed_import::import(vars) {
+                Ok(toml) => {
+                    print!("{toml}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("jobod: error: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
         Some(command) => command,
         None => JobodCommand::Serve(args.serve),
     };

@@ -1,4 +1,5 @@
-//! The `jobod` command line: `serve` (the default), `worker` and `config default`.
+//! The `jobod` command line: `serve` (the default), `worker`, `config default` and
+//! `config import-seed`.
 
 use crate::daemon::ServeOptions;
 use crate::node::WorkerOptions;
@@ -33,6 +34,17 @@ pub enum JobodCommand {
 pub enum ConfigCommand {
     /// Print the built-in default configuration
     Default,
+    /// Print a jobod.toml made from job-orchestrator 2.3.1's environment variables
+    ///
+    /// For moving from job-orchestrator 2.3.1, which is configured by environment variables
+    /// only: run this with its environment (SERVICE_<NAME>_UPLOAD_URL, _DOWNLOAD_URL,
+    /// _TERMINATE_URL, _RUNS_PER_USER, _MAX_RUNS, MAX_AGE, PORT). Each service gets a
+    /// [services.<name>] table with its quotas and retention, each old client (the host:port of
+    /// the UPLOAD_URLs) a `protocol = "seed"` node, and PORT the listen address; comments say
+    /// what differs. Jobs, DB_PATH and DATA_PATH are not imported.
+    ///
+    /// Example: `set -a; . ./seed.env; jobod config import-seed > jobod.toml`
+    ImportSeed,
 }
 
 #[derive(Debug, Clone, Args)]
