@@ -190,12 +190,6 @@ fn payload_dirs(w: &Worker) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-}
-
 /// Sends a signal with `kill(1)`.
 fn signal(pid: u32, sig: &str) {
     let ok = Command::new("kill")

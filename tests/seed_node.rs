@@ -8,7 +8,6 @@ mod common;
 
 use common::worker::Worker;
 use common::*;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const CONFIG: &str = "[cluster]\nlease = \"1s\"\n\
@@ -69,27 +68,6 @@ fn eventually(d: &Daemon, w: &Worker, what: &str, mut cond: impl FnMut() -> bool
     }
 }
 
-/// Long-polls (server side) until job `id` is `state` or final; returns it.
-fn wait_until(d: &Daemon, w: &Worker, id: i64, state: &str) -> Value {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let path = format!("/v1/jobs/{id}/wait?timeout=10&until={state}");
-        let (code, body) = d.http_unix("GET", &path, &[], b"");
-        assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
-        let job = json(&body);
-        let now = job["state"].as_str().unwrap_or("?");
-        let done = ["succeeded", "failed", "cancelled", "timed_out", "lost"];
-        if now == state || done.contains(&now) {
-            return job;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job {id} still {now}: {job}\n{}",
-            logs(d, w)
-        );
-    }
-}
-
 fn job_dir(d: &Daemon, name: &str, script: &str) -> std::path::PathBuf {
     common::job_dir(
         &d.root().join("jobs"),
@@ -112,7 +90,7 @@ fn jobs_run_on_a_seed_node_and_end_as_their_script_did() {
     );
 
     for (i, id) in ids.iter().enumerate() {
-        let job = wait_until(&d, &w, *id, "succeeded");
+        let job = d.wait_until(*id, "succeeded", &|| logs(&d, &w));
         assert_eq!(job["state"], "succeeded", "{job}\n{}", logs(&d, &w));
         assert_eq!(job["node"], "s", "{job}");
         assert_eq!(job["exit_code"], 0, "{job}");
@@ -121,7 +99,7 @@ fn jobs_run_on_a_seed_node_and_end_as_their_script_did() {
         let text = std::fs::read_to_string(d.work().join(&out).join("out.txt")).expect("out.txt");
         assert_eq!(text, format!("ok{i}done\n"));
     }
-    let job = wait_until(&d, &w, failing, "failed");
+    let job = d.wait_until(failing, "failed", &|| logs(&d, &w));
     assert_eq!(job["state"], "failed", "{job}\n{}", logs(&d, &w));
     assert_eq!(job["exit_code"], 3, "{job}");
     assert_eq!(job["node"], "s", "{job}");
@@ -141,10 +119,10 @@ fn a_running_job_on_a_seed_node_can_be_cancelled() {
     let w = Worker::start(&["--slots", "2"]);
     let d = server_with_seed_node(&w, true);
     let id = d.submit(&job_dir(&d, "long", "sleep 300\n"), "example");
-    let job = wait_until(&d, &w, id, "running");
+    let job = d.wait_until(id, "running", &|| logs(&d, &w));
     assert_eq!(job["state"], "running", "{job}");
     d.jobo_ok(&["cancel", &id.to_string()]);
-    let job = wait_until(&d, &w, id, "cancelled");
+    let job = d.wait_until(id, "cancelled", &|| logs(&d, &w));
     assert_eq!(job["state"], "cancelled", "{job}\n{}", logs(&d, &w));
     eventually(&d, &w, "the run's processes gone", || {
         processes_under(w.root()).is_empty()
@@ -156,7 +134,7 @@ fn a_seed_node_without_a_token_works_when_the_worker_allows_it() {
     let w = Worker::start(&["--allow-seed-without-token"]);
     let d = server_with_seed_node(&w, false);
     let id = d.submit(&job_dir(&d, "j", "echo hi > out.txt\n"), "example");
-    let job = wait_until(&d, &w, id, "succeeded");
+    let job = d.wait_until(id, "succeeded", &|| logs(&d, &w));
     assert_eq!(job["state"], "succeeded", "{job}\n{}", logs(&d, &w));
 }
 
@@ -172,12 +150,12 @@ fn a_restarted_server_reattaches_to_its_seed_runs() {
         flag.display()
     );
     let id = d.submit(&job_dir(&d, "long", &script), "example");
-    let job = wait_until(&d, &w, id, "running");
+    let job = d.wait_until(id, "running", &|| logs(&d, &w));
     assert_eq!(job["state"], "running", "{job}");
     d.kill9();
     std::fs::write(&flag, "").expect("flag");
     d.restart();
-    let job = wait_until(&d, &w, id, "succeeded");
+    let job = d.wait_until(id, "succeeded", &|| logs(&d, &w));
     assert_eq!(job["state"], "succeeded", "{job}\n{}", logs(&d, &w));
     assert_eq!(job["attempts"], 1, "{job}");
     d.jobo_ok(&["fetch", &id.to_string(), "-o", "res"]);
@@ -192,10 +170,10 @@ fn jobs_of_a_vanished_seed_node_go_back_to_the_queue() {
     let mut w = Worker::start(&["--slots", "2"]);
     let d = server_with_seed_node(&w, true);
     let id = d.submit(&job_dir(&d, "long", "sleep 300\n"), "example");
-    let job = wait_until(&d, &w, id, "running");
+    let job = d.wait_until(id, "running", &|| logs(&d, &w));
     assert_eq!(job["state"], "running", "{job}");
     w.kill9();
-    let job = wait_until(&d, &w, id, "queued");
+    let job = d.wait_until(id, "queued", &|| logs(&d, &w));
     assert_eq!(job["state"], "queued", "{job}\n{}", logs(&d, &w));
     assert!(
         job["reason"]
@@ -209,24 +187,44 @@ fn jobs_of_a_vanished_seed_node_go_back_to_the_queue() {
     });
 }
 
+fn submit_with_timeout(d: &Daemon, dir: &std::path::Path, timeout: &str) -> i64 {
+    let dir = dir.to_str().expect("utf-8 path");
+    let out = d.jobo_ok(&["submit", dir, "--service", "example", "--timeout", timeout]);
+    out.trim().parse().expect("job id")
+}
+
 #[test]
 fn a_seed_run_past_its_timeout_is_killed() {
     let w = Worker::start(&["--slots", "2"]);
     let d = server_with_seed_node(&w, true);
     let dir = job_dir(&d, "slow", "sleep 300\n");
-    let out = d.jobo_ok(&[
-        "submit",
-        dir.to_str().expect("utf-8 path"),
-        "--service",
-        "example",
-        "--timeout",
-        "1s",
-    ]);
-    let id: i64 = out.trim().parse().expect("job id");
-    let job = wait_until(&d, &w, id, "timed_out");
+    let id = submit_with_timeout(&d, &dir, "1s");
+    let job = d.wait_until(id, "timed_out", &|| logs(&d, &w));
     assert_eq!(job["state"], "timed_out", "{job}\n{}", logs(&d, &w));
     assert_eq!(job["reason"], "timed out after 1s", "{job}");
     eventually(&d, &w, "the run's processes gone", || {
         processes_under(w.root()).is_empty()
     });
+}
+
+#[test]
+fn a_seed_job_that_never_starts_times_out_from_dispatch() {
+    // The server thinks the node has 4 slots; it has 1, held by a job on a FIFO, so the second
+    // payload waits on the node as `Prepared` and never says `Running`.
+    let w = Worker::start(&["--slots", "1"]);
+    let d = server_with_seed_node(&w, true);
+    let fifo = d.root().join("hold");
+    mkfifo(&fifo);
+    let hold = format!("read line < '{}'\n", fifo.display());
+    let first = d.submit(&job_dir(&d, "hold", &hold), "example");
+    d.wait_until(first, "running", &|| logs(&d, &w));
+    let dir = job_dir(&d, "stuck", "true\n");
+    let id = submit_with_timeout(&d, &dir, "1s");
+    let job = d.wait_until(id, "timed_out", &|| logs(&d, &w));
+    assert_eq!(job["state"], "timed_out", "{job}\n{}", logs(&d, &w));
+    // It timed out while the node's one slot was still taken: it never ran.
+    assert_eq!(d.job(first)["state"], "running");
+    std::fs::write(&fifo, "go\n").expect("release the first job");
+    let job = d.wait_until(first, "succeeded", &|| logs(&d, &w));
+    assert_eq!(job["state"], "succeeded", "{job}\n{}", logs(&d, &w));
 }

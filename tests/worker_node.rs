@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{JOBOD, json, multipart, parse_response, processes_under, raw_exchange, tgz};
+use common::{JOBOD, json, mkfifo, multipart, parse_response, processes_under, raw_exchange, tgz};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -127,12 +127,6 @@ fn file<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
             )
         })
         .1
-}
-
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
 #[test]
@@ -417,7 +411,10 @@ fn leftover_payloads_are_emptied_at_start() {
     // A seed server still polling the old number must never get another payload's files:
     // numbers go on from where the killed node left them.
     let next = w.submit(&[("run.sh", b"true\n")]);
-    assert!(next.parse::<u32>().ok() > id.parse::<u32>().ok(), "{next} after {id}");
+    assert!(
+        next.parse::<u32>().ok() > id.parse::<u32>().ok(),
+        "{next} after {id}"
+    );
 }
 
 #[test]

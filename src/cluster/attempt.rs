@@ -73,6 +73,12 @@ pub async fn unknown_to_node(ctx: &Ctx, node: &str, rec: &Record) {
     if rec.job.state == JobState::Dispatched {
         return undo(ctx, rec, &why).await;
     }
+    lost_on_node(ctx, rec, why).await
+}
+
+/// The run is gone on its node: the attempt counts, and the job goes back to the queue (or is
+/// `lost` once its attempts are used up).
+pub async fn lost_on_node(ctx: &Ctx, rec: &Record, why: String) {
     let config = ctx.config.clone();
     if_current(ctx, rec, false, move |tx, now| {
         requeue::requeue(tx, &config, now, &why)

@@ -313,33 +313,34 @@ fn is_final(word: &str) -> bool {
     )
 }
 
-/// How a run ended, from the seed's status word (none: a zip, which only comes when done).
+/// How a run ended, from the seed's status word (none: a zip, which only comes when
+/// completed) and the exit code the run itself recorded, which is the better witness: the
+/// seed's client reports `Lost` for runs whose pid it read too early, though they went on
+/// and wrote their exit code.
 fn outcome(word: Option<&str>, exit_code: Option<i32>, timed_out: Option<Duration>) -> Outcome {
-    let (state, reason) = match (word, timed_out) {
+    let (state, reason) = match (word, timed_out, exit_code) {
         // Killed by this side for its timeout (the seed's client says nothing: a zip).
-        (None | Some("Killed"), Some(after)) => (
+        (None | Some("Killed"), Some(after), _) => (
             JobState::TimedOut,
             Some(format!(
                 "timed out after {}",
                 humantime::format_duration(after)
             )),
         ),
-        (None | Some("Completed"), _) => {
+        (Some("Killed"), None, _) => (JobState::Cancelled, Some("cancelled while running".into())),
+        (None | Some("Completed"), _, _) | (_, _, Some(0)) => {
             return Outcome {
                 state: JobState::Succeeded,
                 exit_code: Some(exit_code.unwrap_or(0)),
                 reason: None,
             };
         }
-        (Some("Killed"), None) => (JobState::Cancelled, Some("cancelled while running".into())),
-        (Some("Failed"), _) => (
+        (_, _, Some(code)) => (
             JobState::Failed,
-            Some(match exit_code {
-                Some(code) => format!("run.sh exited with code {code}"),
-                None => "it failed on its node".into(),
-            }),
+            Some(format!("run.sh exited with code {code}")),
         ),
-        (Some(other), _) => (
+        (Some("Failed"), _, None) => (JobState::Failed, Some("it failed on its node".into())),
+        (Some(other), _, None) => (
             JobState::Failed,
             Some(format!("its seed node reported the payload {other}")),
         ),
@@ -395,6 +396,17 @@ async fn take(
                 Some(code) => Some(code),
                 None => exit_file(staged.path()).await,
             };
+            if exit_code.is_none() && word.as_deref() == Some("Lost") {
+                // The seed's client also says `Lost` of runs whose pid it read too early,
+                // which go on: stop what may be left of it and run the job again, as for a
+                // node that lost its runs.
+                if let Some(payload) = rec.payload.clone() {
+                    kill_stale(node, payload).await;
+                }
+                let why = format!("node {} lost the run", node.row.name);
+                attempt::lost_on_node(ctx, rec, why).await;
+                return Ok(true);
+            }
             let outcome = outcome(word.as_deref(), exit_code, timed_out);
             finish(ctx, rec, Ok(staged), outcome).await
         }
@@ -496,6 +508,15 @@ mod tests {
         let o = outcome(Some("Invalid"), None, None);
         assert_eq!(o.state, JobState::Failed);
         assert!(o.reason.is_some_and(|r| r.contains("Invalid")));
+        // The run's own exit code outweighs a status the seed's client got wrong.
+        let o = outcome(Some("Lost"), Some(3), None);
+        assert_eq!((o.state, o.exit_code), (JobState::Failed, Some(3)));
+        assert_eq!(
+            outcome(Some("Lost"), Some(0), None).state,
+            JobState::Succeeded
+        );
+        let o = outcome(Some("Lost"), None, None);
+        assert!(o.reason.is_some_and(|r| r.contains("Lost")));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod seed;
 pub mod worker;
 
 use std::io::{Read, Write};
@@ -238,6 +239,28 @@ impl Daemon {
         v[0].clone()
     }
 
+    /// Long-polls (server side) until job `id` is `state` or final; returns it. Fails after a
+    /// minute with `logs()`.
+    pub fn wait_until(&self, id: i64, state: &str, logs: &dyn Fn() -> String) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let path = format!("/v1/jobs/{id}/wait?timeout=10&until={state}");
+            let (code, body) = self.http_unix("GET", &path, &[], b"");
+            assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+            let job = json(&body);
+            let now = job["state"].as_str().unwrap_or("?");
+            let done = ["succeeded", "failed", "cancelled", "timed_out", "lost"];
+            if now == state || done.contains(&now) {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} still {now}: {job}\n{}",
+                logs()
+            );
+        }
+    }
+
     pub fn job(&self, id: i64) -> serde_json::Value {
         self.jobo_json(&["status", &id.to_string()])[0].clone()
     }
@@ -413,6 +436,13 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[(start + size + 2).min(data.len())..];
     }
     out
+}
+
+/// Makes a FIFO: jobs block on one instead of sleeping, and the test releases them.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
 /// Writes a job directory under `parent/name` with the given files; returns its path.
