@@ -7,7 +7,6 @@ use crate::local_worker::LocalWorker;
 use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Shared};
-use crate::store::Store;
 use crate::{cleaner, process, recovery, scheduler, server};
 use anyhow::Context;
 use std::os::unix::fs::PermissionsExt;
@@ -25,6 +24,9 @@ pub struct ServeOptions {
     pub listen: Option<String>,
     pub config: Option<PathBuf>,
     pub no_local_worker: bool,
+    /// Start over when the store is missing, empty, damaged or another data dir's (its files
+    /// and the job dirs are renamed aside, never deleted); without it jobod refuses to start.
+    pub reinit: bool,
 }
 
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
@@ -45,8 +47,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .unwrap_or_else(|| paths::default_config(opts.system));
     let config = Config::load(&config_path, opts.config.is_some())?;
 
-    let store = Store::open(&data.db())
-        .with_context(|| format!("cannot open the job store {}", data.db().display()))?;
+    // Checks that the store is sound and belongs to the job dirs beside it before trusting it:
+    // a lost store must not come back empty and hand out the ids of existing job dirs.
+    let store = crate::store::open_data_dir(&data, opts.reinit)?;
     recovery::clean_tmp(&data).context("cannot prepare the data dir")?;
     let requeued = recovery::recover(&store, &data, &config).await?;
     if requeued > 0 {
@@ -108,7 +111,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     shutdown.cancel();
     ctx.cluster.stop_all();
-    // Runs are not left behind: they are killed now and requeued by the next start.
+    // Runs are not left behind: they are killed now and requeued by the next start. The
+    // worker must not take their deaths for their ends.
+    if let Some(worker) = &ctx.worker {
+        worker.stop();
+    }
     if let Ok(runs) = recovery::local_runs(&ctx.store).await {
         recovery::kill_local_runs(&ctx.data, &runs).await;
     }

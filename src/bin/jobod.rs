@@ -6,6 +6,8 @@ use jobo::cli::jobod::{ConfigCommand, Jobod, JobodCommand};
 use std::io::IsTerminal;
 
 fn main() -> std::process::ExitCode {
+    // Fault injection for the durability tests; nothing unless built with `failpoints`.
+    let _failpoints = jobo::failpoints::setup();
     let args = Jobod::parse();
     let command = match args.command {
         Some(JobodCommand::Config(ConfigCommand::Default)) => {
@@ -27,6 +29,28 @@ fn main() -> std::process::ExitCode {
                 }
                 Err(e) => {
                     eprintln!("jobod: error: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        // Maintenance commands: synchronous, no runtime, no log lines; their report on stdout.
+        Some(JobodCommand::Check(check)) => {
+            let data = check.data.data_dir();
+            return match jobo::store::check::check(&data, check.fix, &mut std::io::stdout()) {
+                Ok(true) => std::process::ExitCode::SUCCESS,
+                Ok(false) => std::process::ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("jobod: error: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        Some(JobodCommand::Backup(backup)) => {
+            let data = backup.data.data_dir();
+            return match jobo::store::backup(&data, &backup.path, &mut std::io::stdout()) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("jobod: error: {e:#}");
                     std::process::ExitCode::FAILURE
                 }
             };
@@ -53,7 +77,7 @@ fn main() -> std::process::ExitCode {
         match command {
             JobodCommand::Worker(worker) => jobo::node::serve(worker.options()).await,
             JobodCommand::Serve(serve) => jobo::daemon::serve(serve.options()).await,
-            JobodCommand::Config(_) => Ok(()),
+            JobodCommand::Config(_) | JobodCommand::Check(_) | JobodCommand::Backup(_) => Ok(()),
         }
     });
     match result {

@@ -1,5 +1,5 @@
-//! The `jobod` command line: `serve` (the default), `worker`, `config default` and
-//! `config import-seed`.
+//! The `jobod` command line: `serve` (the default), `worker`, `check`, `backup`,
+//! `config default` and `config import-seed`.
 
 use crate::daemon::ServeOptions;
 use crate::node::WorkerOptions;
@@ -25,9 +25,63 @@ pub enum JobodCommand {
     Serve(ServeArgs),
     /// Run a worker node: run payloads sent by a server, serve the seed's client routes
     Worker(WorkerArgs),
+    /// Check the job store and the job files; exit 1 if there are problems
+    ///
+    /// Runs SQLite's integrity_check on jobo.db, checks that the store belongs to this data dir,
+    /// and compares job dirs with the store: dirs with no job (orphans), jobs whose dir is
+    /// missing, uploads left in tmp/. Read-only, so it can run while jobod serves.
+    Check(CheckArgs),
+    /// Write a consistent copy of the job store to PATH, also while jobod serves
+    ///
+    /// The copy is checked with integrity_check; an existing PATH is never overwritten. Job
+    /// files are not included: back up the data dir's jobs/ with your usual file backup.
+    Backup(BackupArgs),
     /// Configuration helpers
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+/// Which data dir a maintenance command works on: the one `jobod serve` would use.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArgs {
+    /// System mode's data dir, /var/lib/jobo [default for root]
+    #[arg(long, conflicts_with = "user")]
+    pub system: bool,
+    /// User mode's data dir (XDG) even when running as root
+    #[arg(long)]
+    pub user: bool,
+    /// Data directory (job store, job files)
+    #[arg(long, env = "JOBOD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDirArgs {
+    pub fn data_dir(&self) -> crate::paths::DataDir {
+        let system = self.system || (!self.user && crate::paths::system_mode_default());
+        crate::paths::DataDir::new(
+            self.data_dir
+                .clone()
+                .unwrap_or_else(|| crate::paths::default_data_dir(system)),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub data: DataDirArgs,
+    /// Remove orphan job dirs (never a job's row). Refused while jobod runs on the data dir
+    #[arg(long)]
+    pub fix: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (must not exist)
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +124,11 @@ pub struct ServeArgs {
     /// Do not run jobs on this machine (only on worker nodes)
     #[arg(long)]
     pub no_local_worker: bool,
+    /// Start over if the job store is missing, empty, damaged or another data dir's, instead
+    /// of refusing to start: the store and jobs/ are renamed to *.orphaned-<time>, nothing is
+    /// deleted. Does nothing when the store is sound
+    #[arg(long)]
+    pub reinit: bool,
 }
 
 impl ServeArgs {
@@ -81,6 +140,7 @@ impl ServeArgs {
             listen: self.listen.clone(),
             config: self.config.clone(),
             no_local_worker: self.no_local_worker,
+            reinit: self.reinit,
         }
     }
 }

@@ -121,15 +121,17 @@ async fn native_route(
     }
 }
 
+/// `/health`: 503 naming what is wrong when the store cannot answer, has recorded a failure
+/// (a write that did not go through) or is stuck; see `Store::health`.
 async fn health(ctx: &Ctx) -> Response<Body> {
-    match ctx.store.ping().await {
+    match ctx.store.health().await {
         Ok(()) => json(
             StatusCode::OK,
             &serde_json::json!({"status": "ok", "database": "ok"}),
         ),
-        Err(e) => json(
+        Err(what) => json(
             StatusCode::SERVICE_UNAVAILABLE,
-            &serde_json::json!({"status": "error", "database": e.to_string()}),
+            &serde_json::json!({"status": "error", "database": what}),
         ),
     }
 }

@@ -3,18 +3,30 @@
 //! SQLite calls block, so they never run on the async reactor: [`Store::call`] runs a closure
 //! on the blocking pool with the connection. One connection behind a mutex serialises writers,
 //! which SQLite does anyway; reads are short indexed queries.
+//!
+//! The store also keeps a small health record for `/health`: the last failure that says the
+//! database itself is unwell (locked past the busy timeout, damaged, full, I/O error), and
+//! since when the connection has been busy with one call. Health probes read through their own
+//! connection, so a probe never queues behind a writer stuck on a lock.
 
+mod backup;
+pub mod check;
+mod identity;
 mod jobs;
 mod nodes;
 mod schema;
 
+pub use backup::backup;
+pub use identity::{ID_FILE, open_data_dir};
 pub use jobs::*;
 pub use nodes::*;
 
 use crate::job::{JobId, JobState};
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode};
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,22 +46,92 @@ pub enum StoreError {
     Join(String),
 }
 
+impl StoreError {
+    /// Whether the error says the database itself is unwell (as opposed to a missing job, a
+    /// refused transition or a constraint): such errors are what `/health` reports.
+    pub fn is_store_failure(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => e.sqlite_error_code().is_some_and(|code| {
+                matches!(
+                    code,
+                    ErrorCode::DatabaseBusy
+                        | ErrorCode::DatabaseLocked
+                        | ErrorCode::DatabaseCorrupt
+                        | ErrorCode::NotADatabase
+                        | ErrorCode::DiskFull
+                        | ErrorCode::ReadOnly
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::CannotOpen
+                        | ErrorCode::FileLockingProtocolFailed
+                        | ErrorCode::OutOfMemory
+                )
+            }),
+            StoreError::Join(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A call that holds the connection longer than this makes `/health` answer 503: nothing the
+/// daemon does takes that long unless the database is locked by someone else.
+const BUSY_LIMIT: Duration = Duration::from_secs(5);
+/// How long a health probe may take before it counts as "the store does not answer".
+const PROBE_LIMIT: Duration = Duration::from_secs(3);
+
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only use, for health probes: in WAL mode it reads while `conn` waits on a lock.
+    probe: Arc<Mutex<Connection>>,
+    health: Arc<Health>,
+}
+
+#[derive(Default)]
+struct Health {
+    failure: Mutex<Option<Failure>>,
+    /// When the call now holding the connection started (ms on `epoch`), 0 when idle.
+    busy_since_ms: AtomicI64,
+    epoch: EpochInstant,
+}
+
+struct Failure {
+    what: String,
+    at: Instant,
+}
+
+/// A fixed instant to measure `busy_since_ms` from (an atomic cannot hold an `Instant`).
+struct EpochInstant(Instant);
+
+impl Default for EpochInstant {
+    fn default() -> Self {
+        EpochInstant(Instant::now())
+    }
+}
+
+impl Health {
+    fn now_ms(&self) -> i64 {
+        // +1 so that a call starting at the epoch is not taken for "idle" (0).
+        self.epoch.0.elapsed().as_millis() as i64 + 1
+    }
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database.
+    /// Opens (creating if needed) and migrates the database. This knows nothing of the data
+    /// dir around it; `jobod serve` opens through [`open_data_dir`], which checks first.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
+        let probe = Connection::open(path)?;
+        probe.busy_timeout(Duration::from_secs(1))?;
+        probe.pragma_update(None, "query_only", "ON")?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            probe: Arc::new(Mutex::new(probe)),
+            health: Arc::default(),
         })
     }
 
@@ -59,14 +141,14 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic in another call poisons the lock; the connection itself is still sound.
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
+        let store = self.clone();
+        let result = tokio::task::spawn_blocking(move || store.call_sync(f))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()));
+        if let Err(e) = &result {
+            self.record(e);
+        }
+        result?
     }
 
     /// Runs `f` on the calling thread; for start-up and tools that are not async.
@@ -74,13 +156,184 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        // A panic in another call poisons the lock; the connection itself is still sound.
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
+        let health = &self.health;
+        health
+            .busy_since_ms
+            .store(health.now_ms(), Ordering::Relaxed);
+        let changes_before = guard.total_changes();
+        let result = f(&mut guard);
+        health.busy_since_ms.store(0, Ordering::Relaxed);
+        match &result {
+            Err(e) => self.record(e),
+            // A write went through and nothing is left open: the database works again.
+            Ok(_) if guard.total_changes() > changes_before && guard.is_autocommit() => {
+                self.clear_failure()
+            }
+            Ok(_) => {}
+        }
+        result
     }
 
-    /// `SELECT 1`, for `/health`.
+    fn record(&self, e: &StoreError) {
+        if e.is_store_failure() {
+            self.note_failure(e.to_string());
+        }
+    }
+
+    /// Records that the store failed (e.g. a commit did not go through): `/health` answers
+    /// 503 naming `what` until [`Store::clear_failure`] or until a later write commits.
+    /// Errors of [`Store::call`] that say the database is unwell are recorded here already.
+    pub fn note_failure(&self, what: String) {
+        tracing::warn!("job store failure: {what}");
+        let mut slot = self
+            .health
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *slot = Some(Failure {
+            what,
+            at: Instant::now(),
+        });
+    }
+
+    /// Forgets the failure recorded by [`Store::note_failure`].
+    pub fn clear_failure(&self) {
+        let mut slot = self
+            .health
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = slot.take() {
+            tracing::info!("job store works again (last failure: {})", old.what);
+        }
+    }
+
+    /// The recorded failure and how long ago it happened, if any.
+    pub fn last_error(&self) -> Option<String> {
+        let slot = self
+            .health
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        slot.as_ref()
+            .map(|f| format!("{} ({} s ago)", f.what, f.at.elapsed().as_secs()))
+    }
+
+    /// For `/health`: `Err(what is wrong)` when the store cannot answer. Cheap but real: it
+    /// reads the newest row through the table's b-tree and both ends of the queue index
+    /// (where `SELECT 1` would pass on a damaged file), on its own connection and with a
+    /// time limit; and it reports a recorded failure, or a call stuck on the connection.
+    pub async fn health(&self) -> Result<(), String> {
+        if let Some(what) = self.last_error() {
+            return Err(what);
+        }
+        let since = self.health.busy_since_ms.load(Ordering::Relaxed);
+        if since != 0 {
+            let busy = Duration::from_millis((self.health.now_ms() - since).max(0) as u64);
+            if busy > BUSY_LIMIT {
+                return Err(format!(
+                    "the database has been busy with one request for {} s (locked by another \
+                     process?)",
+                    busy.as_secs()
+                ));
+            }
+        }
+        let probe = self.probe.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let conn = probe.lock().unwrap_or_else(|p| p.into_inner());
+            probe_reads(&conn)
+        });
+        match tokio::time::timeout(PROBE_LIMIT, read).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(format!("database error: {e}")),
+            Ok(Err(e)) => Err(format!("database worker failed: {e}")),
+            Err(_) => Err(format!(
+                "the database did not answer within {} s",
+                PROBE_LIMIT.as_secs()
+            )),
+        }
+    }
+
+    /// `SELECT 1` through the main connection: kept for callers that only need a round trip.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.call(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
+    }
+}
+
+/// The reads of a health probe: each walks a b-tree from its root to a leaf.
+fn probe_reads(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached("SELECT id FROM jobs ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .optional()?;
+    // MIN and MAX of the index's first column each read one end of the index.
+    for sql in [
+        "SELECT MIN(state) FROM jobs INDEXED BY jobs_queue",
+        "SELECT MAX(state) FROM jobs INDEXED BY jobs_queue",
+    ] {
+        conn.prepare_cached(sql)?
+            .query_row([], |r| r.get::<_, Option<String>>(0))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn failures_are_reported_until_a_write_commits() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Join(e.to_string()))?;
+        let store = Store::open(&dir.path().join("t.db"))?;
+        assert_eq!(store.health().await, Ok(()));
+        store.note_failure("commit failed: disk I/O error".into());
+        let what = store.health().await.expect_err("a failure is reported");
+        assert!(
+            what.starts_with("commit failed: disk I/O error ("),
+            "{what}"
+        );
+        // A read does not prove the store works again; a committed write does.
+        store
+            .call(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await?;
+        assert!(store.health().await.is_err());
+        store
+            .call(|c| {
+                let tx = c.transaction()?;
+                tx.execute(
+                    "INSERT INTO nodes (name, url, services, slots, protocol, added_at) \
+                     VALUES ('n', 'http://n', 'a', 1, 'native', 0)",
+                    [],
+                )?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        assert_eq!(store.health().await, Ok(()));
+        // A missing job is not a store failure.
+        let missing = store.call(|c| get(c, 99)).await;
+        assert!(matches!(missing, Err(StoreError::NotFound(99))));
+        assert_eq!(store.health().await, Ok(()));
+        Ok(())
+    }
+
+    #[test]
+    fn the_probe_reads_use_the_queue_index() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Join(e.to_string()))?;
+        let store = Store::open(&dir.path().join("t.db"))?;
+        store.call_sync(|c| {
+            for sql in [
+                "SELECT MIN(state) FROM jobs INDEXED BY jobs_queue",
+                "SELECT MAX(state) FROM jobs INDEXED BY jobs_queue",
+            ] {
+                let plan: String =
+                    c.query_row(&format!("EXPLAIN QUERY PLAN {sql}"), [], |r| r.get(3))?;
+                assert!(plan.contains("jobs_queue"), "{sql}: {plan}");
+            }
+            Ok(probe_reads(c)?)
+        })
     }
 }

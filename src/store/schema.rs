@@ -52,7 +52,19 @@ CREATE TABLE nodes (
 ALTER TABLE jobs ADD COLUMN payload TEXT;
 CREATE INDEX jobs_payload ON jobs (payload) WHERE payload IS NOT NULL;
 "#,
+    r#"
+-- Facts about the store itself, by key. `data_dir_id` is a uuid also written to the data
+-- dir's `jobo.id`: the two together tell the store that belongs to the job dirs beside it
+-- from an empty, restored-elsewhere or foreign one (store/identity.rs).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
 ];
+
+/// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

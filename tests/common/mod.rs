@@ -27,12 +27,14 @@ pub struct Daemon {
     config: Option<String>,
     listen: bool,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 pub struct Builder {
     config: Option<String>,
     listen: bool,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Builder {
@@ -50,6 +52,11 @@ impl Builder {
         self.extra.push(a.to_string());
         self
     }
+    /// An environment variable of jobod (e.g. `FAILPOINTS`).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
     pub fn start(self) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
@@ -60,6 +67,7 @@ impl Builder {
             config: self.config,
             listen: self.listen,
             extra: self.extra,
+            env: self.env,
         };
         d.boot();
         d
@@ -72,6 +80,7 @@ impl Daemon {
             config: None,
             listen: false,
             extra: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -108,6 +117,7 @@ impl Daemon {
             .arg("--socket")
             .arg(self.socket())
             .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("JOBOD_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -172,6 +182,11 @@ impl Daemon {
     /// The `jobod.toml` the next (re)start runs with.
     pub fn set_config(&mut self, toml: &str) {
         self.config = Some(toml.to_string());
+    }
+
+    /// The next (re)start runs without the environment given to the builder.
+    pub fn clear_env(&mut self) {
+        self.env.clear();
     }
 
     pub fn restart(&mut self) {
@@ -531,4 +546,65 @@ pub fn zip_files(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
         out.insert(f.name().expect("zip entry name").into_owned(), data);
     }
     out
+}
+
+// Helpers of tests/store_faults.rs: starts that must be refused, and `jobod` maintenance
+// commands on a daemon's data dir.
+
+impl Daemon {
+    /// Runs `jobod serve` as [`Daemon::restart`] would, plus `extra`, where it must exit at
+    /// start (refused); returns its output. Fails if it is still running after 30 s.
+    pub fn serve_refused(&self, extra: &[&str]) -> Output {
+        let mut cmd = Command::new(JOBOD);
+        cmd.arg("serve")
+            .arg("--user")
+            .arg("--data-dir")
+            .arg(self.data())
+            .arg("--socket")
+            .arg(self.socket())
+            .args(&self.extra)
+            .args(extra)
+            .env("JOBOD_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if self.config.is_some() {
+            cmd.arg("--config").arg(self.root().join("jobod.toml"));
+        }
+        let mut child = cmd.spawn().expect("spawn jobod");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("wait for jobod").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("jobod output");
+                panic!(
+                    "jobod started instead of refusing:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("jobod output")
+    }
+
+    /// Starts jobod again with `extra` arguments for this start only.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        let keep = self.extra.len();
+        self.extra.extend(extra.iter().map(|a| a.to_string()));
+        self.restart();
+        self.extra.truncate(keep);
+    }
+
+    /// `jobod ARGS --data-dir <this daemon's data dir>` (e.g. `check`, `backup PATH`).
+    pub fn jobod(&self, args: &[&str]) -> Output {
+        Command::new(JOBOD)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data())
+            .env("NO_COLOR", "1")
+            .current_dir(self.work())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run jobod")
+    }
 }
