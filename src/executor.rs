@@ -97,7 +97,7 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .env("JOBO_USER", &spec.user)
         .env("JOBO_SERVICE", &spec.service);
 
-    let mut child = cmd.spawn()?;
+    let mut child = process::spawn_own(|| cmd.spawn(), Child::id)?;
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
@@ -176,7 +176,7 @@ impl Running {
         };
         // Background children outlive run.sh only until here, as a container's do.
         process::kill_group_and_wait(self.pid, Duration::from_secs(5)).await;
-        for copier in self.copiers {
+        for copier in std::mem::take(&mut self.copiers) {
             // The pipes close once the group is gone; bound it for a child that left the group.
             let _ = tokio::time::timeout(Duration::from_secs(2), copier).await;
         }
@@ -192,6 +192,13 @@ impl Running {
             process::kill_group(self.pid, libc::SIGKILL);
             let _ = self.child.wait().await;
         }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Reaped by the runtime by now (or to be, with the child handle): no orphan of ours.
+        process::forget_own(self.pid);
     }
 }
 

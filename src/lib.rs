@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod events;
 pub mod executor;
+pub mod failpoints;
 pub mod job;
 pub mod local_worker;
 pub mod logs;

@@ -1,8 +1,9 @@
 //! The worker embedded in `jobod`: runs dispatched jobs on this machine, one task per job.
 //!
 //! A run: copy the pristine input into a fresh work dir, start `run.sh`, record `running`
-//! with its process group, wait, record the outcome, drop the input copy. Slots are counted
-//! in the store (jobs `dispatched`/`running` on node `local`), so they survive restarts.
+//! with its process group, wait, record the outcome, and only then drop the input copy (a
+//! retry needs it until the outcome is durable). Slots are counted in the store (jobs
+//! `dispatched`/`running` on node `local`), so they survive restarts.
 
 use crate::archive;
 use crate::executor::{self, Outcome, RunSpec};
@@ -11,12 +12,16 @@ use crate::state::Ctx;
 use crate::store::{self, Record, now_ms};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub struct LocalWorker {
     slots: usize,
     runs: Mutex<HashMap<JobId, CancellationToken>>,
+    /// jobod is stopping: runs that end now were killed by the stop, not by themselves, and
+    /// are left to the next start's recovery instead of being recorded.
+    stopping: AtomicBool,
 }
 
 impl LocalWorker {
@@ -27,7 +32,17 @@ impl LocalWorker {
         LocalWorker {
             slots,
             runs: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         }
+    }
+
+    /// Called before jobod kills its runs on the way out: from now on no run records an end.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     pub fn slots(&self) -> usize {
@@ -157,17 +172,16 @@ async fn run(ctx: &Ctx, rec: Record, cancel: &CancellationToken) {
 
     let outcome = running.wait(&spec, cancel).await;
     ctx.logs.close(id);
+    if ctx.worker.as_ref().is_some_and(|w| w.is_stopping()) {
+        tracing::info!("job {id}: left for the next start (jobod is stopping)");
+        return;
+    }
 
     let work = dir.work();
-    let input = dir.input();
-    let output_bytes = tokio::task::spawn_blocking(move || {
-        // The pristine input is only needed for a retry, and there is none after an outcome.
-        let _ = std::fs::remove_dir_all(&input);
-        archive::dir_size(&work).ok()
-    })
-    .await
-    .ok()
-    .flatten();
+    let output_bytes = tokio::task::spawn_blocking(move || archive::dir_size(&work).ok())
+        .await
+        .ok()
+        .flatten();
     let (state, exit_code, reason) = match outcome {
         Outcome::Exited(0) => (JobState::Succeeded, Some(0), None),
         Outcome::Exited(code) => (
@@ -189,10 +203,58 @@ async fn run(ctx: &Ctx, rec: Record, cancel: &CancellationToken) {
             Some("cancelled while running".into()),
         ),
     };
-    record(ctx, id, state, move |r| {
+    let end = move |r: &mut Record| {
         r.job.exit_code = exit_code;
-        r.job.reason = reason;
+        r.job.reason = reason.clone();
         r.job.output_bytes = output_bytes;
-    })
-    .await;
+    };
+    if !record_outcome(ctx, id, state, end).await {
+        return;
+    }
+    // The pristine input is only needed for a retry, and there is none after a durable outcome.
+    let input = dir.input();
+    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(input)).await;
+}
+
+/// Commits a run's outcome, trying again with backoff while the store refuses (locked, disk
+/// full): the slot stays taken and the input kept until it is durable. Gives up only when
+/// jobod stops (the next start's recovery runs the job again) or the job is no longer active
+/// (cancelled meanwhile). Returns whether the outcome was committed.
+async fn record_outcome(
+    ctx: &Ctx,
+    id: JobId,
+    to: JobState,
+    patch: impl Fn(&mut Record) + Clone + Send + 'static,
+) -> bool {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let patch = patch.clone();
+        let res = ctx
+            .store
+            .call(move |c| {
+                crate::failpoint!("local_worker::outcome");
+                store::transition_now(c, id, to, patch)
+            })
+            .await;
+        match res {
+            Ok(rec) => {
+                ctx.events.job_changed(id, rec.job.state);
+                return true;
+            }
+            Err(store::StoreError::IllegalTransition { from, .. }) => {
+                tracing::warn!("job {id}: ended as {to}, but it is {from} already");
+                return false;
+            }
+            Err(e) => {
+                tracing::error!(
+                    "job {id}: cannot record {to} yet ({e}); trying again in {pause:?}"
+                );
+            }
+        }
+        if ctx.worker.as_ref().is_some_and(|w| w.is_stopping()) {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
 }

@@ -1,7 +1,120 @@
 //! Unix process-group plumbing: signalling a job's whole group, reaping what it leaves, and
 //! recognising a group a crashed daemon left behind.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// The runs this process spawned itself. The runtime reaps those (their exit status is the
+/// job's), so the orphan reaper must leave them alone; the lock is held across the spawn, so a
+/// run that exits at once is never taken for an orphan.
+static OWN: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
+
+fn own() -> std::sync::MutexGuard<'static, Option<HashSet<i32>>> {
+    OWN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Spawns a run with `spawn` and records its pid as ours (see [`reap_orphans`]).
+pub fn spawn_own<C>(
+    spawn: impl FnOnce() -> std::io::Result<C>,
+    pid: impl Fn(&C) -> Option<u32>,
+) -> std::io::Result<C> {
+    let mut own = own();
+    let child = spawn()?;
+    if let Some(p) = pid(&child) {
+        own.get_or_insert_default().insert(p as i32);
+    }
+    Ok(child)
+}
+
+/// Forgets a run of ours once the runtime has reaped it.
+pub fn forget_own(pid: i32) {
+    if let Some(set) = own().as_mut() {
+        set.remove(&pid);
+    }
+}
+
+/// Our child processes: `/proc/self/task/*/children`, or a scan of `/proc` for our pid as
+/// parent where the kernel does not offer that file.
+fn children() -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut listed = false;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+                listed = true;
+                out.extend(
+                    text.split_whitespace()
+                        .filter_map(|p| p.parse::<i32>().ok()),
+                );
+            }
+        }
+    }
+    if listed {
+        return out;
+    }
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| stat_fields(pid).is_some_and(|(_, ppid)| ppid == me))
+        .collect()
+}
+
+/// State and parent of `pid`, from `/proc/PID/stat`.
+fn stat_fields(pid: i32) -> Option<(char, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// Reaps exited children that are not runs of ours: what jobs left behind outside their
+/// process group (a `setsid` child), re-parented to us as their subreaper. Returns how many.
+pub fn reap_orphans() -> usize {
+    reap_among(children())
+}
+
+/// [`reap_orphans`] among `pids` (children of ours).
+fn reap_among(pids: Vec<i32>) -> usize {
+    let own = own();
+    let mut reaped = 0;
+    for pid in pids {
+        if own.as_ref().is_some_and(|s| s.contains(&pid)) {
+            continue;
+        }
+        if stat_fields(pid).is_some_and(|(state, _)| state == 'Z') {
+            let mut status = 0;
+            // SAFETY: waitpid on a child of ours, with a valid out-pointer.
+            if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+                reaped += 1;
+            }
+        }
+    }
+    reaped
+}
+
+/// Reaps orphans whenever a child exits, for as long as the process lives. Checks are at
+/// most ten a second however many jobs end: SIGCHLDs that come meanwhile coalesce into one.
+pub async fn reap_orphans_forever() {
+    let Ok(mut sigchld) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())
+    else {
+        tracing::warn!("cannot watch SIGCHLD: orphans of jobs will not be reaped");
+        return;
+    };
+    while sigchld.recv().await.is_some() {
+        let reaped = tokio::task::spawn_blocking(reap_orphans).await.unwrap_or(0);
+        if reaped > 0 {
+            tracing::debug!("reaped {reaped} orphaned processes");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// Sends `signal` to every process in group `pgid`. A group that is already gone is fine.
 pub fn kill_group(pgid: i32, signal: i32) {
@@ -41,12 +154,16 @@ pub fn group_alive(pgid: i32) -> bool {
 }
 
 /// Makes this process the reaper of its orphaned descendants, so a job's background children
-/// that outlive `run.sh` are re-parented to jobod (and reaped by [`reap_group`]) rather than to
-/// a PID 1 that may never reap them.
+/// that outlive `run.sh` are re-parented to jobod rather than to a PID 1 that may never reap
+/// them, and reaps them (by [`reap_group`] at the end of a run, and by
+/// [`reap_orphans_forever`] for those that left the job's group). Call within the runtime.
 pub fn become_subreaper() {
     // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on this process.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(reap_orphans_forever());
     }
 }
 
@@ -121,6 +238,35 @@ pub fn start_time(pid: i32) -> Option<u64> {
 mod tests {
     use super::*;
     use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn orphans_are_reaped_and_own_runs_left_alone() -> std::io::Result<()> {
+        // Ours: spawned through spawn_own; an orphan stand-in: spawned behind its back.
+        let mut mine = spawn_own(
+            || std::process::Command::new("true").spawn(),
+            |c| Some(c.id()),
+        )?;
+        let stray = std::process::Command::new("true").spawn()?;
+        let (mine_pid, stray_pid) = (mine.id() as i32, stray.id() as i32);
+        let zombie = |pid| stat_fields(pid).is_some_and(|(s, _)| s == 'Z');
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !(zombie(mine_pid) && zombie(stray_pid)) {
+            assert!(std::time::Instant::now() < deadline, "they never exited");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(children().contains(&stray_pid));
+        // Only among these two: other tests of this binary have children of their own.
+        assert_eq!(reap_among(vec![mine_pid, stray_pid]), 1);
+        assert!(!zombie(stray_pid), "the orphan is reaped");
+        assert!(
+            zombie(mine_pid),
+            "our own run is left for its owner to reap"
+        );
+        assert!(mine.wait()?.success());
+        forget_own(mine_pid);
+        drop(stray);
+        Ok(())
+    }
 
     #[test]
     fn sees_kills_and_reaps_a_group() -> std::io::Result<()> {
