@@ -55,6 +55,8 @@ pub struct RemoteNode {
     collecting: Mutex<HashSet<String>>,
     /// Jobs whose payload is being pushed: the node may not know them yet.
     pushing: Mutex<HashSet<i64>>,
+    /// Seed payloads a cancel was sent for: the seed's client may not say `Killed` of them.
+    cancelled: Mutex<HashSet<String>>,
     stop: CancellationToken,
 }
 
@@ -84,6 +86,7 @@ impl RemoteNode {
             }),
             collecting: Mutex::default(),
             pushing: Mutex::default(),
+            cancelled: Mutex::default(),
             stop: CancellationToken::new(),
             row,
         }
@@ -203,7 +206,10 @@ pub async fn cancel_remote(ctx: &Ctx, rec: &Record) -> Result<(), String> {
         .ok_or("it has not reached its node")?;
     match node.row.protocol {
         NodeProtocol::Native => node.client.cancel(payload).await,
-        NodeProtocol::Seed => node.client.seed_kill(payload).await,
+        NodeProtocol::Seed => {
+            dispatch::lock(&node.cancelled).insert(payload.to_string());
+            node.client.seed_kill(payload).await
+        }
     }
     .map_err(|e| format!("node {} did not take the cancel: {e}", node.row.name))
 }

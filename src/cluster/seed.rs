@@ -199,6 +199,7 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
     let mut last = String::new();
     let mut timed_out = None;
     let followed_since = std::time::Instant::now();
+    let cancelled = || lock(&node.cancelled).contains(payload);
     loop {
         let rec = match current(ctx, &node.row.name, id, payload).await {
             Ok(Some(rec)) => rec,
@@ -238,17 +239,21 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
             }
             Ok(Retrieved::Status(word)) => {
                 // Over, but not completed: the seed zips only completed runs.
+                let by_us = ended_by_us(timed_out, cancelled());
                 match node.client.seed_retrieve_partial(payload).await {
-                    Ok(zip) => take(ctx, node, &rec, zip, Some(word), timed_out).await,
+                    Ok(zip) => take(ctx, node, &rec, zip, Some(word), by_us).await,
                     Err(e) if e.status().is_some() => {
                         tracing::warn!("job {id}: no files from {}: {e}", node.row.name);
-                        let outcome = outcome(Some(&word), None, timed_out);
+                        let outcome = outcome(Some(&word), None, by_us);
                         finish(ctx, &rec, empty_results(ctx).await, outcome).await
                     }
                     Err(e) => Err(e.to_string()),
                 }
             }
-            Ok(Retrieved::Zip(zip)) => take(ctx, node, &rec, zip, None, timed_out).await,
+            Ok(Retrieved::Zip(zip)) => {
+                let by_us = ended_by_us(timed_out, cancelled());
+                take(ctx, node, &rec, zip, None, by_us).await
+            }
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                 attempt::unknown_to_node(ctx, &node.row.name, &rec).await;
                 return false;
@@ -260,7 +265,10 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
         };
         match ended {
             // Once the run is over on the node, its copy there is nobody's concern.
-            Ok(true) => return false,
+            Ok(true) => {
+                lock(&node.cancelled).remove(payload);
+                return false;
+            }
             Ok(false) => {}
             Err(e) => tracing::warn!("job {id}: cannot take its results yet: {e}"),
         }
@@ -313,34 +321,49 @@ fn is_final(word: &str) -> bool {
     )
 }
 
+/// How this side ended a run, if it did: killed for its timeout, or for a cancel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    TimedOut(Duration),
+    Cancelled,
+}
+
 /// How a run ended, from the seed's status word (none: a zip, which only comes when
-/// completed) and the exit code the run itself recorded, which is the better witness: the
-/// seed's client reports `Lost` for runs whose pid it read too early, though they went on
-/// and wrote their exit code.
-fn outcome(word: Option<&str>, exit_code: Option<i32>, timed_out: Option<Duration>) -> Outcome {
-    let (state, reason) = match (word, timed_out, exit_code) {
-        // Killed by this side for its timeout (the seed's client says nothing: a zip).
-        (None | Some("Killed"), Some(after), _) => (
-            JobState::TimedOut,
-            Some(format!(
-                "timed out after {}",
-                humantime::format_duration(after)
-            )),
-        ),
-        (Some("Killed"), None, _) => (JobState::Cancelled, Some("cancelled while running".into())),
-        (None | Some("Completed"), _, _) | (_, _, Some(0)) => {
+/// completed), what this side did to it, and the exit code the run itself recorded, which is
+/// the better witness of the rest: the seed's client reports `Lost` of runs whose pid it read
+/// too early, though they went on and wrote their exit code.
+fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>) -> Outcome {
+    let (state, reason) = match (word, ended, exit_code) {
+        (None | Some("Completed"), _, _) => {
             return Outcome {
                 state: JobState::Succeeded,
                 exit_code: Some(exit_code.unwrap_or(0)),
                 reason: None,
             };
         }
-        (_, _, Some(code)) => (
+        (_, Some(Ended::TimedOut(after)), _) => (
+            JobState::TimedOut,
+            Some(format!(
+                "timed out after {}",
+                humantime::format_duration(after)
+            )),
+        ),
+        (_, Some(Ended::Cancelled), _) | (Some("Killed"), None, _) => {
+            (JobState::Cancelled, Some("cancelled while running".into()))
+        }
+        (_, None, Some(0)) => {
+            return Outcome {
+                state: JobState::Succeeded,
+                exit_code: Some(0),
+                reason: None,
+            };
+        }
+        (_, None, Some(code)) => (
             JobState::Failed,
             Some(format!("run.sh exited with code {code}")),
         ),
-        (Some("Failed"), _, None) => (JobState::Failed, Some("it failed on its node".into())),
-        (Some(other), _, None) => (
+        (Some("Failed"), None, None) => (JobState::Failed, Some("it failed on its node".into())),
+        (Some(other), None, None) => (
             JobState::Failed,
             Some(format!("its seed node reported the payload {other}")),
         ),
@@ -387,7 +410,7 @@ async fn take(
     rec: &Record,
     zip: SeedZip,
     word: Option<String>,
-    timed_out: Option<Duration>,
+    ended: Option<Ended>,
 ) -> Result<bool, String> {
     let word = zip.status.or(word);
     match take_zip(ctx, node, zip.body).await {
@@ -396,18 +419,16 @@ async fn take(
                 Some(code) => Some(code),
                 None => exit_file(staged.path()).await,
             };
-            if exit_code.is_none() && word.as_deref() == Some("Lost") {
+            if exit_code.is_none() && ended.is_none() && word.as_deref() == Some("Lost") {
                 // The seed's client also says `Lost` of runs whose pid it read too early,
-                // which go on: stop what may be left of it and run the job again, as for a
-                // node that lost its runs.
-                if let Some(payload) = rec.payload.clone() {
-                    kill_stale(node, payload).await;
+                // which go on: follow it until it writes its exit code (or its timeout, a
+                // cancel or the node's loss ends it).
+                if rec.job.state == JobState::Dispatched {
+                    attempt::started(ctx, rec).await;
                 }
-                let why = format!("node {} lost the run", node.row.name);
-                attempt::lost_on_node(ctx, rec, why).await;
-                return Ok(true);
+                return Ok(false);
             }
-            let outcome = outcome(word.as_deref(), exit_code, timed_out);
+            let outcome = outcome(word.as_deref(), exit_code, ended);
             finish(ctx, rec, Ok(staged), outcome).await
         }
         Err(Taken::Unusable(e)) => {
@@ -422,6 +443,14 @@ async fn take(
             finish(ctx, rec, empty_results(ctx).await, outcome).await
         }
         Err(Taken::Retry(e)) => Err(e),
+    }
+}
+
+fn ended_by_us(timed_out: Option<Duration>, cancelled: bool) -> Option<Ended> {
+    match (timed_out, cancelled) {
+        (Some(after), _) => Some(Ended::TimedOut(after)),
+        (None, true) => Some(Ended::Cancelled),
+        (None, false) => None,
     }
 }
 
@@ -485,26 +514,26 @@ mod tests {
 
     #[test]
     fn outcomes_follow_the_seed_words() {
+        let secs = |n| Some(Ended::TimedOut(Duration::from_secs(n)));
         let o = outcome(None, None, None);
         assert_eq!((o.state, o.reason), (JobState::Succeeded, None));
         assert_eq!(o.exit_code, Some(0), "a completed seed run exited 0");
-        let o = outcome(Some("Completed"), Some(0), None);
-        assert_eq!((o.state, o.exit_code), (JobState::Succeeded, Some(0)));
+        let o = outcome(Some("Completed"), Some(0), secs(5));
+        assert_eq!(o.state, JobState::Succeeded, "completed before the kill");
         let o = outcome(Some("Failed"), Some(3), None);
-        assert_eq!(o.state, JobState::Failed);
-        assert_eq!(o.exit_code, Some(3));
+        assert_eq!((o.state, o.exit_code), (JobState::Failed, Some(3)));
         assert_eq!(o.reason.as_deref(), Some("run.sh exited with code 3"));
-        let o = outcome(Some("Killed"), None, None);
-        assert_eq!(o.state, JobState::Cancelled);
-        let o = outcome(Some("Killed"), None, Some(Duration::from_secs(5)));
+        assert_eq!(outcome(Some("Failed"), None, None).state, JobState::Failed);
+        assert_eq!(
+            outcome(Some("Killed"), None, None).state,
+            JobState::Cancelled
+        );
+        let o = outcome(Some("Killed"), Some(143), secs(5));
         assert_eq!(o.state, JobState::TimedOut);
         assert_eq!(o.reason.as_deref(), Some("timed out after 5s"));
-        assert_eq!(
-            outcome(None, None, Some(Duration::from_secs(5))).state,
-            JobState::TimedOut
-        );
-        let o = outcome(Some("Completed"), Some(0), Some(Duration::from_secs(5)));
-        assert_eq!(o.state, JobState::Succeeded);
+        // A cancel or a timeout of this side outweighs what the trap wrote on the way out.
+        let o = outcome(Some("Lost"), Some(0), Some(Ended::Cancelled));
+        assert_eq!(o.state, JobState::Cancelled);
         let o = outcome(Some("Invalid"), None, None);
         assert_eq!(o.state, JobState::Failed);
         assert!(o.reason.is_some_and(|r| r.contains("Invalid")));
