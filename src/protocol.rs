@@ -7,9 +7,9 @@
 //!   payload as it is, and never runs twice.
 //! - `GET /v1/payloads` → `[PayloadInfo]`.
 //! - `GET /v1/feed?beat_ms=N` → `application/x-ndjson`, one [`FeedEvent`] per line: first
-//!   `hello` (every payload the node has), then `change` on every status change and `beat`
-//!   every `beat_ms`. The server learns of completions from it without polling, and a feed
-//!   silent for a lease means the node is gone.
+//!   `hello` (every native payload the node has), then `change` on every status change and
+//!   `beat` every `beat_ms`. The server learns of completions from it without polling, and a
+//!   feed silent for a lease means the node is gone.
 //! - `GET /v1/payloads/{uuid}/results` → tar.gz of the payload once it is done: `work/…` (the
 //!   files of the run) plus `stdout.log` and `stderr.log`; `409` while it runs.
 //! - `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true` → the log from
@@ -18,6 +18,10 @@
 //!   the grace) and answers the [`PayloadInfo`] once it is over; its files stay.
 //! - `DELETE /v1/payloads/{uuid}` → kills it if it runs and removes its files: "collected,
 //!   delete your copy", and how a stale run is discarded. `204`; `404` if unknown.
+//! - `POST /v1/lease?sent_ms=T&lease_ms=L` → `204`: the server renews the node's lease
+//!   ([`LeaseRenewal`]). `T` echoes the `sent_ms` of a feed line the server has read, `L` is
+//!   the server's lease. A node whose lease runs out kills its native payloads (fencing,
+//!   [`PayloadState::Fenced`]) and answers `PUT /v1/payloads/…` with `503` until renewed.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +40,10 @@ pub enum PayloadState {
     Killed,
     /// Killed by the node after its timeout.
     TimedOut,
+    /// Killed (SIGKILL, no grace) by the node itself, or never started, because its server
+    /// stopped renewing its lease: the server may be running the job elsewhere by now. The run
+    /// is lost, never a result: the server requeues the job and discards this copy.
+    Fenced,
 }
 
 impl PayloadState {
@@ -51,7 +59,7 @@ impl PayloadState {
             PayloadState::Running => "Running",
             PayloadState::Completed => "Completed",
             PayloadState::Failed => "Failed",
-            PayloadState::Killed | PayloadState::TimedOut => "Killed",
+            PayloadState::Killed | PayloadState::TimedOut | PayloadState::Fenced => "Killed",
         }
     }
 }
@@ -104,16 +112,54 @@ impl SeedPayload {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FeedEvent {
-    /// The first line: the node and everything it holds.
+    /// The first line: the node and every payload of the native protocol it holds (payloads
+    /// from the seed's `/submit` are not the server's and are left out, so the line stays
+    /// small however many of those a node keeps).
     Hello {
         slots: usize,
         load: f32,
         payloads: Vec<PayloadInfo>,
+        /// The node's clock when it wrote the line (see [`LeaseRenewal::sent_ms`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sent_ms: Option<u64>,
     },
     /// A payload changed state.
     Change { payload: PayloadInfo },
     /// Still alive; sent every `beat_ms`.
-    Beat { load: f32, running: usize },
+    Beat {
+        load: f32,
+        running: usize,
+        /// The node's clock when it wrote the line (see [`LeaseRenewal::sent_ms`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sent_ms: Option<u64>,
+    },
+}
+
+impl FeedEvent {
+    /// The node's clock when it wrote this line, if the line carries it.
+    pub fn sent_ms(&self) -> Option<u64> {
+        match self {
+            FeedEvent::Hello { sent_ms, .. } | FeedEvent::Beat { sent_ms, .. } => *sent_ms,
+            FeedEvent::Change { .. } => None,
+        }
+    }
+}
+
+/// The query of `POST /v1/lease`: the server's proof of life to a node (fencing).
+///
+/// The node cannot tell a live server from a frozen or cut-off one by writing its feed (the
+/// kernel buffers the lines), so the server answers the feed: for the newest `hello` or `beat`
+/// it has read, it sends back that line's `sent_ms`. The server set the node's last-seen time
+/// when it read that line, i.e. no earlier than `sent_ms`, and requeues the node's jobs no
+/// earlier than a lease after its last-seen time: so the node knows the server cannot requeue
+/// before `sent_ms + lease_ms`, whatever the network delays were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRenewal {
+    /// Milliseconds on the node's clock (`CLOCK_BOOTTIME`), as the node wrote them in a feed
+    /// line; a value later than the node's now is refused (`400`).
+    pub sent_ms: u64,
+    /// The server's `[cluster] lease`, in milliseconds (at least 1).
+    pub lease_ms: u64,
 }
 
 /// The content type of the feed.

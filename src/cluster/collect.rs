@@ -4,11 +4,19 @@
 //! is still the job's current attempt on that node, moves the files into `jobs/<id>/` and
 //! records the outcome. A stale run (the job was requeued meanwhile) fails that check, so
 //! results always come from exactly one attempt. Only then is the node told to delete its copy.
+//!
+//! The results are bounded: at most [`RESULTS_PER_UPLOAD`] × `[server] max_upload_bytes` of
+//! file content (`work/` and the logs), 10 GiB with the default 1 GiB. A node that sends more
+//! (a runaway job, a gzip bomb, a broken node) fails the job with that said, its staging dir
+//! is removed and its copy deleted on the node; the server's disk is not filled through it.
+//! Why a multiple of the upload bound rather than the bound itself: `work/` holds the inputs
+//! plus what the job made of them, and outputs are often larger than inputs; a job running
+//! on the embedded worker is not bounded at all, so the bound is against runaways, not a quota.
 
 use super::RemoteNode;
 use super::dispatch::lock;
 use super::remote::{RemoteError, retry};
-use crate::archive;
+use crate::archive::{self, ArchiveError};
 use crate::job::JobState;
 use crate::paths::LogStream;
 use crate::protocol::{PayloadInfo, PayloadState};
@@ -58,6 +66,25 @@ pub fn start(ctx: Ctx, node: Arc<RemoteNode>, rec: Record, info: PayloadInfo) {
     });
 }
 
+/// How many times `[server] max_upload_bytes` a remote run's results may be (see the module
+/// doc).
+pub const RESULTS_PER_UPLOAD: u64 = 10;
+
+/// The most file content taken from a node for one run.
+pub fn results_limit(ctx: &Ctx) -> u64 {
+    ctx.config
+        .server
+        .max_upload_bytes
+        .saturating_mul(RESULTS_PER_UPLOAD)
+}
+
+/// What fetching the results gave.
+enum Fetched {
+    Staged(tempfile::TempDir),
+    /// More than the bound: nothing is kept.
+    TooLarge(u64),
+}
+
 async fn collect(
     ctx: &Ctx,
     node: &RemoteNode,
@@ -65,22 +92,48 @@ async fn collect(
     payload: &str,
     outcome: Outcome,
 ) -> Result<(), String> {
-    let staged = retry(5, || async {
+    let limit = results_limit(ctx);
+    let fetched = retry(5, || async {
         let staged = tempfile::Builder::new()
             .prefix("collect-")
             .tempdir_in(ctx.data.tmp())
             .map_err(|e| RemoteError::Transient(format!("cannot stage results: {e}")))?;
         let body = node.client.results(payload).await?;
-        unpack(body, staged.path().to_path_buf(), node.client.timeout())
-            .await
-            .map_err(|e| RemoteError::Transient(format!("reading the results: {e}")))?;
-        Ok(staged)
+        match unpack(
+            body,
+            staged.path().to_path_buf(),
+            node.client.timeout(),
+            limit,
+        )
+        .await
+        {
+            Ok(_) => Ok(Fetched::Staged(staged)),
+            Err(ArchiveError::TooLarge(limit)) => {
+                // Up to the bound on disk: removed off the runtime's threads.
+                let _ = tokio::task::spawn_blocking(move || drop(staged)).await;
+                Ok(Fetched::TooLarge(limit))
+            }
+            Err(e) => Err(RemoteError::Transient(format!("reading the results: {e}"))),
+        }
     })
     .await
     .map_err(|e| e.to_string())?;
-    finish(ctx, rec, staged, outcome)
-        .await
-        .map_err(|e| e.to_string())?;
+    match fetched {
+        Fetched::Staged(staged) => {
+            finish(ctx, rec, staged, outcome)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Fetched::TooLarge(limit) => {
+            let why = format!(
+                "its results on node {} are over the limit of {limit} bytes \
+                 ({RESULTS_PER_UPLOAD} × [server] max_upload_bytes); none were kept",
+                node.row.name
+            );
+            tracing::error!("job {}: {why}", rec.job.id);
+            refuse(ctx, rec, why).await.map_err(|e| e.to_string())?;
+        }
+    }
     if let Err(e) = retry(3, || node.client.delete(payload)).await {
         // Its next hello shows the copy again, and it is discarded then.
         tracing::warn!(
@@ -91,19 +144,47 @@ async fn collect(
     Ok(())
 }
 
-/// Unpacks a tar.gz body, each read bounded by `timeout` so a stalled node cannot hang us.
+/// Unpacks a tar.gz body, each read bounded by `timeout` so a stalled node cannot hang us, and
+/// at most `limit` bytes of content ([`ArchiveError::TooLarge`] past it).
 async fn unpack(
     body: Incoming,
     dest: std::path::PathBuf,
     timeout: Duration,
-) -> Result<u64, String> {
+    limit: u64,
+) -> Result<u64, ArchiveError> {
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
         super::remote::frames(body, timeout),
     ));
-    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, u64::MAX))
+    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limit))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        .map_err(|e| ArchiveError::Io(std::io::Error::other(e)))?
+}
+
+/// Fails `rec`'s job, if that attempt is still its current one, without results: `why` says
+/// what was wrong with them.
+async fn refuse(ctx: &Ctx, rec: &Record, why: String) -> Result<(), StoreError> {
+    let (id, attempt) = (rec.job.id, rec.clone());
+    let done = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let now = store::get(&tx, id)?;
+            if !super::attempt::is_current(&now, &attempt) {
+                return Ok(None);
+            }
+            let rec = store::transition(&tx, id, JobState::Failed, |r| {
+                r.job.reason = Some(why);
+            })?;
+            tx.commit()?;
+            Ok(Some(rec))
+        })
+        .await?;
+    if let Some(rec) = done {
+        ctx.events.job_changed(id, rec.job.state);
+        // As after any outcome: no retry, so no pristine input to keep.
+        let _ = tokio::fs::remove_dir_all(ctx.data.job(id).input()).await;
+    }
+    Ok(())
 }
 
 /// Records the outcome of `rec`'s attempt with the files in `staged` (`work/` and the logs),

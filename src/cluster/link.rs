@@ -6,10 +6,21 @@
 //! its jobs are requeued elsewhere. Every (re)connection starts with the node's `hello`,
 //! which is reconciled with the store: finished payloads are collected, stale ones discarded,
 //! and jobs the node does not know are requeued. A server restart is one more reconnection.
+//!
+//! The link also renews the node's lease (fencing, `node/lease.rs`): for each `hello` and
+//! `beat` it reads, it echoes the line's `sent_ms` to `POST /v1/lease`, the hello's at once
+//! (before the node is offered to the scheduler: a node whose lease ran out takes no payload
+//! until renewed), the beats' from a task of its own, newest first, so a slow answer never
+//! holds up the feed. A node that stops hearing those renewals kills its runs before this link
+//! may requeue them; a run it killed comes back `fenced`, and is requeued and discarded here.
+//!
+//! A feed line is at most [`MAX_LINE`] long: a longer one ends the connection, with an error
+//! logged, before the link holds more of it in memory.
 
 use super::remote::RemoteError;
 use super::{RemoteNode, attempt, collect, dispatch, requeue};
-use crate::protocol::{FeedEvent, PayloadInfo};
+use crate::job::JobState;
+use crate::protocol::{FeedEvent, PayloadInfo, PayloadState};
 use crate::state::Ctx;
 use crate::store;
 use bytes::BytesMut;
@@ -18,7 +29,22 @@ use hyper::body::Incoming;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::Instant;
+
+/// The longest feed line read: 4 MiB. The hello is the long one: it lists every native payload
+/// the node holds, about 120 bytes each as JSON (some 220 with a long reason), so at least
+/// 19,000 payloads fit, where a node holds its slots' worth plus the few not collected yet.
+pub const MAX_LINE: usize = 4 << 20;
+
+/// Aborts the renewal task when the session ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 pub async fn run(ctx: Ctx, node: Arc<RemoteNode>) {
     let lease = ctx.config.cluster.lease;
@@ -40,7 +66,10 @@ pub async fn run(ctx: Ctx, node: Arc<RemoteNode>) {
             Err(e) => {
                 let said = e.to_string();
                 if said != last_error {
-                    tracing::warn!("node {}: {said}", node.row.name);
+                    match e {
+                        Broke::Protocol(_) => tracing::error!("node {}: {said}", node.row.name),
+                        Broke::Remote(_) => tracing::warn!("node {}: {said}", node.row.name),
+                    }
                     last_error = said;
                 }
             }
@@ -75,26 +104,46 @@ async fn session(
     node: &Arc<RemoteNode>,
     lease: Duration,
     beat: Duration,
-) -> Result<(), RemoteError> {
+) -> Result<(), Broke> {
     let body = node.client.feed(beat).await?;
     let mut lines = Lines::new(body);
     let mut greeted = false;
+    let (echo, echoes) = watch::channel(None);
+    let _renewer = AbortOnDrop(tokio::spawn(renew(node.clone(), echoes, lease, beat)));
     loop {
         let line = match tokio::time::timeout(lease, lines.next()).await {
-            Err(_) => return Err(RemoteError::Transient("silent for a whole lease".into())),
-            Ok(Err(e)) if greeted => {
+            Err(_) => return Err(RemoteError::Transient("silent for a whole lease".into()).into()),
+            Ok(Err(LineError::TooLong)) => {
+                return Err(Broke::Protocol(format!(
+                    "a feed line longer than {MAX_LINE} bytes; ending the link"
+                )));
+            }
+            Ok(Err(LineError::Remote(e))) if greeted => {
                 tracing::warn!("node {}: feed broke: {e}", node.row.name);
                 return Ok(());
             }
-            Ok(Err(e)) => return Err(e),
-            Ok(Ok(None)) => return if greeted { Ok(()) } else { Err(ended()) },
+            Ok(Err(LineError::Remote(e))) => return Err(e.into()),
+            Ok(Ok(None)) => return if greeted { Ok(()) } else { Err(ended().into()) },
             Ok(Ok(Some(line))) => line,
         };
         let event: FeedEvent = serde_json::from_slice(&line)
-            .map_err(|e| RemoteError::Transient(format!("unexpected feed line: {e}")))?;
+            .map_err(|e| Broke::Protocol(format!("unexpected feed line: {e}")))?;
         match event {
-            FeedEvent::Hello { load, payloads, .. } => {
+            FeedEvent::Hello {
+                load,
+                payloads,
+                sent_ms,
+                ..
+            } => {
                 greeted = true;
+                // Renewed before the node is reachable (`alive`): the scheduler may push to it
+                // from then on. No requeue can happen before `alive` records this line: only
+                // `run` requeues, once this session is over.
+                if let Some(sent) = sent_ms
+                    && let Err(e) = node.client.renew(sent, lease, beat).await
+                {
+                    tracing::warn!("node {}: cannot renew its lease: {e}", node.row.name);
+                }
                 if node.alive(Some(load)) {
                     tracing::info!("node {} is reachable", node.row.name);
                 }
@@ -105,13 +154,57 @@ async fn session(
                 node.alive(None);
                 on_payload(ctx, node, payload).await;
             }
-            FeedEvent::Beat { load, .. } => {
+            FeedEvent::Beat { load, sent_ms, .. } => {
                 if node.alive(Some(load)) {
                     ctx.events.wake_scheduler();
+                }
+                // After `alive`: the server's last-seen time is at least `sent` when the node
+                // hears of it.
+                if sent_ms.is_some() {
+                    echo.send_replace(sent_ms);
                 }
             }
         }
     }
+}
+
+/// Renews the node's lease with the newest beat read, one renewal at a time: beats that come
+/// while one is on its way are folded into the next. Says so once when renewals start failing
+/// and once when they work again.
+async fn renew(
+    node: Arc<RemoteNode>,
+    mut echoes: watch::Receiver<Option<u64>>,
+    lease: Duration,
+    beat: Duration,
+) {
+    let mut failing = false;
+    while echoes.changed().await.is_ok() {
+        let Some(sent) = *echoes.borrow_and_update() else {
+            continue;
+        };
+        match node.client.renew(sent, lease, beat).await {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("node {}: its lease is renewed again", node.row.name);
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!("node {}: cannot renew its lease: {e}", node.row.name);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Why a feed connection ended.
+#[derive(Debug, thiserror::Error)]
+enum Broke {
+    #[error("{0}")]
+    Remote(#[from] RemoteError),
+    /// The node broke the protocol (logged as an error): a line too long, or not an event.
+    #[error("{0}")]
+    Protocol(String),
 }
 
 fn ended() -> RemoteError {
@@ -179,17 +272,43 @@ pub async fn on_payload(ctx: &Ctx, node: &Arc<RemoteNode>, info: PayloadInfo) {
         collect::discard(node.clone(), payload);
         return;
     };
+    if info.state == PayloadState::Fenced {
+        return fenced(ctx, node, &rec, payload).await;
+    }
     if info.state.is_done() {
         collect::start(ctx.clone(), node.clone(), rec, info);
-    } else if info.state == crate::protocol::PayloadState::Running {
+    } else if info.state == PayloadState::Running {
         attempt::started(ctx, &rec).await;
     }
 }
 
-/// Newline-separated lines of a streamed body.
+/// The node killed the job's current run because its lease ran out: the run is lost, never a
+/// result. The job goes back to the queue (the attempt counts once the run was seen running,
+/// as for any run lost with its node), then the node's copy is deleted.
+async fn fenced(ctx: &Ctx, node: &Arc<RemoteNode>, rec: &store::Record, payload: String) {
+    let why = format!("node {} fenced its run (its lease ran out)", node.row.name);
+    tracing::warn!("job {}: {why}", rec.job.id);
+    if rec.job.state == JobState::Dispatched {
+        attempt::undo(ctx, rec, &why).await;
+    } else {
+        attempt::lost_on_node(ctx, rec, why).await;
+    }
+    collect::discard(node.clone(), payload);
+}
+
+/// Why no line came.
+enum LineError {
+    /// Over [`MAX_LINE`] bytes without a newline.
+    TooLong,
+    Remote(RemoteError),
+}
+
+/// Newline-separated lines of a streamed body, each at most [`MAX_LINE`] bytes.
 struct Lines {
     body: Incoming,
     buf: BytesMut,
+    /// How much of `buf` is known to hold no newline (so each byte is looked at once).
+    scanned: usize,
 }
 
 impl Lines {
@@ -197,24 +316,46 @@ impl Lines {
         Lines {
             body,
             buf: BytesMut::new(),
+            scanned: 0,
         }
     }
 
-    async fn next(&mut self) -> Result<Option<BytesMut>, RemoteError> {
+    async fn next(&mut self) -> Result<Option<BytesMut>, LineError> {
         loop {
-            if let Some(at) = self.buf.iter().position(|&b| b == b'\n') {
-                let mut line = self.buf.split_to(at + 1);
-                line.truncate(at);
+            if let Some(line) = self.split_line()? {
                 return Ok(Some(line));
             }
             match self.body.frame().await {
                 None => return Ok(None),
-                Some(Err(e)) => return Err(RemoteError::Transient(e.to_string())),
+                Some(Err(e)) => {
+                    return Err(LineError::Remote(RemoteError::Transient(e.to_string())));
+                }
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         self.buf.extend_from_slice(&data);
                     }
                 }
+            }
+        }
+    }
+
+    /// The first whole line of the buffer, if there is one.
+    fn split_line(&mut self) -> Result<Option<BytesMut>, LineError> {
+        match self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                let at = self.scanned + at;
+                if at > MAX_LINE {
+                    return Err(LineError::TooLong);
+                }
+                let mut line = self.buf.split_to(at + 1);
+                line.truncate(at);
+                self.scanned = 0;
+                Ok(Some(line))
+            }
+            None if self.buf.len() > MAX_LINE => Err(LineError::TooLong),
+            None => {
+                self.scanned = self.buf.len();
+                Ok(None)
             }
         }
     }

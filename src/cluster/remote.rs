@@ -10,8 +10,10 @@ use crate::store::NodeRow;
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -133,9 +135,29 @@ pub fn frames(
     ))
 }
 
+/// An HTTP/1.1 handshake on `io`, its connection driven by a task of its own.
+async fn handshake<S>(io: S) -> Result<SendRequest<ReqBody>, RemoteError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| RemoteError::Transient(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
 pub struct NodeClient {
     client: Client,
     timeout: Duration,
+    /// The node token, for the renewals' own connection.
+    token: Option<String>,
+    /// One kept-alive connection for lease renewals (one request per beat per node: not worth
+    /// a TCP handshake each). Taken out while a renewal uses it, put back only after a clean
+    /// answer, so a broken or timed-out one is never reused.
+    lease_conn: tokio::sync::Mutex<Option<SendRequest<ReqBody>>>,
 }
 
 impl NodeClient {
@@ -145,6 +167,111 @@ impl NodeClient {
         NodeClient {
             client: Client::new(endpoint, String::new()).with_token(row.token.clone()),
             timeout,
+            token: row.token.clone(),
+            lease_conn: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// `POST /v1/lease?sent_ms=T&lease_ms=L`: renews the node's lease by echoing the
+    /// `sent_ms` of a feed line just read (fencing, [`crate::protocol::LeaseRenewal`]), on the
+    /// kept-alive renewal connection; answered within `within` or given up.
+    pub async fn renew(
+        &self,
+        sent_ms: u64,
+        lease: Duration,
+        within: Duration,
+    ) -> Result<(), RemoteError> {
+        let lease_ms = lease.as_millis().clamp(1, u128::from(u64::MAX));
+        let path = format!("/v1/lease?sent_ms={sent_ms}&lease_ms={lease_ms}");
+        let mut slot = self.lease_conn.lock().await;
+        let exchange = async {
+            if let Some(mut sender) = slot.take().filter(|s| !s.is_closed()) {
+                match self.lease_request(&mut sender, &path).await {
+                    Ok(()) => return Ok(sender),
+                    // The node may have closed the idle connection as this was sent: once
+                    // more on a new one (a renewal may be repeated).
+                    Err(e) if e.is_transient() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut sender = self.connect_for_lease().await?;
+            self.lease_request(&mut sender, &path).await?;
+            Ok(sender)
+        };
+        match tokio::time::timeout(within, exchange).await {
+            Ok(Ok(sender)) => {
+                *slot = Some(sender);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(RemoteError::Transient(format!(
+                "no answer to the lease renewal within {}",
+                humantime::format_duration(within)
+            ))),
+        }
+    }
+
+    /// One `POST` of `path` on the renewal connection; a non-2xx answer is an error.
+    async fn lease_request(
+        &self,
+        sender: &mut SendRequest<ReqBody>,
+        path: &str,
+    ) -> Result<(), RemoteError> {
+        let transient = |e: hyper::Error| RemoteError::Transient(e.to_string());
+        let mut req = client::request(Method::POST, path, client::empty())?;
+        self.authorize(&mut req);
+        sender.ready().await.map_err(transient)?;
+        let resp = sender.send_request(req).await.map_err(transient)?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(transient)?
+            .to_bytes();
+        if status.is_success() {
+            return Ok(());
+        }
+        let message = serde_json::from_slice::<crate::api::ErrorBody>(&body)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&body).trim().to_string());
+        Err(ClientError::Api { status, message }.into())
+    }
+
+    /// A new HTTP/1.1 connection to the node for renewals.
+    async fn connect_for_lease(&self) -> Result<SendRequest<ReqBody>, RemoteError> {
+        let refused = |e: std::io::Error| RemoteError::Transient(format!("cannot connect: {e}"));
+        match self.client.endpoint() {
+            Endpoint::Tcp(addr) => {
+                let io = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .map_err(refused)?;
+                let _ = io.set_nodelay(true);
+                handshake(io).await
+            }
+            Endpoint::Unix(path) => {
+                let io = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(refused)?;
+                handshake(io).await
+            }
+        }
+    }
+
+    /// The headers [`Client::send`] sets, for requests on the renewal connection.
+    fn authorize(&self, req: &mut hyper::Request<ReqBody>) {
+        let host = match self.client.endpoint() {
+            Endpoint::Unix(_) => "localhost".to_string(),
+            Endpoint::Tcp(a) => a.clone(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&host) {
+            req.headers_mut().insert(header::HOST, v);
+        }
+        if let Some(token) = &self.token
+            && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {token}"))
+        {
+            v.set_sensitive(true);
+            req.headers_mut().insert(header::AUTHORIZATION, v);
         }
     }
 

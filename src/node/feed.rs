@@ -3,10 +3,15 @@
 //! (from the payload table's broadcast) and a beat every `beat_ms`, whose absence tells the
 //! server the node is gone.
 //!
+//! Each hello and beat carries `sent_ms`, the node's clock as it writes the line: the server
+//! echoes it in `POST /v1/lease`, which is how the node knows its server still reads (fencing,
+//! `lease.rs`).
+//!
 //! The broadcast is subscribed to before the hello is taken, so no change falls between them
 //! (one may come twice; the server applies changes idempotently). A feed that falls behind the
 //! broadcast is ended rather than patched up: the server reconnects and gets a fresh hello.
 
+use super::lease;
 use super::routes::Node;
 use crate::bridge::receiver_stream;
 use crate::protocol::{FEED_CONTENT_TYPE, FeedEvent};
@@ -24,10 +29,15 @@ type Lines = mpsc::Sender<std::io::Result<Bytes>>;
 
 pub fn response(node: Arc<Node>, beat: Duration) -> Response<Body> {
     let changes = node.payloads.subscribe();
+    // Only the server's payloads: the seed's `/submit` ones are not its business, and a node
+    // keeps those until it restarts, which would make this line grow without end.
+    let mut payloads = node.payloads.list();
+    payloads.retain(|p| p.job.is_some());
     let hello = FeedEvent::Hello {
         slots: node.payloads.slots(),
         load: node.load.percent(),
-        payloads: node.payloads.list(),
+        payloads,
+        sent_ms: Some(lease::now_ms()),
     };
     // Each line goes out as a chunk of its own, as soon as it is sent here.
     let (tx, rx) = mpsc::channel(16);
@@ -64,6 +74,7 @@ async fn pump(
             _ = beats.tick() => FeedEvent::Beat {
                 load: node.load.percent(),
                 running: node.payloads.running(),
+                sent_ms: Some(lease::now_ms()),
             },
         };
         if !send(&node, &tx, &event).await {

@@ -6,6 +6,7 @@
 
 mod feed;
 mod follow;
+mod lease;
 mod load;
 mod native;
 mod payloads;
@@ -17,6 +18,7 @@ use crate::config::ServerConfig;
 use crate::paths::DataDir;
 use crate::{process, server};
 use anyhow::Context;
+use lease::Lease;
 use load::Load;
 use payloads::Payloads;
 use routes::Node;
@@ -63,10 +65,18 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
 
     let defaults = ServerConfig::default();
     let slots = opts.slots.max(1);
-    let payloads = Payloads::new(data.clone(), slots, defaults.kill_grace);
+    let lease = Arc::new(Lease::new());
+    let payloads = Payloads::new(data.clone(), slots, defaults.kill_grace, lease.clone());
     let shutdown = CancellationToken::new();
+    // Fencing: the native payloads die before the server may run them elsewhere.
+    let fencing = tokio::spawn(lease::watch(
+        lease.clone(),
+        payloads.clone(),
+        shutdown.clone(),
+    ));
     let node = Arc::new(Node {
         payloads: payloads.clone(),
+        lease,
         token,
         allow_seed_without_token: opts.allow_seed_without_token,
         max_upload_bytes: defaults.max_upload_bytes,
@@ -98,6 +108,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     // Stops accepting and ends the feeds; log followers end with their payloads.
     shutdown.cancel();
     let _ = accept.await;
+    let _ = fencing.await;
     payloads.kill_all().await;
     let _ = std::fs::remove_file(data.worker_addr_file());
     Ok(())

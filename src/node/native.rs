@@ -8,7 +8,7 @@ use super::{feed, follow};
 use crate::archive;
 use crate::bridge::stream_from_blocking;
 use crate::paths::LogStream;
-use crate::protocol::PayloadState;
+use crate::protocol::{LeaseRenewal, PayloadState};
 use crate::server::Body;
 use crate::server::respond::{ApiError, full, json, stream};
 use crate::server::upload::{self, UploadBody};
@@ -33,6 +33,7 @@ pub async fn handle(
             let beat = q.beat_ms.unwrap_or(1000).clamp(20, 60_000);
             Ok(feed::response(node.clone(), Duration::from_millis(beat)))
         }
+        (&Method::POST, ["lease"]) => renew(node, query),
         (&Method::PUT, ["payloads", id]) => put(node, id, query, req).await,
         (&Method::DELETE, ["payloads", id]) => delete(node, id).await,
         (&Method::POST, ["payloads", id, "cancel"]) => cancel(node, id).await,
@@ -91,6 +92,15 @@ async fn put(
     if let Some(info) = node.payloads.info(&id) {
         return Ok(json(StatusCode::OK, &info));
     }
+    // Fenced: the server this lease was from may be running its jobs elsewhere. `503`: the
+    // server sends the job back to the queue, attempt not counted.
+    if !node.lease.valid() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node's lease ran out (its server did not renew it in time): it takes no \
+             payloads until the server renews it",
+        ));
+    }
     upload::check_length(req.headers(), node.max_upload_bytes)?;
     let staged = upload::staging_dir(&node.tmp)?;
     upload::receive_tgz(node.max_upload_bytes, req.into_body(), staged.path()).await?;
@@ -119,6 +129,20 @@ async fn put(
     }
 }
 
+/// `POST /v1/lease?sent_ms=T&lease_ms=L`: the server renews the node's lease (fencing).
+fn renew(node: &Node, query: &str) -> Result<Response<Body>, ApiError> {
+    let renewal: LeaseRenewal = parse_query(query)?;
+    node.lease.renew(renewal).map_err(ApiError::bad_request)?;
+    Ok(no_content())
+}
+
+/// `204` with no body (and so no content type).
+fn no_content() -> Response<Body> {
+    let mut resp = full(StatusCode::NO_CONTENT, "text/plain", "");
+    resp.headers_mut().remove(header::CONTENT_TYPE);
+    resp
+}
+
 /// `POST /v1/payloads/{uuid}/cancel`: answers once the run is over; the files stay.
 async fn cancel(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
     let id = payload_id(id)?;
@@ -132,11 +156,7 @@ async fn delete(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
     match node.payloads.remove(&id).await {
         None => Err(unknown(&id)),
         Some(Err(e)) => Err(internal(&format!("remove payload {id}"), e)),
-        Some(Ok(())) => {
-            let mut resp = full(StatusCode::NO_CONTENT, "text/plain", "");
-            resp.headers_mut().remove(header::CONTENT_TYPE);
-            Ok(resp)
-        }
+        Some(Ok(())) => Ok(no_content()),
     }
 }
 

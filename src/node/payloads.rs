@@ -4,8 +4,12 @@
 //! Each payload's [`PayloadInfo`] lives in a `watch` channel written by its run (`run.rs`), so
 //! `kill` and log followers wait for the end on it; every change is also broadcast, which is
 //! what the feed sends.
+//!
+//! Native payloads (those with a job) can be fenced when the node's lease runs out
+//! (`lease.rs`); payloads from the seed's `/submit` never are.
 
-use super::run::{Reporter, run, store};
+use super::lease::Lease;
+use super::run::{Fence, Fencing, Reporter, run, store};
 use crate::executor::RunSpec;
 use crate::logs::LogWriter;
 use crate::paths::{DataDir, JobDir};
@@ -98,6 +102,8 @@ struct Entry {
     /// Submission order, so lists come oldest first.
     seq: u64,
     seed_id: Option<u32>,
+    /// Native payloads only: how the lease watcher kills it.
+    fence: Option<Arc<Fence>>,
 }
 
 #[derive(Default)]
@@ -125,10 +131,12 @@ struct Inner {
     kill_grace: Duration,
     changes: broadcast::Sender<PayloadInfo>,
     table: Mutex<Table>,
+    /// Checked by each native run before it starts.
+    lease: Arc<Lease>,
 }
 
 impl Payloads {
-    pub fn new(data: DataDir, slots: usize, kill_grace: Duration) -> Payloads {
+    pub fn new(data: DataDir, slots: usize, kill_grace: Duration, lease: Arc<Lease>) -> Payloads {
         let slot_count = slots.max(1);
         let table = Table {
             last_seed_id: last_seed_id(&data),
@@ -142,6 +150,7 @@ impl Payloads {
                 kill_grace,
                 changes: broadcast::channel(CHANGE_BACKLOG).0,
                 table: Mutex::new(table),
+                lease,
             }),
         }
     }
@@ -194,6 +203,7 @@ impl Payloads {
         if let Some(n) = order.seed_id {
             table.seed_ids.insert(n, order.id);
         }
+        let fence = order.job.is_some().then(|| Arc::new(Fence::default()));
         table.entries.insert(
             order.id,
             Entry {
@@ -204,6 +214,7 @@ impl Payloads {
                 kill_grace,
                 seq,
                 seed_id: order.seed_id,
+                fence: fence.clone(),
             },
         );
         drop(table);
@@ -221,7 +232,18 @@ impl Payloads {
             info: tx,
             changes: self.inner.changes.clone(),
         };
-        tokio::spawn(run(self.inner.slots.clone(), spec, cancel, report, logs));
+        let fencing = fence.map(|fence| Fencing {
+            fence,
+            lease: self.inner.lease.clone(),
+        });
+        tokio::spawn(run(
+            self.inner.slots.clone(),
+            spec,
+            cancel,
+            report,
+            logs,
+            fencing,
+        ));
         Ok(Submitted::New(info))
     }
 
@@ -312,6 +334,26 @@ impl Payloads {
             tracing::info!("payload {id} removed");
         }
         Some(removed)
+    }
+
+    /// Fences every native payload that is not over: a running one's process group gets
+    /// SIGKILL now (no grace: the server may run the job elsewhere soon), one waiting for a slot
+    /// never starts; each ends [`PayloadState::Fenced`] with `why`. Does not wait. Returns how
+    /// many it fenced (not counting ones fenced before).
+    pub fn fence(&self, why: &str) -> usize {
+        let table = self.lock();
+        let mut fenced = 0;
+        for entry in table.entries.values() {
+            let Some(fence) = &entry.fence else { continue };
+            if entry.info.borrow().state.is_done() {
+                continue;
+            }
+            if fence.fence(why) {
+                entry.cancel.cancel();
+                fenced += 1;
+            }
+        }
+        fenced
     }
 
     /// Kills every payload and waits (bounded) until they are over; used at shutdown.

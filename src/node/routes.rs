@@ -2,6 +2,7 @@
 //! The handlers live with their protocol: the seed's client routes in `seed.rs`, the native
 //! worker protocol (`/v1`, [`crate::protocol`]) in `native.rs`.
 
+use super::lease::Lease;
 use super::load::Load;
 use super::payloads::Payloads;
 use super::{native, seed};
@@ -18,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 /// What every request handler of a node shares.
 pub struct Node {
     pub payloads: Payloads,
+    /// The lease the server renews (`POST /v1/lease`); fencing, see `lease.rs`.
+    pub lease: Arc<Lease>,
     /// The node token; compared in constant time and never logged.
     pub token: String,
     /// Let the seed routes through without a token (for the seed's server, which sends none).

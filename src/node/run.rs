@@ -1,15 +1,78 @@
 //! One payload's run: its dir laid out around the upload, a wait for a slot (a semaphore, so a
 //! finished run wakes the next one; nothing polls), then `bash run.sh` through the same
 //! executor as the server's local worker, each state change reported as it happens.
+//!
+//! A native payload's run can also be fenced (`lease.rs`): killed at once, whole group, with
+//! SIGKILL, when the server stops renewing the node's lease; it then ends
+//! [`PayloadState::Fenced`].
 
+use super::lease::Lease;
 use crate::executor::{self, Outcome, RunSpec};
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
+use crate::process;
 use crate::protocol::{PayloadInfo, PayloadState};
 use std::io;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
+
+/// Fencing of one native run, shared by its table entry (which fences it) and its run task.
+#[derive(Default)]
+pub struct Fence {
+    fenced: AtomicBool,
+    /// The process group once `run.sh` is spawned, 0 before and after.
+    pgid: AtomicI32,
+    why: Mutex<String>,
+}
+
+impl Fence {
+    /// Marks the run fenced and SIGKILLs its group if it runs (the caller also cancels it, so
+    /// one waiting for a slot never starts). False if it was fenced already.
+    ///
+    /// The flag is set before the group is read here, and the group stored before the flag is
+    /// read in [`Fence::spawned`] (both sequentially consistent), so a run spawned meanwhile is
+    /// killed by one side or the other.
+    pub fn fence(&self, why: &str) -> bool {
+        if let Ok(mut w) = self.why.lock() {
+            *w = why.to_string();
+        }
+        if self.fenced.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        let pgid = self.pgid.load(Ordering::SeqCst);
+        if pgid > 0 {
+            process::kill_group(pgid, libc::SIGKILL);
+        }
+        true
+    }
+
+    fn is_fenced(&self) -> bool {
+        self.fenced.load(Ordering::SeqCst)
+    }
+
+    fn spawned(&self, pgid: i32) {
+        self.pgid.store(pgid, Ordering::SeqCst);
+        if self.is_fenced() {
+            process::kill_group(pgid, libc::SIGKILL);
+        }
+    }
+
+    fn ended(&self) {
+        self.pgid.store(0, Ordering::SeqCst);
+    }
+
+    fn why(&self) -> String {
+        self.why.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+}
+
+/// What fences a native run: its [`Fence`], and the node's lease, checked before it starts.
+pub struct Fencing {
+    pub fence: Arc<Fence>,
+    pub lease: Arc<Lease>,
+}
 
 /// Lays out a payload dir (same layout as a job dir) around the staged upload.
 pub async fn store(dir: JobDir, staged: tempfile::TempDir) -> io::Result<()> {
@@ -54,26 +117,46 @@ impl Reporter {
 
 /// Waits for a slot, runs `run.sh` and reports each state; `tmp/` (the run's TMPDIR) is
 /// removed before the payload is reported done, so its results never hold scratch files.
+/// With `fencing` (native payloads), a run whose lease has run out by the time it has a slot
+/// does not start, and a fenced run is reported [`PayloadState::Fenced`] once it is over.
 pub async fn run(
     slots: Arc<Semaphore>,
     spec: RunSpec,
     cancel: CancellationToken,
     report: Reporter,
     logs: LogWriter,
+    fencing: Option<Fencing>,
 ) {
     let permit = tokio::select! {
         biased;
         _ = cancel.cancelled() => None,
         p = slots.acquire_owned() => p.ok(),
     };
-    let (state, code, reason) = match permit {
-        Some(_permit) => execute(&spec, &cancel, &report, logs).await,
+    if let (Some(_), Some(f)) = (&permit, &fencing)
+        && !f.lease.valid()
+    {
+        f.fence.fence(&f.lease.why());
+    }
+    let fence = fencing.as_ref().map(|f| &*f.fence);
+    let (mut state, mut code, mut reason) = match permit {
+        Some(_permit) if !fence.is_some_and(Fence::is_fenced) => {
+            execute(&spec, &cancel, &report, logs, fence).await
+        }
+        Some(_) => (PayloadState::Killed, None, None),
         None => (
             PayloadState::Killed,
             None,
             Some("cancelled before it started".to_string()),
         ),
     };
+    // However it ended after that (killed, or exited 137 from the SIGKILL): a lost run.
+    if let Some(f) = fence
+        && f.is_fenced()
+    {
+        state = PayloadState::Fenced;
+        code = None;
+        reason = Some(f.why());
+    }
     if let Err(e) = tokio::fs::remove_dir_all(spec.dir.scratch()).await
         && e.kind() != io::ErrorKind::NotFound
     {
@@ -96,6 +179,7 @@ async fn execute(
     cancel: &CancellationToken,
     report: &Reporter,
     logs: LogWriter,
+    fence: Option<&Fence>,
 ) -> (PayloadState, Option<i32>, Option<String>) {
     let running = match executor::spawn(spec, logs) {
         Ok(r) => r,
@@ -110,9 +194,16 @@ async fn execute(
             );
         }
     };
+    if let Some(f) = fence {
+        f.spawned(running.pid);
+    }
     report.set(PayloadState::Running, None, None);
     tracing::info!("payload {} running (pid {})", spec.job_id, running.pid);
-    match running.wait(spec, cancel).await {
+    let outcome = running.wait(spec, cancel).await;
+    if let Some(f) = fence {
+        f.ended();
+    }
+    match outcome {
         Outcome::Exited(0) => (PayloadState::Completed, Some(0), None),
         Outcome::Exited(n) => (
             PayloadState::Failed,
