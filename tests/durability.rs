@@ -163,3 +163,77 @@ fn orphans_a_job_leaves_outside_its_group_are_reaped() {
         || !Path::new(&proc_dir).exists(),
     );
 }
+
+#[test]
+fn a_full_disk_loses_no_job_and_refuses_uploads_cleanly() {
+    if let Err(why) = can_mount_tmpfs() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    // The data dir on a 24 MiB tmpfs: a job filling it makes the disk full for everyone.
+    let d = Daemon::builder().tmpfs_data(24 << 20).start();
+    let kept = job_dir(
+        &d.root().join("jobs"),
+        "kept",
+        &[("run.sh", "echo kept > out.txt\n")],
+    );
+    let first = d.submit(&kept, "example");
+    assert_eq!(d.wait(first)["state"], "succeeded");
+
+    let fill = "head -c 64M /dev/zero > big.bin; echo filled\n";
+    let filler = d.submit(
+        &job_dir(&d.root().join("jobs"), "fill", &[("run.sh", fill)]),
+        "example",
+    );
+    // Its end cannot be committed while the disk is full (or just could): wait for either.
+    let refused = format!("job {filler}: cannot record");
+    eventually(
+        "the filler over",
+        || d.log(),
+        || d.log().contains(&refused) || d.job(filler)["state"] != "running",
+    );
+    let state = d.job(filler)["state"].as_str().unwrap_or("?").to_string();
+    eprintln!("filler: {state}");
+    if state == "running" {
+        // Its end is not durable yet: /health says the store cannot write.
+        let (status, body) = d.http_unix("GET", "/health", &[], b"");
+        assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    }
+    // A submit on the full disk is refused with a clear error and leaves nothing behind.
+    let big = "x".repeat(1 << 20);
+    let body = tgz(&[("run.sh", b"true\n"), ("in.bin", big.as_bytes())]);
+    let (status, answer) = d.http_unix(
+        "POST",
+        "/v1/jobs?service=example",
+        &[("Content-Type", "application/gzip")],
+        &body,
+    );
+    eprintln!(
+        "submit on a full disk: {status} {}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(status, 507, "{}", String::from_utf8_lossy(&answer));
+    let msg = json(&answer)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.contains("disk is full") && msg.contains("try again"),
+        "{msg}"
+    );
+    assert!(d.staged_uploads().is_empty(), "{:?}", d.staged_uploads());
+
+    // Space again: the filler's end is (or becomes) durable, and everything works as before.
+    std::fs::remove_file(d.data().join(format!("jobs/{filler}/work/big.bin"))).expect("free space");
+    let job = d.wait(filler);
+    assert!(
+        ["succeeded", "failed"].contains(&job["state"].as_str().unwrap_or("?")),
+        "{job} (was {state})"
+    );
+    let again = d.submit(&kept, "example");
+    assert_eq!(d.wait(again)["state"], "succeeded", "{}", d.log());
+    let (status, body) = d.http_unix("GET", &format!("/v1/jobs/{first}/results"), &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (status, _) = d.http_unix("GET", "/health", &[], b"");
+    assert_eq!(status, 200);
+}

@@ -71,6 +71,12 @@ impl From<QueueError> for ApiError {
             QueueError::Conflict(_) => StatusCode::CONFLICT,
             QueueError::Forbidden(_) => StatusCode::FORBIDDEN,
             QueueError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
+            QueueError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+                return disk_full(io);
+            }
+            QueueError::Store(store) if store_full(store) => {
+                return disk_full(&std::io::Error::other(store.to_string()));
+            }
             QueueError::Store(_) | QueueError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
@@ -99,11 +105,28 @@ impl From<ArchiveError> for ApiError {
     fn from(e: ArchiveError) -> ApiError {
         let status = match &e {
             ArchiveError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ArchiveError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+                return disk_full(io);
+            }
             ArchiveError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.to_string())
     }
+}
+
+/// SQLite's "database or disk is full".
+fn store_full(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sqlite(s) if s.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull))
+}
+
+/// A full disk on the server's side: nothing of the request was kept, and it may well work
+/// later, so it is said as such (`507`), not as a bug (`500`).
+pub fn disk_full(e: &std::io::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        format!("the server's disk is full ({e}); nothing was kept, try again later"),
+    )
 }
 
 pub fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {

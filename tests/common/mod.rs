@@ -28,6 +28,8 @@ pub struct Daemon {
     listen: bool,
     extra: Vec<String>,
     env: Vec<(String, String)>,
+    /// The data dir is a tmpfs of its own, unmounted on drop.
+    mounted: bool,
 }
 
 pub struct Builder {
@@ -35,6 +37,7 @@ pub struct Builder {
     listen: bool,
     extra: Vec<String>,
     env: Vec<(String, String)>,
+    tmpfs: Option<u64>,
 }
 
 impl Builder {
@@ -52,6 +55,11 @@ impl Builder {
         self.extra.push(a.to_string());
         self
     }
+    /// The data dir on a tmpfs of `bytes` (a disk that can fill up); see [`can_mount_tmpfs`].
+    pub fn tmpfs_data(mut self, bytes: u64) -> Self {
+        self.tmpfs = Some(bytes);
+        self
+    }
     /// An environment variable of jobod (e.g. `FAILPOINTS`).
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_string(), value.to_string()));
@@ -60,6 +68,11 @@ impl Builder {
     pub fn start(self) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
+        if let Some(bytes) = self.tmpfs {
+            let data = dir.path().join("data");
+            std::fs::create_dir_all(&data).expect("data dir");
+            mount_tmpfs(&data, bytes).expect("mount a tmpfs (check can_mount_tmpfs first)");
+        }
         let mut d = Daemon {
             dir,
             child: None,
@@ -68,6 +81,7 @@ impl Builder {
             listen: self.listen,
             extra: self.extra,
             env: self.env,
+            mounted: self.tmpfs.is_some(),
         };
         d.boot();
         d
@@ -81,6 +95,7 @@ impl Daemon {
             listen: false,
             extra: Vec::new(),
             env: Vec::new(),
+            tmpfs: None,
         }
     }
 
@@ -323,7 +338,39 @@ impl Drop for Daemon {
         self.kill9();
         // Jobs (and their children) left by a killed daemon: kill them too.
         kill_processes_under(self.root());
+        if self.mounted {
+            let _ = Command::new("umount").arg(self.data()).status();
+        }
     }
+}
+
+/// Mounts a tmpfs of `bytes` at `at` (root only).
+fn mount_tmpfs(at: &Path, bytes: u64) -> std::io::Result<()> {
+    let status = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={bytes},mode=0700"),
+            "tmpfs",
+        ])
+        .arg(at)
+        .stderr(Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("mount exited with {status}")))
+    }
+}
+
+/// Whether this test run may mount a tmpfs (as root, where the sandbox allows it); `Err`
+/// says why not, for the skipping test to print.
+pub fn can_mount_tmpfs() -> Result<(), String> {
+    let probe = tempfile::tempdir().map_err(|e| e.to_string())?;
+    mount_tmpfs(probe.path(), 1 << 20).map_err(|e| format!("cannot mount a tmpfs here: {e}"))?;
+    let _ = Command::new("umount").arg(probe.path()).status();
+    Ok(())
 }
 
 /// SIGKILLs every live process working below `root`, until none is left (bounded).
