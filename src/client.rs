@@ -1,12 +1,13 @@
 //! The HTTP client the CLI uses: one code path for `unix://` and `http://` endpoints, with
 //! streamed request and response bodies.
 
-use crate::api::{ErrorBody, USER_HEADER};
+use crate::api::{ErrorBody, Route, USER_HEADER};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -79,6 +80,14 @@ pub enum ClientError {
     Api { status: StatusCode, message: String },
     #[error("unexpected answer from jobod: {0}")]
     Decode(String),
+    #[error("cannot encode the request: {0}")]
+    Encode(String),
+}
+
+impl From<serde_urlencoded::ser::Error> for ClientError {
+    fn from(e: serde_urlencoded::ser::Error) -> ClientError {
+        ClientError::Encode(e.to_string())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -130,10 +139,7 @@ impl Client {
         {
             req.headers_mut().insert(USER_HEADER, v);
         }
-        if let Some(token) = &self.token
-            && let Ok(mut v) = header::HeaderValue::from_str(&format!("Bearer {token}"))
-        {
-            v.set_sensitive(true);
+        if let Some(v) = self.token.as_deref().and_then(crate::token::bearer) {
             req.headers_mut().insert(header::AUTHORIZATION, v);
         }
         match &self.endpoint {
@@ -179,6 +185,20 @@ impl Client {
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         self.call(Method::GET, path).await
+    }
+
+    /// Calls a native route without a query and decodes its JSON answer.
+    pub async fn route<T: DeserializeOwned>(&self, route: &Route) -> Result<T, ClientError> {
+        self.call(route.method(), &route.path()).await
+    }
+
+    /// Calls a native route with `query` (its type from [`crate::api::routes`]).
+    pub async fn route_with<T: DeserializeOwned, Q: Serialize>(
+        &self,
+        route: &Route,
+        query: &Q,
+    ) -> Result<T, ClientError> {
+        self.call(route.method(), &route.uri(query)?).await
     }
 }
 

@@ -7,12 +7,11 @@ use crate::local_worker::LocalWorker;
 use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Shared};
-use crate::{cleaner, process, recovery, scheduler, server};
+use crate::{cleaner, host, process, recovery, scheduler, server};
 use anyhow::Context;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 /// Everything `jobod serve` can be told on its command line.
@@ -39,7 +38,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
     let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
     // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
-    let _lock = lock_data_dir(&data)?;
+    let _lock = host::lock_data_dir(&data)?;
 
     let config_path = opts
         .config
@@ -107,7 +106,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
 
-    stop_signal().await?;
+    host::stop_signal().await?;
     tracing::info!("shutting down");
     shutdown.cancel();
     ctx.cluster.stop_all();
@@ -120,36 +119,5 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         recovery::kill_local_runs(&ctx.data, &runs).await;
     }
     let _ = std::fs::remove_file(&socket);
-    Ok(())
-}
-
-/// Takes an exclusive `flock` on `jobod.lock` in the data dir, or says who holds it.
-pub(crate) fn lock_data_dir(data: &DataDir) -> anyhow::Result<std::fs::File> {
-    use std::os::fd::AsRawFd;
-    let path = data.root().join("jobod.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    // SAFETY: flock on a descriptor we own; the lock goes with the file (and the process).
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        anyhow::bail!(
-            "another jobod is using the data dir {} (stop it, or pick another --data-dir)",
-            data.root().display()
-        );
-    }
-    Ok(file)
-}
-
-/// Returns at the first SIGTERM or SIGINT: how `jobod serve` and `jobod worker` are stopped.
-pub(crate) async fn stop_signal() -> std::io::Result<()> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
     Ok(())
 }

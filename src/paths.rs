@@ -1,4 +1,4 @@
-//! Where things live on disk: the data dir, the socket, the config (design §2).
+//! Where things live on disk: the data dir, the socket, the config.
 //!
 //! User mode follows the XDG base directories; system mode uses the FHS paths the packaged
 //! systemd unit expects. The CLI uses the same functions to find the default socket.
@@ -98,6 +98,13 @@ impl LogStream {
         match self {
             LogStream::Stdout => "stdout.log",
             LogStream::Stderr => "stderr.log",
+        }
+    }
+    /// How routes name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
         }
     }
     pub fn parse(s: &str) -> Option<LogStream> {

@@ -2,13 +2,13 @@
 
 use super::output::transfer_bar;
 use super::parse_id;
+use crate::api::Route;
 use crate::archive;
 use crate::client::{Client, empty, request};
 use crate::job::JobId;
 use anyhow::Context;
 use futures_util::TryStreamExt;
 use http_body_util::BodyExt;
-use hyper::Method;
 use std::path::{Path, PathBuf};
 
 pub async fn fetch(
@@ -44,12 +44,9 @@ pub async fn download(
             dest.display()
         );
     }
+    let route = Route::Results(id);
     let resp = client
-        .send_ok(request(
-            Method::GET,
-            &format!("/v1/jobs/{id}/results"),
-            empty(),
-        )?)
+        .send_ok(request(route.method(), &route.path(), empty())?)
         .await?;
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

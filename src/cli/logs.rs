@@ -1,10 +1,11 @@
 //! `jobo logs`: a job's stdout to our stdout, its stderr to our stderr, optionally followed.
 
 use super::parse_id;
+use crate::api::{LogQuery, Route};
 use crate::client::{Client, empty, request};
 use crate::job::JobId;
+use crate::paths::LogStream;
 use http_body_util::BodyExt;
-use hyper::Method;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 pub async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<i32> {
@@ -15,8 +16,8 @@ pub async fn logs(client: &Client, id: &str, follow: bool) -> anyhow::Result<i32
 /// Copies both of a job's streams to ours at once; with `follow`, until the job ends.
 pub async fn stream_both(client: &Client, id: JobId, follow: bool) -> anyhow::Result<()> {
     let (out, err) = tokio::join!(
-        copy(client, id, "stdout", follow, tokio::io::stdout()),
-        copy(client, id, "stderr", follow, tokio::io::stderr()),
+        copy(client, id, LogStream::Stdout, follow, tokio::io::stdout()),
+        copy(client, id, LogStream::Stderr, follow, tokio::io::stderr()),
     );
     out.and(err)
 }
@@ -24,13 +25,14 @@ pub async fn stream_both(client: &Client, id: JobId, follow: bool) -> anyhow::Re
 async fn copy(
     client: &Client,
     id: JobId,
-    stream: &str,
+    stream: LogStream,
     follow: bool,
     mut to: impl AsyncWrite + Unpin,
 ) -> anyhow::Result<()> {
-    let path = format!("/v1/jobs/{id}/logs/{stream}?follow={follow}");
+    let route = Route::Logs(id, stream);
+    let query = LogQuery { follow, offset: 0 };
     let resp = client
-        .send_ok(request(Method::GET, &path, empty())?)
+        .send_ok(request(route.method(), &route.uri(&query)?, empty())?)
         .await?;
     let mut body = resp.into_body();
     while let Some(frame) = body.frame().await {

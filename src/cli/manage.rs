@@ -2,9 +2,8 @@
 
 use super::output::print_json;
 use super::parse_id;
-use crate::api::Job;
+use crate::api::{Job, Route};
 use crate::client::Client;
-use hyper::Method;
 
 async fn each(
     ids: &[String],
@@ -38,17 +37,12 @@ async fn each(
 }
 
 pub async fn cancel(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {
-    each(ids, json, async |id| {
-        client
-            .call(Method::POST, &format!("/v1/jobs/{id}/cancel"))
-            .await
-    })
-    .await
+    each(ids, json, async |id| client.route(&Route::Cancel(id)).await).await
 }
 
 pub async fn remove(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {
     each(ids, json, async |id| {
-        client.call(Method::DELETE, &format!("/v1/jobs/{id}")).await
+        client.route(&Route::RemoveJob(id)).await
     })
     .await
 }

@@ -4,11 +4,12 @@
 
 use super::NodeCommand;
 use super::output::{nodes_table, print_json};
-use crate::api::{NewNode, Node, NodeProtocol};
+use crate::api::routes::RemoveNodeQuery;
+use crate::api::{NewNode, Node, NodeProtocol, Route};
 use crate::client::{Client, ClientError, decode, request};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::{Method, header};
+use hyper::header;
 
 pub async fn run(client: &Client, cmd: NodeCommand, json: bool) -> anyhow::Result<i32> {
     match cmd {
@@ -20,10 +21,7 @@ pub async fn run(client: &Client, cmd: NodeCommand, json: bool) -> anyhow::Resul
             name,
             protocol,
         } => {
-            let token = token_file
-                .as_deref()
-                .map(crate::node::read_token)
-                .transpose()?;
+            let token = token_file.as_deref().map(crate::token::read).transpose()?;
             let new = NewNode {
                 url,
                 name,
@@ -43,7 +41,7 @@ pub async fn run(client: &Client, cmd: NodeCommand, json: bool) -> anyhow::Resul
             Ok(0)
         }
         NodeCommand::Ls => {
-            let nodes: Vec<Node> = client.get("/v1/nodes").await?;
+            let nodes: Vec<Node> = client.route(&Route::Nodes).await?;
             if json {
                 print_json(&nodes)?;
             } else {
@@ -52,16 +50,24 @@ pub async fn run(client: &Client, cmd: NodeCommand, json: bool) -> anyhow::Resul
             Ok(0)
         }
         NodeCommand::Rm { keys, force } => {
-            let query = if force { "?force=true" } else { "" };
+            let query = RemoveNodeQuery { force };
             each(&keys, json, "removed", async |key| {
-                client
-                    .call(Method::DELETE, &format!("/v1/nodes/{key}{query}"))
-                    .await
+                client.route_with(&Route::RemoveNode(key), &query).await
             })
             .await
         }
-        NodeCommand::Drain { keys } => drain(client, &keys, "drain", json).await,
-        NodeCommand::Undrain { keys } => drain(client, &keys, "undrain", json).await,
+        NodeCommand::Drain { keys } => {
+            each(&keys, json, "", async |key| {
+                client.route(&Route::Drain(key)).await
+            })
+            .await
+        }
+        NodeCommand::Undrain { keys } => {
+            each(&keys, json, "", async |key| {
+                client.route(&Route::Undrain(key)).await
+            })
+            .await
+        }
     }
 }
 
@@ -70,7 +76,8 @@ async fn add(client: &Client, new: &NewNode) -> Result<Node, ClientError> {
     let body = Full::new(Bytes::from(body))
         .map_err(|never| match never {})
         .boxed_unsync();
-    let mut req = request(Method::POST, "/v1/nodes", body)?;
+    let route = Route::AddNode;
+    let mut req = request(route.method(), &route.path(), body)?;
     req.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
@@ -78,17 +85,8 @@ async fn add(client: &Client, new: &NewNode) -> Result<Node, ClientError> {
     decode(client.send_ok(req).await?).await
 }
 
-async fn drain(client: &Client, keys: &[String], action: &str, json: bool) -> anyhow::Result<i32> {
-    each(keys, json, "", async |key| {
-        client
-            .call(Method::POST, &format!("/v1/nodes/{key}/{action}"))
-            .await
-    })
-    .await
-}
-
-/// Acts on each node (its key percent-encoded for the path), reports each, fails if any
-/// failed. `done` is what to print after the name; empty: the node's state.
+/// Acts on each node (by id or name; [`Route`] percent-encodes it), reports each, fails if
+/// any failed. `done` is what to print after the name; empty: the node's state.
 async fn each(
     keys: &[String],
     json: bool,
@@ -98,7 +96,7 @@ async fn each(
     let mut failed = false;
     let mut nodes = Vec::new();
     for key in keys {
-        match act(encode_key(key.trim())).await {
+        match act(key.trim().to_string()).await {
             Ok(node) => {
                 if !json {
                     let what = if done.is_empty() {
@@ -120,29 +118,4 @@ async fn each(
         print_json(&nodes)?;
     }
     Ok(if failed { 1 } else { 0 })
-}
-
-/// Percent-encodes every byte of a node id or name that is not plainly safe in a path.
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'~' | b':') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::encode_key;
-
-    #[test]
-    fn encodes_keys() {
-        assert_eq!(encode_key("10.0.0.5:9000"), "10.0.0.5:9000");
-        assert_eq!(encode_key("a b/c?d"), "a%20b%2Fc%3Fd");
-        assert_eq!(encode_key("é"), "%C3%A9");
-    }
 }

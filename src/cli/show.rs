@@ -2,20 +2,25 @@
 
 use super::output::{job_detail, jobs_table, print_json, spinner};
 use super::parse_id;
-use crate::api::{Job, ListQuery, Service};
+use crate::api::routes::WaitQuery;
+use crate::api::{Job, ListQuery, Route, Service};
 use crate::client::Client;
 use crate::job::{JobId, JobState};
 use comfy_table::{Table, presets};
 
 pub async fn status(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {
     if ids.is_empty() {
-        let jobs: Vec<Job> = client.get("/v1/jobs?limit=20").await?;
+        let recent = ListQuery {
+            limit: Some(20),
+            ..ListQuery::default()
+        };
+        let jobs: Vec<Job> = client.route_with(&Route::ListJobs, &recent).await?;
         return show_list(&jobs, json);
     }
     let mut jobs = Vec::with_capacity(ids.len());
     for id in ids {
         let id = parse_id(id)?;
-        jobs.push(client.get::<Job>(&format!("/v1/jobs/{id}")).await?);
+        jobs.push(client.route::<Job>(&Route::Job(id)).await?);
     }
     if json {
         print_json(&jobs)?;
@@ -52,8 +57,7 @@ pub async fn list(
         user,
         limit: Some(limit),
     };
-    let path = format!("/v1/jobs?{}", serde_urlencoded::to_string(&query)?);
-    let jobs: Vec<Job> = client.get(&path).await?;
+    let jobs: Vec<Job> = client.route_with(&Route::ListJobs, &query).await?;
     show_list(&jobs, json)
 }
 
@@ -61,21 +65,18 @@ pub async fn list(
 pub async fn wait_for(client: &Client, id: JobId, quiet: bool) -> anyhow::Result<Job> {
     let bar = spinner(format!("job {id}: waiting"), quiet);
     // On a terminal, first wake when the job starts, so the spinner can say so.
-    let mut until = if bar.is_hidden() {
-        ""
-    } else {
-        "&until=running"
+    let mut query = WaitQuery {
+        timeout: Some(30),
+        until: (!bar.is_hidden()).then_some(JobState::Running),
     };
     loop {
-        let job: Job = client
-            .get(&format!("/v1/jobs/{id}/wait?timeout=30{until}"))
-            .await?;
+        let job: Job = client.route_with(&Route::Wait(id), &query).await?;
         if job.state.is_terminal() {
             bar.finish_and_clear();
             return Ok(job);
         }
         if job.state == JobState::Running {
-            until = "";
+            query.until = None;
         }
         bar.set_message(format!("job {id}: {}", job.state));
     }
@@ -105,7 +106,7 @@ pub async fn wait(client: &Client, ids: &[String], json: bool) -> anyhow::Result
 }
 
 pub async fn services(client: &Client, json: bool) -> anyhow::Result<i32> {
-    let services: Vec<Service> = client.get("/v1/services").await?;
+    let services: Vec<Service> = client.route(&Route::Services).await?;
     if json {
         print_json(&services)?;
         return Ok(0);

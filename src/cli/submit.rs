@@ -2,7 +2,8 @@
 
 use super::output::{print_json, transfer_bar};
 use super::{SubmitArgs, fetch, logs, show};
-use crate::api::{IDEMPOTENCY_HEADER, Job};
+use crate::api::routes::SubmitQuery;
+use crate::api::{IDEMPOTENCY_HEADER, Job, Route};
 use crate::archive;
 use crate::bridge::stream_from_blocking;
 use crate::client::{Client, decode, request};
@@ -10,7 +11,6 @@ use crate::job::JobState;
 use anyhow::Context;
 use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, StreamBody};
-use hyper::Method;
 use hyper::body::Frame;
 use std::path::PathBuf;
 
@@ -22,14 +22,12 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
     if !dir.join("run.sh").is_file() {
         anyhow::bail!("{} has no run.sh: a job directory needs one", dir.display());
     }
-    let mut query = vec![
-        ("service", args.service.clone()),
-        ("priority", args.priority.to_string()),
-    ];
-    if let Some(t) = &args.timeout {
-        query.push(("timeout", t.clone()));
-    }
-    let path = format!("/v1/jobs?{}", serde_urlencoded::to_string(&query)?);
+    let query = SubmitQuery {
+        service: Some(args.service.clone()),
+        priority: args.priority,
+        timeout: args.timeout.clone(),
+    };
+    let path = Route::Submit.uri(&query)?;
 
     let bar = transfer_bar("uploading", json);
     let counter = bar.clone();
@@ -37,7 +35,7 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
         .inspect_ok(move |chunk| counter.inc(chunk.len() as u64))
         .map_ok(Frame::data);
     let body = StreamBody::new(chunks).boxed_unsync();
-    let mut req = request(Method::POST, &path, body)?;
+    let mut req = request(Route::Submit.method(), &path, body)?;
     if let Some(key) = &args.idempotency_key {
         req.headers_mut().insert(
             IDEMPOTENCY_HEADER,

@@ -4,6 +4,7 @@
 
 use super::{RemoteNode, attempt, link};
 use crate::job::JobState;
+use crate::protocol::PushQuery;
 use crate::state::Ctx;
 use crate::store::{self, Record};
 use hyper::StatusCode;
@@ -55,15 +56,12 @@ async fn send(
             .and_then(|s| s.timeout)
             .map(|t| t.as_secs().max(1))
     });
-    let mut query = format!(
-        "job={}&attempt={}&kill_grace_ms={}",
-        job.id,
-        job.attempts,
-        ctx.config.server.kill_grace.as_millis()
-    );
-    if let Some(t) = timeout {
-        query.push_str(&format!("&timeout={t}"));
-    }
+    let query = PushQuery {
+        job: job.id,
+        attempt: job.attempts,
+        timeout,
+        kill_grace_ms: u64::try_from(ctx.config.server.kill_grace.as_millis()).ok(),
+    };
     let input = ctx.data.job(job.id).input();
     // The same uuid on every try: a node that got an earlier one answers without running twice.
     let bytes = job.input_bytes;

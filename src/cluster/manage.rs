@@ -28,7 +28,7 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
     let mut declared = Vec::new();
     for n in &ctx.config.nodes {
         let token = match &n.token_file {
-            Some(f) => Some(crate::node::read_token(f)?),
+            Some(f) => Some(crate::token::read(f)?),
             None => None,
         };
         let new = NewNode {

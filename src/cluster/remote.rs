@@ -1,18 +1,20 @@
 //! Requests from the server to one node: the token on every request, a timeout on every
-//! answer, and retries with backoff for what may be transient (design §6).
+//! answer, and retries with backoff for what may be transient. Paths and queries come from
+//! [`NodeRoute`], the node's own route table.
 
+use crate::api::LogQuery;
 use crate::archive;
 use crate::bridge::stream_from_blocking;
 use crate::client::{self, Client, ClientError, Endpoint, ReqBody};
 use crate::paths::LogStream;
-use crate::protocol::PayloadInfo;
+use crate::protocol::{FeedQuery, LeaseRenewal, NodeRoute, PayloadInfo, PushQuery};
 use crate::store::NodeRow;
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::path::PathBuf;
@@ -39,6 +41,12 @@ impl RemoteError {
             RemoteError::Refused { status, .. } => Some(*status),
             RemoteError::Transient(_) => None,
         }
+    }
+}
+
+impl From<serde_urlencoded::ser::Error> for RemoteError {
+    fn from(e: serde_urlencoded::ser::Error) -> Self {
+        RemoteError::Transient(format!("cannot encode the request: {e}"))
     }
 }
 
@@ -181,8 +189,8 @@ impl NodeClient {
         lease: Duration,
         within: Duration,
     ) -> Result<(), RemoteError> {
-        let lease_ms = lease.as_millis().clamp(1, u128::from(u64::MAX));
-        let path = format!("/v1/lease?sent_ms={sent_ms}&lease_ms={lease_ms}");
+        let lease_ms = u64::try_from(lease.as_millis().max(1)).unwrap_or(u64::MAX);
+        let path = NodeRoute::Lease.uri(&LeaseRenewal { sent_ms, lease_ms })?;
         let mut slot = self.lease_conn.lock().await;
         let exchange = async {
             if let Some(mut sender) = slot.take().filter(|s| !s.is_closed()) {
@@ -218,7 +226,7 @@ impl NodeClient {
         path: &str,
     ) -> Result<(), RemoteError> {
         let transient = |e: hyper::Error| RemoteError::Transient(e.to_string());
-        let mut req = client::request(Method::POST, path, client::empty())?;
+        let mut req = client::request(NodeRoute::Lease.method(), path, client::empty())?;
         self.authorize(&mut req);
         sender.ready().await.map_err(transient)?;
         let resp = sender.send_request(req).await.map_err(transient)?;
@@ -267,24 +275,16 @@ impl NodeClient {
         if let Ok(v) = HeaderValue::from_str(&host) {
             req.headers_mut().insert(header::HOST, v);
         }
-        if let Some(token) = &self.token
-            && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {token}"))
-        {
-            v.set_sensitive(true);
+        if let Some(v) = self.token.as_deref().and_then(crate::token::bearer) {
             req.headers_mut().insert(header::AUTHORIZATION, v);
         }
     }
 
-    /// Sends a request; a non-2xx answer becomes an error. Bounded by the request timeout
-    /// up to the response head (bodies are bounded by their readers).
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: ReqBody,
-    ) -> Result<Response<Incoming>, RemoteError> {
-        self.send_request(client::request(method, path, body)?, self.timeout)
-            .await
+    /// Sends a request without a body; a non-2xx answer becomes an error. Bounded by the
+    /// request timeout up to the response head (bodies are bounded by their readers).
+    async fn send(&self, route: &NodeRoute, uri: &str) -> Result<Response<Incoming>, RemoteError> {
+        let req = client::request(route.method(), uri, client::empty())?;
+        self.send_request(req, self.timeout).await
     }
 
     /// [`Self::send`] of a request built by the caller (e.g. with its own headers), answered
@@ -327,7 +327,7 @@ impl NodeClient {
     pub async fn push(
         &self,
         payload: &str,
-        query: &str,
+        query: &PushQuery,
         input: PathBuf,
         bytes: u64,
     ) -> Result<PayloadInfo, RemoteError> {
@@ -336,42 +336,38 @@ impl NodeClient {
             chunks,
             |c: std::io::Result<Bytes>| c.map(Frame::data),
         )));
-        let path = format!("/v1/payloads/{payload}?{query}");
-        let req = client::request(Method::PUT, &path, body)?;
+        let route = NodeRoute::Push(payload.to_string());
+        let req = client::request(route.method(), &route.uri(query)?, body)?;
         let resp = self.send_request(req, self.upload_timeout(bytes)).await?;
         self.json(resp).await
     }
 
     pub async fn feed(&self, beat: Duration) -> Result<Incoming, RemoteError> {
-        let path = format!("/v1/feed?beat_ms={}", beat.as_millis().max(20));
-        Ok(self
-            .send(Method::GET, &path, client::empty())
-            .await?
-            .into_body())
+        let beat_ms = u64::try_from(beat.as_millis().max(20)).unwrap_or(u64::MAX);
+        let route = NodeRoute::Feed;
+        let uri = route.uri(&FeedQuery {
+            beat_ms: Some(beat_ms),
+        })?;
+        Ok(self.send(&route, &uri).await?.into_body())
     }
 
     pub async fn results(&self, payload: &str) -> Result<Incoming, RemoteError> {
-        let path = format!("/v1/payloads/{payload}/results");
-        Ok(self
-            .send(Method::GET, &path, client::empty())
-            .await?
-            .into_body())
+        let route = NodeRoute::Results(payload.to_string());
+        Ok(self.send(&route, &route.path()).await?.into_body())
     }
 
     /// "Collected, delete your copy" (also how a stale run is discarded). Gone already is fine.
     pub async fn delete(&self, payload: &str) -> Result<(), RemoteError> {
-        let path = format!("/v1/payloads/{payload}");
-        match self.send(Method::DELETE, &path, client::empty()).await {
+        let route = NodeRoute::Delete(payload.to_string());
+        match self.send(&route, &route.path()).await {
             Err(RemoteError::Refused { status, .. }) if status == StatusCode::NOT_FOUND => Ok(()),
             other => other.map(drop),
         }
     }
 
     pub async fn cancel(&self, payload: &str) -> Result<(), RemoteError> {
-        let path = format!("/v1/payloads/{payload}/cancel");
-        self.send(Method::POST, &path, client::empty())
-            .await
-            .map(drop)
+        let route = NodeRoute::Cancel(payload.to_string());
+        self.send(&route, &route.path()).await.map(drop)
     }
 
     pub async fn follow_log(
@@ -380,12 +376,12 @@ impl NodeClient {
         stream: LogStream,
         offset: u64,
     ) -> Result<Incoming, RemoteError> {
-        let name = stream.file_name().trim_end_matches(".log");
-        let path = format!("/v1/payloads/{payload}/logs/{name}?offset={offset}&follow=true");
-        Ok(self
-            .send(Method::GET, &path, client::empty())
-            .await?
-            .into_body())
+        let route = NodeRoute::Logs(payload.to_string(), stream);
+        let uri = route.uri(&LogQuery {
+            follow: true,
+            offset,
+        })?;
+        Ok(self.send(&route, &uri).await?.into_body())
     }
 
     /// The seed's `POST /submit`: the files `names` of `input` as multipart/form-data,
@@ -404,7 +400,8 @@ impl NodeClient {
             chunks,
             |c: std::io::Result<Bytes>| c.map(Frame::data),
         )));
-        let mut req = client::request(Method::POST, "/submit", body)?;
+        let route = NodeRoute::SeedSubmit;
+        let mut req = client::request(route.method(), &route.path(), body)?;
         if let Ok(v) = HeaderValue::from_str(&content_type) {
             req.headers_mut().insert(header::CONTENT_TYPE, v);
         }
@@ -422,13 +419,8 @@ impl NodeClient {
 
     /// The seed's `GET /retrieve/{id}`: the status while not completed, the zip once it is.
     pub async fn seed_retrieve(&self, payload: &str) -> Result<Retrieved, RemoteError> {
-        let resp = self
-            .send(
-                Method::GET,
-                &format!("/retrieve/{payload}"),
-                client::empty(),
-            )
-            .await?;
+        let route = NodeRoute::SeedRetrieve(payload.to_string());
+        let resp = self.send(&route, &route.path()).await?;
         let is_json = resp
             .headers()
             .get(header::CONTENT_TYPE)
@@ -447,24 +439,20 @@ impl NodeClient {
 
     /// The seed's `GET /retrieve_partial/{id}`: the zip of the payload's files as they are.
     pub async fn seed_retrieve_partial(&self, payload: &str) -> Result<SeedZip, RemoteError> {
-        let path = format!("/retrieve_partial/{payload}");
-        Ok(seed_zip(
-            self.send(Method::GET, &path, client::empty()).await?,
-        ))
+        let route = NodeRoute::SeedRetrievePartial(payload.to_string());
+        Ok(seed_zip(self.send(&route, &route.path()).await?))
     }
 
     /// The seed's `GET /health`: any 2xx answer is a sign of life.
     pub async fn seed_health(&self) -> Result<(), RemoteError> {
-        self.send(Method::GET, "/health", client::empty())
-            .await
-            .map(drop)
+        let route = NodeRoute::SeedHealth;
+        self.send(&route, &route.path()).await.map(drop)
     }
 
     /// The seed's `POST /kill/{id}`.
     pub async fn seed_kill(&self, payload: &str) -> Result<(), RemoteError> {
-        self.send(Method::POST, &format!("/kill/{payload}"), client::empty())
-            .await
-            .map(drop)
+        let route = NodeRoute::SeedKill(payload.to_string());
+        self.send(&route, &route.path()).await.map(drop)
     }
 
     pub fn timeout(&self) -> Duration {

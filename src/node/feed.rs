@@ -14,9 +14,9 @@
 use super::lease;
 use super::routes::Node;
 use crate::bridge::receiver_stream;
+use crate::http::Body;
+use crate::http::respond::stream;
 use crate::protocol::{FEED_CONTENT_TYPE, FeedEvent};
-use crate::server::Body;
-use crate::server::respond::stream;
 use bytes::Bytes;
 use hyper::Response;
 use std::sync::Arc;

@@ -4,9 +4,9 @@
 
 use super::payloads::Handle;
 use crate::bridge::receiver_stream;
+use crate::http::Body;
+use crate::http::respond::stream;
 use crate::paths::LogStream;
-use crate::server::Body;
-use crate::server::respond::stream;
 use bytes::Bytes;
 use hyper::Response;
 use std::io::{self, SeekFrom};

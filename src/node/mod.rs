@@ -1,4 +1,4 @@
-//! `jobod worker`: a worker node (design §1, §6). It runs the payloads sent to it in slots, with
+//! `jobod worker`: a worker node. It runs the payloads sent to it in slots, with
 //! the same executor as the server's local worker, and serves, behind a node token, the native
 //! worker protocol the server speaks ([`crate::protocol`], `/v1/…`) and the seed's client
 //! routes (`/submit`, `/retrieve`, `/kill`, `/load`, …). It owns no authoritative state: its
@@ -16,7 +16,7 @@ mod seed;
 
 use crate::config::ServerConfig;
 use crate::paths::DataDir;
-use crate::{process, server};
+use crate::{host, http, process};
 use anyhow::Context;
 use lease::Lease;
 use load::Load;
@@ -38,28 +38,14 @@ pub struct WorkerOptions {
     pub allow_seed_without_token: bool,
 }
 
-/// The node token: the first line of `path`, which must not be empty.
-pub fn read_token(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the node token file {}", path.display()))?;
-    let token = text.lines().next().unwrap_or("").trim();
-    if token.is_empty() {
-        anyhow::bail!(
-            "the node token file {} is empty (put the token on its first line)",
-            path.display()
-        );
-    }
-    Ok(token.to_string())
-}
-
 pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
-    let token = read_token(&opts.token_file)?;
+    let token = crate::token::read(&opts.token_file)?;
     let data = DataDir::new(opts.data_dir.clone());
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
     let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
     // Held until exit: a second node on the same dir must not empty our payloads.
-    let _lock = crate::daemon::lock_data_dir(&data)?;
+    let _lock = host::lock_data_dir(&data)?;
     clean_leftovers(&data).await?;
     process::become_subreaper();
 
@@ -103,7 +89,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     );
     let accept = tokio::spawn(accept_loop(node, listener, shutdown.clone()));
 
-    crate::daemon::stop_signal().await?;
+    host::stop_signal().await?;
     tracing::info!("shutting down: killing running payloads");
     // Stops accepting and ends the feeds; log followers end with their payloads.
     shutdown.cancel();
@@ -143,9 +129,9 @@ fn write_atomically(path: &Path, content: &[u8]) -> anyhow::Result<()> {
 }
 
 async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: CancellationToken) {
-    server::accept_tcp(listener, shutdown, |stream, _| {
+    http::accept_tcp(listener, shutdown, |stream, _| {
         let node = node.clone();
-        server::spawn_http(stream, move |req| routes::handle(node.clone(), req));
+        http::spawn_http(stream, move |req| routes::handle(node.clone(), req));
     })
     .await
 }

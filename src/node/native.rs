@@ -3,49 +3,46 @@
 //! `{"error": …}`.
 
 use super::payloads::{Order, Submitted};
-use super::routes::{Node, not_found};
+use super::routes::Node;
 use super::{feed, follow};
+use crate::api::LogQuery;
 use crate::archive;
 use crate::bridge::stream_from_blocking;
+use crate::http::Body;
+use crate::http::respond::{ApiError, json, no_content, parse_query, stream};
+use crate::http::upload::{self, UploadBody};
 use crate::paths::LogStream;
-use crate::protocol::{LeaseRenewal, PayloadState};
-use crate::server::Body;
-use crate::server::respond::{ApiError, full, json, stream};
-use crate::server::upload::{self, UploadBody};
-use hyper::{Method, Request, Response, StatusCode, header};
-use serde::Deserialize;
+use crate::protocol::{FeedQuery, LeaseRenewal, NodeRoute, PayloadState, PushQuery};
+use hyper::{Request, Response, StatusCode, header};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Routes `/v1/{rest…}` (the caller is already authorized).
+/// Answers a native protocol route (the caller is already authorized).
 pub async fn handle(
     node: &Arc<Node>,
-    method: Method,
-    rest: &[&str],
+    route: NodeRoute,
     query: &str,
     req: Request<UploadBody>,
 ) -> Result<Response<Body>, ApiError> {
-    match (&method, rest) {
-        (&Method::GET, ["payloads"]) => Ok(json(StatusCode::OK, &node.payloads.list())),
-        (&Method::GET, ["feed"]) => {
+    match route {
+        NodeRoute::Payloads => Ok(json(StatusCode::OK, &node.payloads.list())),
+        NodeRoute::Feed => {
             let q: FeedQuery = parse_query(query)?;
             let beat = q.beat_ms.unwrap_or(1000).clamp(20, 60_000);
             Ok(feed::response(node.clone(), Duration::from_millis(beat)))
         }
-        (&Method::POST, ["lease"]) => renew(node, query),
-        (&Method::PUT, ["payloads", id]) => put(node, id, query, req).await,
-        (&Method::DELETE, ["payloads", id]) => delete(node, id).await,
-        (&Method::POST, ["payloads", id, "cancel"]) => cancel(node, id).await,
-        (&Method::GET, ["payloads", id, "results"]) => results(node, id),
-        (&Method::GET, ["payloads", id, "logs", which]) => logs(node, id, which, query),
-        _ => Err(not_found(&method, req.uri().path())),
+        NodeRoute::Lease => renew(node, query),
+        NodeRoute::Push(id) => put(node, &id, query, req).await,
+        NodeRoute::Delete(id) => delete(node, &id).await,
+        NodeRoute::Cancel(id) => cancel(node, &id).await,
+        NodeRoute::Results(id) => results(node, &id),
+        NodeRoute::Logs(id, which) => logs(node, &id, which, query),
+        seed => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("{} {} is not a native route", seed.method(), seed.path()),
+        )),
     }
-}
-
-fn parse_query<'a, T: Deserialize<'a>>(query: &'a str) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(query)
-        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
 }
 
 /// The snake_case name of a state, as in the JSON.
@@ -54,20 +51,6 @@ fn state_name(state: PayloadState) -> String {
         Ok(serde_json::Value::String(s)) => s,
         _ => format!("{state:?}"),
     }
-}
-
-#[derive(Deserialize)]
-struct FeedQuery {
-    beat_ms: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct PutQuery {
-    job: i64,
-    attempt: u32,
-    /// Seconds.
-    timeout: Option<u64>,
-    kill_grace_ms: Option<u64>,
 }
 
 /// `PUT /v1/payloads/{uuid}?job=ID&attempt=N[&timeout=SECS][&kill_grace_ms=MS]`, body tar.gz.
@@ -82,7 +65,7 @@ async fn put(
             "invalid payload id '{id}': payloads are named by a uuid"
         ))
     })?;
-    let q: PutQuery = parse_query(query)?;
+    let q: PushQuery = parse_query(query)?;
     if q.timeout == Some(0) {
         return Err(ApiError::bad_request(
             "timeout must be at least 1 second (leave it out for none)",
@@ -134,13 +117,6 @@ fn renew(node: &Node, query: &str) -> Result<Response<Body>, ApiError> {
     let renewal: LeaseRenewal = parse_query(query)?;
     node.lease.renew(renewal).map_err(ApiError::bad_request)?;
     Ok(no_content())
-}
-
-/// `204` with no body (and so no content type).
-fn no_content() -> Response<Body> {
-    let mut resp = full(StatusCode::NO_CONTENT, "text/plain", "");
-    resp.headers_mut().remove(header::CONTENT_TYPE);
-    resp
 }
 
 /// `POST /v1/payloads/{uuid}/cancel`: answers once the run is over; the files stay.
@@ -198,12 +174,9 @@ fn results(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
 }
 
 /// `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true`.
-fn logs(node: &Node, id: &str, which: &str, query: &str) -> Result<Response<Body>, ApiError> {
+fn logs(node: &Node, id: &str, which: LogStream, query: &str) -> Result<Response<Body>, ApiError> {
     let id = payload_id(id)?;
-    let which = LogStream::parse(which).ok_or_else(|| {
-        ApiError::bad_request(format!("unknown log stream '{which}' (stdout or stderr)"))
-    })?;
-    let q: crate::api::LogQuery = parse_query(query)?;
+    let q: LogQuery = parse_query(query)?;
     let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
     Ok(follow::log_response(handle, which, q.offset, q.follow))
 }

@@ -10,11 +10,12 @@
 
 use super::payloads::{Handle, Order, Submitted};
 use super::routes::Node;
+use crate::http::Body;
+use crate::http::download::{Format, archive_response};
+use crate::http::multipart;
+use crate::http::respond::{ApiError, full, json};
+use crate::http::upload::{self, UploadBody};
 use crate::protocol::{PayloadInfo, PayloadState, SeedPayload};
-use crate::server::Body;
-use crate::server::download::{Format, archive_response};
-use crate::server::respond::{ApiError, full, json};
-use crate::server::upload::{self, UploadBody};
 use hyper::{Request, Response, StatusCode, header};
 use uuid::Uuid;
 
@@ -104,7 +105,8 @@ pub async fn submit(node: &Node, req: Request<UploadBody>) -> Result<Response<Bo
     upload::check_length(req.headers(), node.max_upload_bytes)?;
     let staged = upload::staging_dir(&node.tmp)?;
     let (parts, body) = req.into_parts();
-    upload::receive_multipart(node.max_upload_bytes, &parts.headers, body, staged.path()).await?;
+    multipart::receive_multipart(node.max_upload_bytes, &parts.headers, body, staged.path())
+        .await?;
     if !staged.path().join("run.sh").is_file() {
         return Err(ApiError::bad_request("the payload has no run.sh").into());
     }

@@ -1,8 +1,9 @@
 //! Streaming a job's log: replay from an offset, then (with follow) wait for appends and
 //! end the stream when the job is final. Waiting is on events, never on a timer.
 
-use super::respond::{Body, stream};
 use crate::events::next_change;
+use crate::http::Body;
+use crate::http::respond::stream;
 use crate::job::{JobId, JobState};
 use crate::local_worker::LocalWorker;
 use crate::paths::LogStream;

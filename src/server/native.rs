@@ -1,32 +1,21 @@
 //! Handlers of the native JSON API under `/v1`.
 
-use super::download::{Format, archive_response, current_files};
+use super::files::current_files;
 use super::follow::log_response;
-use super::respond::{ApiError, Body, json};
-use super::upload;
-use crate::api::{IDEMPOTENCY_HEADER, ListQuery, Service};
-use crate::job::{JobId, JobState};
+use crate::api::routes::{ResultsQuery, SubmitQuery, WaitQuery};
+use crate::api::{IDEMPOTENCY_HEADER, ListQuery, LogQuery, Service};
+use crate::http::Body;
+use crate::http::download::{Format, archive_response};
+use crate::http::respond::{ApiError, json, parse_query};
+use crate::http::upload;
+use crate::job::JobId;
 use crate::paths::LogStream;
 use crate::queue::{self, Caller, Upload};
 use crate::state::Ctx;
 use crate::store::{self, NewJob};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use serde::Deserialize;
 use std::time::Duration;
-
-fn parse_query<'a, T: Deserialize<'a>>(query: &'a str) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(query)
-        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
-}
-
-#[derive(Deserialize)]
-struct SubmitQuery {
-    service: Option<String>,
-    #[serde(default)]
-    priority: i64,
-    timeout: Option<String>,
-}
 
 /// `POST /v1/jobs?service=S`: the body is the job directory as tar.gz.
 pub async fn submit(
@@ -100,13 +89,6 @@ pub async fn get(ctx: &Ctx, id: JobId) -> Result<Response<Body>, ApiError> {
     Ok(json(StatusCode::OK, &queue::get(ctx, id).await?))
 }
 
-#[derive(Deserialize)]
-struct WaitQuery {
-    /// Seconds; the answer comes at the latest then, final or not.
-    timeout: Option<u64>,
-    until: Option<JobState>,
-}
-
 pub async fn wait(ctx: &Ctx, id: JobId, query: &str) -> Result<Response<Body>, ApiError> {
     let q: WaitQuery = parse_query(query)?;
     let limit = Duration::from_secs(q.timeout.unwrap_or(60).min(3600));
@@ -127,20 +109,12 @@ pub async fn remove(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>
 pub async fn logs(
     ctx: &Ctx,
     id: JobId,
-    stream: &str,
+    which: LogStream,
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let which = LogStream::parse(stream).ok_or_else(|| {
-        ApiError::bad_request(format!("unknown log stream '{stream}' (stdout or stderr)"))
-    })?;
-    let q: crate::api::LogQuery = parse_query(query)?;
+    let q: LogQuery = parse_query(query)?;
     queue::get(ctx, id).await?; // 404 for an unknown job
     Ok(log_response(ctx.clone(), id, which, q.offset, q.follow))
-}
-
-#[derive(Deserialize)]
-struct ResultsQuery {
-    format: Option<String>,
 }
 
 /// `GET /v1/jobs/{id}/results`: the work dir of a finished job.

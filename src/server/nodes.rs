@@ -10,40 +10,38 @@
 //! A node's token goes in with `POST` and never comes out: [`crate::api::Node`] has no field
 //! for it, and nothing here logs a request body.
 
-use super::respond::{ApiError, Body, json};
 use crate::api::NewNode;
+use crate::api::routes::{RemoveNodeQuery, Route};
 use crate::cluster;
+use crate::http::Body;
+use crate::http::respond::{ApiError, json, parse_query};
 use crate::local_worker::LocalWorker;
 use crate::queue::Caller;
 use crate::state::Ctx;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode, header};
-use serde::Deserialize;
+use hyper::{Request, Response, StatusCode, header};
 
 /// The largest `POST /v1/nodes` body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// Serves `/v1/nodes/…`; `rest` is what follows `nodes`.
+/// Serves a node route ([`Route::for_admins`]), once the caller is known to be an admin.
 pub async fn route(
     ctx: &Ctx,
     who: &Caller,
-    method: &Method,
-    rest: &[&str],
+    route: Route,
     query: &str,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    check(who, method, rest)?;
-    match (method, rest) {
-        (&Method::GET, []) => Ok(json(StatusCode::OK, &cluster::list(ctx).await?)),
-        (&Method::POST, []) => {
+    check_admin(who)?;
+    match route {
+        Route::Nodes => Ok(json(StatusCode::OK, &cluster::list(ctx).await?)),
+        Route::AddNode => {
             let new = read_new_node(req).await?;
             Ok(json(StatusCode::CREATED, &cluster::add(ctx, new).await?))
         }
-        (&Method::DELETE, [key]) => {
-            let key = node_key(key)?;
-            let q: RemoveQuery = serde_urlencoded::from_str(query)
-                .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
+        Route::RemoveNode(key) => {
+            let q: RemoveNodeQuery = parse_query(query)?;
             if key == LocalWorker::NODE || key == "0" {
                 return Err(ApiError::bad_request(
                     "the embedded worker (local) cannot be removed; start jobod with \
@@ -55,29 +53,23 @@ pub async fn route(
                 &cluster::remove(ctx, &key, q.force).await?,
             ))
         }
-        (&Method::POST, [key, action]) => {
-            let key = node_key(key)?;
-            let draining = *action == "drain";
-            Ok(json(
-                StatusCode::OK,
-                &cluster::set_draining(ctx, &key, draining).await?,
-            ))
-        }
-        _ => Err(no_route(method, rest)),
+        Route::Drain(key) => Ok(json(
+            StatusCode::OK,
+            &cluster::set_draining(ctx, &key, true).await?,
+        )),
+        Route::Undrain(key) => Ok(json(
+            StatusCode::OK,
+            &cluster::set_draining(ctx, &key, false).await?,
+        )),
+        other => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no route for {} {}", other.method(), other.path()),
+        )),
     }
 }
 
-/// 404 for what is not a node route, then 403 unless the caller is an admin.
-fn check(who: &Caller, method: &Method, rest: &[&str]) -> Result<(), ApiError> {
-    let known = matches!(
-        (method, rest),
-        (&Method::GET | &Method::POST, [])
-            | (&Method::DELETE, [_])
-            | (&Method::POST, [_, "drain" | "undrain"])
-    );
-    if !known {
-        return Err(no_route(method, rest));
-    }
+/// `403` unless the caller is an admin: only they manage nodes.
+pub fn check_admin(who: &Caller) -> Result<(), ApiError> {
     if !who.admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -89,20 +81,6 @@ fn check(who: &Caller, method: &Method, rest: &[&str]) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-fn no_route(method: &Method, rest: &[&str]) -> ApiError {
-    let tail: String = rest.iter().map(|s| format!("/{s}")).collect();
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("no route for {method} /v1/nodes{tail}"),
-    )
-}
-
-#[derive(Deserialize)]
-struct RemoveQuery {
-    #[serde(default)]
-    force: bool,
 }
 
 /// Reads and parses the JSON body of `POST /v1/nodes`, at most [`MAX_BODY`] bytes.
@@ -148,30 +126,6 @@ async fn read_new_node(req: Request<Incoming>) -> Result<NewNode, ApiError> {
     })
 }
 
-/// A node id or name from the path, percent-decoded (the CLI encodes what is not plain).
-fn node_key(segment: &str) -> Result<String, ApiError> {
-    percent_decode(segment)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::bad_request(format!("invalid node id or name '{segment}'")))
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,38 +140,9 @@ mod tests {
             user: "root".into(),
             admin: true,
         };
-        for (method, rest) in [
-            (Method::GET, vec![]),
-            (Method::POST, vec![]),
-            (Method::DELETE, vec!["n1"]),
-            (Method::POST, vec!["n1", "drain"]),
-            (Method::POST, vec!["n1", "undrain"]),
-        ] {
-            let e = check(&user, &method, &rest).expect_err("refused");
-            assert_eq!(e.status, StatusCode::FORBIDDEN);
-            assert!(e.message.contains("alice"), "{}", e.message);
-            assert!(check(&admin, &method, &rest).is_ok());
-        }
-        for (method, rest) in [
-            (Method::PUT, vec![]),
-            (Method::GET, vec!["n1"]),
-            (Method::POST, vec!["n1", "reboot"]),
-        ] {
-            let e = check(&user, &method, &rest).expect_err("no route");
-            assert_eq!(e.status, StatusCode::NOT_FOUND);
-        }
-    }
-
-    #[test]
-    fn decodes_keys() {
-        assert_eq!(node_key("n1").ok().as_deref(), Some("n1"));
-        assert_eq!(
-            node_key("10.0.0.5%3A9000").ok().as_deref(),
-            Some("10.0.0.5:9000")
-        );
-        assert_eq!(node_key("a%20b").ok().as_deref(), Some("a b"));
-        assert!(node_key("%zz").is_err());
-        assert!(node_key("%4").is_err());
-        assert!(node_key("").is_err());
+        let e = check_admin(&user).expect_err("refused");
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert!(e.message.contains("alice"), "{}", e.message);
+        assert!(check_admin(&admin).is_ok());
     }
 }

@@ -1,9 +1,12 @@
 //! The one router served on the Unix socket and on TCP: native `/v1` and seed-compatible
 //! routes, plus health. It decides who the caller is, then hands over to a handler.
 
-use super::respond::{ApiError, Body, full, job_id, json};
 use super::{native, nodes, seed};
 use crate::api::USER_HEADER;
+use crate::api::routes::{Route, RouteError};
+use crate::http::Body;
+use crate::http::respond::{ApiError, full, json};
+use crate::http::upload::UploadBody;
 use crate::paths::user_name;
 use crate::queue::Caller;
 use crate::state::Ctx;
@@ -68,12 +71,12 @@ pub async fn handle(
         (&Method::GET, ["download", id]) => seed::download(&ctx, id, false).await,
         (&Method::GET, ["download_partial", id]) => seed::download(&ctx, id, true).await,
         (&Method::POST, ["terminate", id]) => seed::terminate(&ctx, id).await,
-        (_, ["v1", rest @ ..]) => native_route(&ctx, &peer, req, &method, rest)
+        (_, ["v1", ..]) => native_route(&ctx, &peer, req, &method, &path)
             .await
             .unwrap_or_else(ApiError::native),
         // A seed path with the wrong method: the seed's router answers 405.
         (_, ["" | "health" | "upload"] | ["download" | "download_partial" | "terminate", _]) => {
-            drop(req.map(super::upload::UploadBody::new));
+            drop(req.map(UploadBody::new));
             full(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "")
         }
         _ => ApiError::new(
@@ -90,34 +93,42 @@ async fn native_route(
     peer: &Peer,
     req: Request<Incoming>,
     method: &Method,
-    rest: &[&str],
+    path: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = req.uri().query().unwrap_or("").to_string();
     let who = match caller(ctx, peer, &req) {
         Ok(who) => who,
         Err(e) => {
             // Let a client that is still sending an upload finish, so it reads the refusal.
-            drop(req.map(super::upload::UploadBody::new));
+            drop(req.map(UploadBody::new));
             return Err(e);
         }
     };
-    match (method, rest) {
-        (&Method::GET, ["services"]) => native::services(ctx).await,
-        (&Method::GET, ["jobs"]) => native::list(ctx, &query).await,
-        (&Method::POST, ["jobs"]) => native::submit(ctx, &who, &query, req).await,
-        (&Method::GET, ["jobs", id]) => native::get(ctx, job_id(id)?).await,
-        (&Method::DELETE, ["jobs", id]) => native::remove(ctx, &who, job_id(id)?).await,
-        (&Method::GET, ["jobs", id, "wait"]) => native::wait(ctx, job_id(id)?, &query).await,
-        (&Method::POST, ["jobs", id, "cancel"]) => native::cancel(ctx, &who, job_id(id)?).await,
-        (&Method::GET, ["jobs", id, "logs", stream]) => {
-            native::logs(ctx, job_id(id)?, stream, &query).await
+    let route = match Route::parse(method, path) {
+        Ok(route) => route,
+        Err(e) => {
+            // Only an admin hears what is wrong with a node key.
+            if matches!(e, RouteError::BadNodeKey(_)) {
+                nodes::check_admin(&who)?;
+            }
+            return Err(e.into());
         }
-        (&Method::GET, ["jobs", id, "results"]) => native::results(ctx, job_id(id)?, &query).await,
-        (_, ["nodes", sub @ ..]) => nodes::route(ctx, &who, method, sub, &query, req).await,
-        _ => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no route for {method} /v1/{}", rest.join("/")),
-        )),
+    };
+    match route {
+        Route::Services => native::services(ctx).await,
+        Route::ListJobs => native::list(ctx, &query).await,
+        Route::Submit => native::submit(ctx, &who, &query, req).await,
+        Route::Job(id) => native::get(ctx, id).await,
+        Route::RemoveJob(id) => native::remove(ctx, &who, id).await,
+        Route::Wait(id) => native::wait(ctx, id, &query).await,
+        Route::Cancel(id) => native::cancel(ctx, &who, id).await,
+        Route::Logs(id, stream) => native::logs(ctx, id, stream, &query).await,
+        Route::Results(id) => native::results(ctx, id, &query).await,
+        Route::Nodes
+        | Route::AddNode
+        | Route::RemoveNode(_)
+        | Route::Drain(_)
+        | Route::Undrain(_) => nodes::route(ctx, &who, route, &query, req).await,
     }
 }
 

@@ -1,12 +1,15 @@
 //! The seed-compatible routes, so web portals written for the old system keep working
-//! unchanged: same paths, multipart upload (files named as [`upload::part_path`] says), zip
+//! unchanged: same paths, multipart upload (files named as [`multipart::part_path`] says), zip
 //! download, `{"id","status","message"}` answers with the seed's status words and messages.
 //! Where the seed had a bug jobo answers better; the README lists every difference.
 
-use super::download::{Format, archive_response, current_files};
-use super::respond::{ApiError, Body, job_id, json};
-use super::upload;
+use super::files::current_files;
 use crate::api::SeedStatus;
+use crate::api::routes::job_id;
+use crate::http::Body;
+use crate::http::download::{Format, archive_response};
+use crate::http::respond::{ApiError, json};
+use crate::http::{multipart, upload};
 use crate::job::{JobId, JobState};
 use crate::queue::{self, Caller, QueueError, Upload};
 use crate::state::Ctx;
@@ -38,7 +41,7 @@ async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body
     upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
     let dir = upload::staging_dir(&ctx.data.tmp())?;
     let (parts, body) = req.into_parts();
-    let form = upload::receive_multipart(
+    let form = multipart::receive_multipart(
         ctx.config.server.max_upload_bytes,
         &parts.headers,
         body,
@@ -87,7 +90,7 @@ async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body
 pub async fn download(ctx: &Ctx, id: &str, partial: bool) -> Response<Body> {
     let id = match job_id(id) {
         Ok(id) => id,
-        Err(e) => return e.seed(None),
+        Err(e) => return ApiError::from(e).seed(None),
     };
     let job = match queue::get(ctx, id).await {
         Ok(job) => job,
@@ -110,7 +113,7 @@ pub async fn download(ctx: &Ctx, id: &str, partial: bool) -> Response<Body> {
 pub async fn terminate(ctx: &Ctx, id: &str) -> Response<Body> {
     let id = match job_id(id) {
         Ok(id) => id,
-        Err(e) => return e.seed(None),
+        Err(e) => return ApiError::from(e).seed(None),
     };
     // The seed API has no identity beyond the portal that fronts it.
     let portal = Caller {

@@ -20,10 +20,7 @@ use crate::paths::DataDir;
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long to wait before looking at a mismatch again while jobod may be running: far longer
@@ -58,7 +55,7 @@ pub fn check(data: &DataDir, fix: bool, out: &mut dyn Write) -> anyhow::Result<b
     );
     // Held until the end: no jobod may start while orphans are being removed.
     let _lock = if fix {
-        Some(lock_exclusive(data)?.with_context(|| {
+        Some(crate::host::try_lock_data_dir(data)?.with_context(|| {
             format!(
                 "jobod is running on {} (it holds jobod.lock): stop it before `jobod check \
                  --fix`; `jobod check` without --fix works while it runs",
@@ -171,7 +168,7 @@ pub fn check(data: &DataDir, fix: bool, out: &mut dyn Write) -> anyhow::Result<b
 
     let uploads = entries(&data.tmp())?;
     if !uploads.is_empty() {
-        if !fix && daemon_running(data) {
+        if !fix && crate::host::data_dir_locked(data) {
             writeln!(out, "note      {} uploads in progress", uploads.len())?;
         } else {
             for name in uploads {
@@ -336,34 +333,4 @@ fn entries(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
-}
-
-fn lock_path(data: &DataDir) -> PathBuf {
-    // The lock `jobod serve` holds (daemon::lock_data_dir).
-    data.root().join("jobod.lock")
-}
-
-/// Takes the data-dir lock as `jobod serve` does; `None` if a jobod holds it.
-fn lock_exclusive(data: &DataDir) -> anyhow::Result<Option<File>> {
-    let path = lock_path(data);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    // SAFETY: flock on a descriptor we own; the lock goes with the file.
-    let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-    Ok(taken.then_some(file))
-}
-
-/// Whether a jobod holds the data-dir lock. Probed with a shared lock released at once (a
-/// jobod starting in that instant would see the lock taken and refuse; it is only probed when
-/// `tmp/` has entries).
-fn daemon_running(data: &DataDir) -> bool {
-    let Ok(file) = File::open(lock_path(data)) else {
-        return false;
-    };
-    // SAFETY: flock on a descriptor we own; closing it releases the lock.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) != 0 }
 }

@@ -1,4 +1,9 @@
-//! The wire types of the native `/v1` API, shared by the daemon and the CLI.
+//! The wire types of the native `/v1` API, shared by the daemon and the CLI; its routes and
+//! their queries are in `routes.rs`.
+
+pub mod routes;
+
+pub use routes::{ListQuery, LogQuery, Route};
 
 use crate::job::{JobId, JobState};
 use serde::{Deserialize, Serialize};
@@ -54,26 +59,6 @@ pub struct SeedStatus {
     pub id: JobId,
     pub status: String,
     pub message: String,
-}
-
-/// Query of a log route (`GET /v1/jobs/{id}/logs/…`, and a node's `/v1/payloads/{id}/logs/…`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct LogQuery {
-    /// Keep streaming appends until the run ends.
-    #[serde(default)]
-    pub follow: bool,
-    /// Start at this byte.
-    #[serde(default)]
-    pub offset: u64,
-}
-
-/// Query of `GET /v1/jobs`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ListQuery {
-    pub state: Option<JobState>,
-    pub service: Option<String>,
-    pub user: Option<String>,
-    pub limit: Option<u32>,
 }
 
 /// How the server talks to a node.

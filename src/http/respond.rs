@@ -1,19 +1,18 @@
-//! Response bodies and the error type every handler returns.
+//! Answers: response bodies, and the error type every handler of the server and of a node
+//! returns. The server's own errors (queue, store, nodes) become [`ApiError`]s in
+//! `server/errors.rs`; only what both sides share is here.
 
 use crate::api::{ErrorBody, SeedStatus};
 use crate::archive::ArchiveError;
-use crate::cluster::ManageError;
 use crate::job::JobId;
-use crate::queue::QueueError;
-use crate::store::StoreError;
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
-use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use hyper::{Response, StatusCode, header};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+use super::Body;
 
 /// A client-facing failure: an HTTP status and a message that says what to do.
 #[derive(Debug)]
@@ -64,43 +63,6 @@ impl ApiError {
     }
 }
 
-impl From<QueueError> for ApiError {
-    fn from(e: QueueError) -> ApiError {
-        let status = match &e {
-            QueueError::UnknownService(_) | QueueError::MissingRunSh => StatusCode::BAD_REQUEST,
-            QueueError::Conflict(_) => StatusCode::CONFLICT,
-            QueueError::Forbidden(_) => StatusCode::FORBIDDEN,
-            QueueError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
-            QueueError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
-                return disk_full(io);
-            }
-            QueueError::Store(store) if store_full(store) => {
-                return disk_full(&std::io::Error::other(store.to_string()));
-            }
-            QueueError::Store(_) | QueueError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError::new(status, e.to_string())
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        QueueError::Store(e).into()
-    }
-}
-
-impl From<ManageError> for ApiError {
-    fn from(e: ManageError) -> ApiError {
-        let status = match &e {
-            ManageError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ManageError::NotFound(_) => StatusCode::NOT_FOUND,
-            ManageError::Conflict(_) => StatusCode::CONFLICT,
-            ManageError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError::new(status, e.to_string())
-    }
-}
-
 impl From<ArchiveError> for ApiError {
     fn from(e: ArchiveError) -> ApiError {
         let status = match &e {
@@ -113,11 +75,6 @@ impl From<ArchiveError> for ApiError {
         };
         ApiError::new(status, e.to_string())
     }
-}
-
-/// SQLite's "database or disk is full".
-fn store_full(e: &StoreError) -> bool {
-    matches!(e, StoreError::Sqlite(s) if s.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull))
 }
 
 /// A full disk on the server's side: nothing of the request was kept, and it may well work
@@ -165,12 +122,15 @@ pub fn stream(
     resp
 }
 
-/// Parses a job id path segment.
-pub fn job_id(s: &str) -> Result<JobId, ApiError> {
-    match s.parse::<JobId>() {
-        Ok(id) if id > 0 => Ok(id),
-        _ => Err(ApiError::bad_request(format!(
-            "invalid job id '{s}': job ids are positive integers"
-        ))),
-    }
+/// `204` with no body (and so no content type).
+pub fn no_content() -> Response<Body> {
+    let mut resp = full(StatusCode::NO_CONTENT, "text/plain", "");
+    resp.headers_mut().remove(header::CONTENT_TYPE);
+    resp
+}
+
+/// Reads a query string into `T`; `400` saying what is wrong when it does not fit.
+pub fn parse_query<'a, T: Deserialize<'a>>(query: &'a str) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
 }

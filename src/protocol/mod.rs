@@ -1,5 +1,7 @@
-//! The native worker protocol between the server (`jobod serve`) and a node (`jobod worker`),
-//! design §6. Every route is on the node and needs `Authorization: Bearer <node token>`.
+//! The native worker protocol between the server (`jobod serve`) and a node (`jobod worker`).
+//! Every route is on the node and needs `Authorization: Bearer <node token>`; both ends build
+//! and match them with [`routes::NodeRoute`], which also names the seed's client routes a node
+//! serves.
 //!
 //! - `PUT /v1/payloads/{uuid}?job=ID&attempt=N[&timeout=SECS][&kill_grace_ms=MS]`, body: the
 //!   job's input dir as tar.gz → `201` [`PayloadInfo`]. The server names the payload (it records
@@ -22,6 +24,10 @@
 //!   ([`LeaseRenewal`]). `T` echoes the `sent_ms` of a feed line the server has read, `L` is
 //!   the server's lease. A node whose lease runs out kills its native payloads (fencing,
 //!   [`PayloadState::Fenced`]) and answers `PUT /v1/payloads/…` with `503` until renewed.
+
+pub mod routes;
+
+pub use routes::{FeedQuery, NodeRoute, PushQuery};
 
 use serde::{Deserialize, Serialize};
 

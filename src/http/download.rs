@@ -1,12 +1,10 @@
 //! Results as archives, packed while they stream out (tar.gz for the CLI, zip for portals).
 
-use super::respond::{ApiError, Body, stream};
-use crate::api::Job;
+use super::Body;
+use super::respond::{ApiError, stream};
 use crate::archive;
 use crate::bridge::stream_from_blocking;
-use crate::job::JobState;
-use crate::state::Ctx;
-use hyper::{Response, StatusCode, header};
+use hyper::{Response, header};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,27 +25,8 @@ impl Format {
     }
 }
 
-/// The directory whose files make up a job's results right now: the work dir once the job
-/// has started, the input before.
-pub fn current_files(ctx: &Ctx, job: &Job) -> Result<PathBuf, ApiError> {
-    if job.state == JobState::Expired {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            format!("the files of job {} were removed", job.id),
-        ));
-    }
-    let dir = ctx.data.job(job.id);
-    for candidate in [dir.work(), dir.input()] {
-        if candidate.is_dir() {
-            return Ok(candidate);
-        }
-    }
-    Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("job {} has no files", job.id),
-    ))
-}
-
+/// A directory packed as it streams out, as an attachment named `name` plus the format's
+/// extension.
 pub fn archive_response(dir: PathBuf, format: Format, name: &str) -> Response<Body> {
     let (content_type, ext) = match format {
         Format::TarGz => ("application/gzip", "tar.gz"),

@@ -1,0 +1,85 @@
+//! What a long-running `jobod` process needs from its machine, whichever role it plays
+//! (`jobod serve` in `daemon.rs`, `jobod worker` in `node/`): the data-dir lock and the stop
+//! signal. Here rather than in either, so that neither role depends on the other.
+
+use crate::paths::DataDir;
+use std::fs::{File, TryLockError};
+use std::path::PathBuf;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// The lock file in a data dir; `jobod serve`, `jobod worker` and `jobod check --fix` take it.
+const LOCK_FILE: &str = "jobod.lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("cannot open {path}: {source}", path = .path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot lock {path}: {source}", path = .path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "another jobod is using the data dir {dir} (stop it, or pick another --data-dir)",
+        dir = .0.display()
+    )]
+    Held(PathBuf),
+}
+
+fn lock_path(data: &DataDir) -> PathBuf {
+    data.root().join(LOCK_FILE)
+}
+
+fn open(data: &DataDir) -> Result<File, LockError> {
+    let path = lock_path(data);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| LockError::Open { path, source })
+}
+
+/// Takes the data dir's exclusive lock, held as long as the returned file is open (the kernel
+/// drops it with the process): a second jobod on the same data dir must not "recover" or
+/// empty what the first one is running.
+pub fn lock_data_dir(data: &DataDir) -> Result<File, LockError> {
+    try_lock_data_dir(data)?.ok_or_else(|| LockError::Held(data.root().to_path_buf()))
+}
+
+/// [`lock_data_dir`], with `None` when a jobod holds the lock.
+pub fn try_lock_data_dir(data: &DataDir) -> Result<Option<File>, LockError> {
+    let file = open(data)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(source)) => Err(LockError::Lock {
+            path: lock_path(data),
+            source,
+        }),
+    }
+}
+
+/// Whether a jobod holds the data dir's lock. Probed with a shared lock released at once (a
+/// jobod starting in that instant would see the lock taken and refuse). A lock file that
+/// cannot be opened means no jobod ever ran there.
+pub fn data_dir_locked(data: &DataDir) -> bool {
+    let Ok(file) = File::open(lock_path(data)) else {
+        return false;
+    };
+    file.try_lock_shared().is_err()
+}
+
+/// Returns at the first SIGTERM or SIGINT: how `jobod serve` and `jobod worker` are stopped.
+pub async fn stop_signal() -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

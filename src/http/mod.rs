@@ -1,0 +1,72 @@
+//! HTTP plumbing both HTTP servers share: `jobod serve`'s API (`server/`) and a worker node's
+//! (`node/`). Connections and accept loops here; answers and errors in `respond.rs`; streamed
+//! uploads in `upload.rs` (tar.gz) and `multipart.rs`; streamed archives in `download.rs`.
+//! Nothing here knows a job, a queue or a payload table.
+
+pub mod download;
+pub mod multipart;
+pub mod respond;
+pub mod upload;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// Every response body: a boxed stream of bytes (whole answers are one frame).
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// Serves HTTP/1.1 on one connection in its own task, every request through `handler`.
+pub fn spawn_http<S, F, Fut>(io: S, handler: F)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(Request<Incoming>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        // The timer arms hyper's header-read timeout (30 s), so a client that never finishes
+        // its request head cannot hold a connection forever.
+        if let Err(e) = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .serve_connection(TokioIo::new(io), service_fn(handler))
+            .await
+        {
+            tracing::debug!("connection ended: {e}");
+        }
+    });
+}
+
+/// Accepts TCP connections until `shutdown`, handing each to `serve`.
+pub async fn accept_tcp(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    mut serve: impl FnMut(TcpStream, SocketAddr),
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.cancelled() => return,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                serve(stream, addr);
+            }
+            Err(e) => accept_failed(e).await,
+        }
+    }
+}
+
+/// Out of file descriptors and the like: say so and back off briefly instead of spinning.
+pub async fn accept_failed(e: std::io::Error) {
+    tracing::error!("accept failed: {e}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}
