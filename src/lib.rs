@@ -22,6 +22,7 @@ pub mod local_worker;
 pub mod logs;
 pub mod node;
 pub mod paths;
+pub mod placement;
 pub mod process;
 pub mod protocol;
 pub mod queue;

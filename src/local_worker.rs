@@ -3,7 +3,7 @@
 //! A run: copy the pristine input into a fresh work dir, start `run.sh`, record `running`
 //! with its process group, wait, record the outcome, and only then drop the input copy (a
 //! retry needs it until the outcome is durable). Slots are counted in the store (jobs
-//! `dispatched`/`running` on node `local`), so they survive restarts.
+//! `dispatched`/`running` on [`crate::placement::Placement::Local`]), so they survive restarts.
 
 use crate::archive;
 use crate::executor::{self, Outcome, RunSpec};
@@ -25,9 +25,6 @@ pub struct LocalWorker {
 }
 
 impl LocalWorker {
-    /// The node name jobs placed here carry.
-    pub const NODE: &'static str = "local";
-
     pub fn new(slots: usize) -> LocalWorker {
         LocalWorker {
             slots,

@@ -4,7 +4,7 @@
 use crate::api::Job;
 use crate::events::next_change;
 use crate::job::{JobId, JobState};
-use crate::local_worker::LocalWorker;
+use crate::placement::Placement;
 use crate::state::Ctx;
 use crate::store::{self, NewJob, StoreError};
 use std::time::Duration;
@@ -142,11 +142,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         .call(move |c| {
             let tx = c.transaction()?;
             let rec = store::get(&tx, id)?;
-            let remote = rec
-                .job
-                .node
-                .as_deref()
-                .is_some_and(|n| n != LocalWorker::NODE);
+            let remote = rec.job.node.as_ref().is_some_and(|p| !p.is_local());
             let when = match rec.job.state {
                 JobState::Queued => "while queued",
                 JobState::Dispatched if remote => "before it started",
@@ -167,7 +163,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         }
         (rec, None) => rec,
     };
-    let local = rec.job.node.as_deref() == Some(LocalWorker::NODE);
+    let local = rec.job.node == Some(Placement::Local);
     match &ctx.worker {
         Some(worker) if local => worker.cancel(id),
         _ => crate::cluster::cancel_remote(ctx, &rec)

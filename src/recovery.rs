@@ -7,8 +7,8 @@
 
 use crate::config::Config;
 use crate::job::JobState;
-use crate::local_worker::LocalWorker;
 use crate::paths::DataDir;
+use crate::placement::Placement;
 use crate::process;
 use crate::store::{self, Record, Store, StoreError};
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub async fn local_runs(store: &Store) -> Result<Vec<Record>, StoreError> {
     let active = store.call(|c| store::active(c)).await?;
     Ok(active
         .into_iter()
-        .filter(|r| r.job.node.as_deref().is_none_or(|n| n == LocalWorker::NODE))
+        .filter(|r| r.job.node.as_ref().is_none_or(Placement::is_local))
         .collect())
 }
 

@@ -1,4 +1,4 @@
-//! Picks which queued jobs start, and where (design §5).
+//! Picks which queued jobs start, and where.
 //!
 //! One task sleeps until something may let a job start (submit, completion, cancel), then
 //! makes one pass: per service, users with queued jobs take turns, one job each per turn
@@ -11,7 +11,7 @@
 use crate::cluster::{self, Place};
 use crate::config::Config;
 use crate::job::JobState;
-use crate::local_worker::LocalWorker;
+use crate::placement::Placement;
 use crate::state::Ctx;
 use crate::store::{self, Record, StoreError};
 use rusqlite::Connection;
@@ -39,7 +39,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
                 for rec in started {
                     ctx.events.job_changed(rec.job.id, rec.job.state);
                     match &ctx.worker {
-                        Some(w) if rec.job.node.as_deref() == Some(LocalWorker::NODE) => {
+                        Some(w) if rec.job.node == Some(Placement::Local) => {
                             w.start(ctx.clone(), rec)
                         }
                         _ => cluster::start_remote(&ctx, rec),
@@ -68,11 +68,13 @@ fn pass(
     let tx = conn.transaction()?;
     let mut per_service: HashMap<String, u32> = HashMap::new();
     let mut per_user: HashMap<(String, String), u32> = HashMap::new();
-    let mut used: HashMap<String, usize> = HashMap::new();
+    let mut used: HashMap<Placement, usize> = HashMap::new();
     for a in store::active_counts(&tx)? {
         *per_service.entry(a.service.clone()).or_default() += a.count;
         *per_user.entry((a.service, a.user)).or_default() += a.count;
-        *used.entry(a.node).or_default() += a.count as usize;
+        if let Some(node) = a.node {
+            *used.entry(node).or_default() += a.count as usize;
+        }
     }
     let mut slots: Vec<Slots> = places
         .iter()
@@ -179,7 +181,7 @@ fn start_one(
         let node = place.place.node.clone();
         let rec = store::transition(tx, id, JobState::Dispatched, |r| {
             // A remote attempt is named before it is sent, so the node reports it by that name.
-            if node != LocalWorker::NODE {
+            if !node.is_local() {
                 r.payload = Some(uuid::Uuid::new_v4().to_string());
             }
             r.job.node = Some(node);
@@ -220,7 +222,7 @@ mod tests {
 
     fn local(slots: usize) -> Vec<Place> {
         vec![Place {
-            node: LocalWorker::NODE.into(),
+            node: Placement::Local,
             services: None,
             slots,
             load: 0.0,
@@ -261,7 +263,7 @@ mod tests {
         let config = Config::parse("[services.example]", "test")
             .map_err(|e| StoreError::Join(e.to_string()))?;
         let place = |node: &str, services: &[&str], slots, load| Place {
-            node: node.into(),
+            node: Placement::Node(node.into()),
             services: Some(services.iter().map(|s| s.to_string()).collect()),
             slots,
             load,
@@ -274,7 +276,10 @@ mod tests {
         store.call_sync(|c| {
             submit(c, "ann", 9)?;
             let started = pass(c, &config, &places, &mut Turns::new())?;
-            let nodes: Vec<_> = started.iter().filter_map(|r| r.job.node.clone()).collect();
+            let nodes: Vec<_> = started
+                .iter()
+                .filter_map(|r| r.job.node.as_ref().and_then(Placement::node))
+                .collect();
             // Lowest load breaks the tie; then fewest jobs; "c" does not serve the service.
             assert_eq!(nodes, ["b", "a", "b", "a", "b"]);
             assert!(started.iter().all(|r| r.payload.is_some()));

@@ -209,7 +209,7 @@ pub async fn remote_throughput(sizes: &Sizes, r: &mut Report) -> Res<()> {
     let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
     for job in &b.jobs {
         *per_node
-            .entry(job.node.as_deref().unwrap_or("(none)"))
+            .entry(job.node.as_ref().map_or("(none)", |p| p.as_str()))
             .or_default() += 1;
     }
     let per_node: Vec<String> = per_node.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -348,7 +348,11 @@ async fn one_death(s: &mut Setup) -> Res<Death> {
     if first.state != JobState::Running {
         return Err(format!("job {id} not running after 30 s: {}", first.state).into());
     }
-    let from = first.node.clone().ok_or("a running job without a node")?;
+    let from = first
+        .node
+        .as_ref()
+        .map(ToString::to_string)
+        .ok_or("a running job without a node")?;
     // `running` is recorded when the node has started bash; kill only once the script has
     // created its marker, or the rerun would be the run that blocks.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -368,8 +372,9 @@ async fn one_death(s: &mut Setup) -> Res<Death> {
     let t0 = Instant::now();
     let killed_ms = jobo::store::now_ms();
 
-    let elsewhere =
-        |j: &Job| j.node.as_deref() != Some(from.as_str()) && j.state != JobState::Queued;
+    let elsewhere = |j: &Job| {
+        j.node.as_ref().map(|p| p.as_str()) != Some(from.as_str()) && j.state != JobState::Queued
+    };
     let q = wait_until(&c, id, JobState::Queued, 30).await?;
     let queued_after = (q.state == JobState::Queued).then(|| t0.elapsed());
     let q_state = q.state;
@@ -397,7 +402,11 @@ async fn one_death(s: &mut Setup) -> Res<Death> {
     }
     Ok(Death {
         from,
-        to: done.node.clone().unwrap_or_default(),
+        to: done
+            .node
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         started_after_ms: done.started_at.map(|t| t - killed_ms),
         queued_after,
         polled: q_state,

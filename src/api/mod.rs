@@ -6,6 +6,7 @@ pub mod routes;
 pub use routes::{ListQuery, LogQuery, Route};
 
 use crate::job::{JobId, JobState};
+use crate::placement::Placement;
 use serde::{Deserialize, Serialize};
 
 /// Header a native TCP client uses to declare its user (until tokens exist).
@@ -21,7 +22,8 @@ pub struct Job {
     pub service: String,
     pub state: JobState,
     pub priority: i64,
-    pub node: Option<String>,
+    /// Where it runs or ran: `"local"` or a node's name (none while queued).
+    pub node: Option<Placement>,
     pub attempts: u32,
     pub exit_code: Option<i32>,
     pub reason: Option<String>,

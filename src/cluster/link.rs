@@ -20,6 +20,7 @@
 use super::remote::RemoteError;
 use super::{RemoteNode, attempt, collect, dispatch, requeue};
 use crate::job::JobState;
+use crate::placement::Placement;
 use crate::protocol::{FeedEvent, PayloadInfo, PayloadState};
 use crate::state::Ctx;
 use crate::store;
@@ -238,8 +239,8 @@ async fn reconcile(ctx: &Ctx, node: &Arc<RemoteNode>, payloads: Vec<PayloadInfo>
     for p in payloads {
         on_payload(ctx, node, p).await;
     }
-    let name = node.row.name.clone();
-    let active = match ctx.store.call(move |c| store::active_on(c, &name)).await {
+    let place = node.placement();
+    let active = match ctx.store.call(move |c| store::active_on(c, &place)).await {
         Ok(a) => a,
         Err(e) => return tracing::error!("node {}: cannot reconcile: {e}", node.row.name),
     };
@@ -266,7 +267,8 @@ pub async fn on_payload(ctx: &Ctx, node: &Arc<RemoteNode>, info: PayloadInfo) {
         Err(e) => return tracing::error!("payload {payload}: {e}"),
     };
     let current = rec.filter(|r| {
-        r.job.state.is_active() && r.job.node.as_deref() == Some(node.row.name.as_str())
+        r.job.state.is_active()
+            && r.job.node.as_ref().and_then(Placement::node) == Some(&node.row.name)
     });
     let Some(rec) = current else {
         collect::discard(node.clone(), payload);

@@ -3,7 +3,7 @@
 use super::{RemoteNode, link, requeue, seed};
 use crate::api::{self, NewNode, NodeProtocol, NodeState};
 use crate::client::Endpoint;
-use crate::local_worker::LocalWorker;
+use crate::placement::Placement;
 use crate::state::Ctx;
 use crate::store::{self, NodeRow, StoreError};
 use anyhow::Context;
@@ -80,8 +80,11 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
         .call(|c| store::active(c))
         .await?
         .into_iter()
-        .filter_map(|rec| rec.job.node)
-        .filter(|n| n != LocalWorker::NODE && ctx.cluster.get(n).is_none())
+        .filter_map(|rec| match rec.job.node {
+            Some(Placement::Node(name)) => Some(name),
+            _ => None,
+        })
+        .filter(|n| ctx.cluster.get(n).is_none())
         .collect();
     for node in gone {
         let why = format!("node {node} was removed");
@@ -124,7 +127,7 @@ fn validate(ctx: &Ctx, new: NewNode) -> Result<NodeRow, ManageError> {
         }
     };
     let name = new.name.unwrap_or_else(|| authority.clone());
-    if !valid_name(&name) || name == LocalWorker::NODE || name.parse::<i64>().is_ok() {
+    if !valid_name(&name) || name == Placement::LOCAL || name.parse::<i64>().is_ok() {
         return Err(ManageError::Invalid(format!(
             "invalid node name '{name}': use letters, digits, '.', '_', ':' or '-', not only digits, not 'local'"
         )));
@@ -217,8 +220,8 @@ pub async fn remove(ctx: &Ctx, key: &str, force: bool) -> Result<api::Node, Mana
         )));
     }
     let gone = view(ctx, &row.name).await?;
-    let name = row.name.clone();
-    let active = ctx.store.call(move |c| store::active_on(c, &name)).await?;
+    let place = Placement::Node(row.name.clone());
+    let active = ctx.store.call(move |c| store::active_on(c, &place)).await?;
     if !active.is_empty() && !force {
         return Err(ManageError::Conflict(format!(
             "node {0} has {1} jobs; drain it and let them finish (`jobo node drain {0}`), \
@@ -244,7 +247,7 @@ pub async fn remove(ctx: &Ctx, key: &str, force: bool) -> Result<api::Node, Mana
 }
 
 pub async fn set_draining(ctx: &Ctx, key: &str, draining: bool) -> Result<api::Node, ManageError> {
-    if key == LocalWorker::NODE || key == "0" {
+    if key == Placement::LOCAL || key == "0" {
         return Err(ManageError::Invalid(
             "the embedded worker cannot be drained; start jobod with --no-local-worker".into(),
         ));
@@ -274,11 +277,13 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
     let (rows, used, done) = ctx
         .store
         .call(|c| {
-            let mut used: HashMap<String, usize> = HashMap::new();
+            let mut used: HashMap<Placement, usize> = HashMap::new();
             for a in store::active_counts(c)? {
-                *used.entry(a.node).or_default() += a.count as usize;
+                if let Some(node) = a.node {
+                    *used.entry(node).or_default() += a.count as usize;
+                }
             }
-            let done: HashMap<String, u64> = store::done_per_node(c)?.into_iter().collect();
+            let done: HashMap<Placement, u64> = store::done_per_node(c)?.into_iter().collect();
             Ok((store::list_nodes(c)?, used, done))
         })
         .await?;
@@ -286,21 +291,22 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
     if let Some(w) = &ctx.worker {
         nodes.push(api::Node {
             id: 0,
-            name: LocalWorker::NODE.into(),
-            url: "local".into(),
+            name: Placement::LOCAL.into(),
+            url: Placement::LOCAL.into(),
             services: Vec::new(),
             slots: w.slots(),
-            used: used.get(LocalWorker::NODE).copied().unwrap_or(0),
+            used: used.get(&Placement::Local).copied().unwrap_or(0),
             load: None,
             state: NodeState::Healthy,
             draining: false,
             protocol: NodeProtocol::Native,
             last_heartbeat: None,
-            jobs_done: done.get(LocalWorker::NODE).copied().unwrap_or(0),
+            jobs_done: done.get(&Placement::Local).copied().unwrap_or(0),
             from_config: true,
         });
     }
     for row in rows {
+        let place = Placement::Node(row.name.clone());
         let live = ctx
             .cluster
             .get(&row.name)
@@ -311,8 +317,8 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
         };
         nodes.push(api::Node {
             id: row.id,
-            used: used.get(&row.name).copied().unwrap_or(0),
-            jobs_done: done.get(&row.name).copied().unwrap_or(0),
+            used: used.get(&place).copied().unwrap_or(0),
+            jobs_done: done.get(&place).copied().unwrap_or(0),
             name: row.name,
             url: row.url,
             services: row.services,

@@ -19,6 +19,7 @@ pub use requeue::requeue_node_jobs;
 
 use crate::api::{NodeProtocol, NodeState};
 use crate::local_worker::LocalWorker;
+use crate::placement::Placement;
 use crate::state::Ctx;
 use crate::store::{NodeRow, Record};
 use remote::NodeClient;
@@ -31,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 /// A place the scheduler can put jobs: the embedded worker or a usable remote node.
 #[derive(Debug, Clone)]
 pub struct Place {
-    pub node: String,
+    pub node: Placement,
     /// `None`: every service.
     pub services: Option<Vec<String>>,
     pub slots: usize,
@@ -121,6 +122,11 @@ impl RemoteNode {
         back
     }
 
+    /// Where jobs placed on this node are.
+    pub fn placement(&self) -> Placement {
+        Placement::Node(self.row.name.clone())
+    }
+
     fn mark_unreachable(&self) {
         self.live().reachable = false;
     }
@@ -149,7 +155,7 @@ impl Cluster {
     pub fn places(&self, local: Option<&LocalWorker>) -> Vec<Place> {
         let mut places: Vec<Place> = local
             .map(|w| Place {
-                node: LocalWorker::NODE.to_string(),
+                node: Placement::Local,
                 services: None,
                 slots: w.slots(),
                 load: 0.0,
@@ -160,7 +166,7 @@ impl Cluster {
             let live = node.live().clone();
             if live.reachable && !live.draining {
                 places.push(Place {
-                    node: node.row.name.clone(),
+                    node: Placement::Node(node.row.name.clone()),
                     services: Some(node.row.services.clone()),
                     slots: node.row.slots,
                     load: live.load.unwrap_or(0.0),
@@ -180,7 +186,8 @@ impl Cluster {
 
 /// Starts a job the scheduler placed on a remote node.
 pub fn start_remote(ctx: &Ctx, rec: Record) {
-    let Some(node) = rec.job.node.as_deref().and_then(|n| ctx.cluster.get(n)) else {
+    let node = rec.job.node.as_ref().and_then(Placement::node);
+    let Some(node) = node.and_then(|n| ctx.cluster.get(n)) else {
         // Its node was removed between the pass and now: back to the queue.
         let ctx = ctx.clone();
         tokio::spawn(async move { attempt::undo(&ctx, &rec, "its node was removed").await });
@@ -197,7 +204,8 @@ pub async fn cancel_remote(ctx: &Ctx, rec: &Record) -> Result<(), String> {
     let node = rec
         .job
         .node
-        .as_deref()
+        .as_ref()
+        .and_then(Placement::node)
         .and_then(|n| ctx.cluster.get(n))
         .ok_or("its node is not known to this server")?;
     let payload = rec
@@ -217,7 +225,8 @@ pub async fn cancel_remote(ctx: &Ctx, rec: &Record) -> Result<(), String> {
 /// Drops the remote copy of an attempt the store no longer wants (a job cancelled before
 /// its node started it).
 pub fn forget_payload(ctx: &Ctx, rec: &Record) {
-    let node = rec.job.node.as_deref().and_then(|n| ctx.cluster.get(n));
+    let node = rec.job.node.as_ref().and_then(Placement::node);
+    let node = node.and_then(|n| ctx.cluster.get(n));
     let (Some(node), Some(payload)) = (node, rec.payload.clone()) else {
         return;
     };
@@ -238,7 +247,7 @@ pub async fn remote_log(
     stream: crate::paths::LogStream,
     offset: u64,
 ) -> Option<hyper::body::Incoming> {
-    let node = ctx.cluster.get(rec.job.node.as_deref()?)?;
+    let node = ctx.cluster.get(rec.job.node.as_ref()?.node()?)?;
     if node.row.protocol != NodeProtocol::Native {
         return None;
     }

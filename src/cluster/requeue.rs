@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::job::JobState;
+use crate::placement::Placement;
 use crate::state::Ctx;
 use crate::store::{self, Record, StoreError};
 use rusqlite::Transaction;
@@ -10,13 +11,14 @@ use rusqlite::Transaction;
 /// Requeues (or loses) every job active on `node`, in one transaction. `why` says what
 /// happened to the node, e.g. "node n1 unreachable". Returns how many jobs it moved.
 pub async fn requeue_node_jobs(ctx: &Ctx, node: &str, why: &str) -> Result<usize, StoreError> {
-    let (node, why, config) = (node.to_string(), why.to_string(), ctx.config.clone());
+    let place = Placement::Node(node.to_string());
+    let (why, config) = (why.to_string(), ctx.config.clone());
     let moved = ctx
         .store
         .call(move |c| {
             let tx = c.transaction()?;
             let mut moved = Vec::new();
-            for rec in store::active_on(&tx, &node)? {
+            for rec in store::active_on(&tx, &place)? {
                 moved.push(requeue(&tx, &config, &rec, &why)?);
             }
             tx.commit()?;

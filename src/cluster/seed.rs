@@ -18,6 +18,7 @@ use super::remote::{Retrieved, SEED_EXIT_FILE, SeedZip, retry};
 use super::{RemoteNode, attempt, link};
 use crate::archive::{self, ArchiveError};
 use crate::job::JobState;
+use crate::placement::Placement;
 use crate::state::Ctx;
 use crate::store::{self, Record, now_ms};
 use hyper::StatusCode;
@@ -74,8 +75,8 @@ pub async fn watch(ctx: Ctx, node: Arc<RemoteNode>) {
 
 /// Follows every job the store has on this node (after a server restart, or a re-add).
 async fn reattach(ctx: &Ctx, node: &Arc<RemoteNode>) {
-    let name = node.row.name.clone();
-    let active = match ctx.store.call(move |c| store::active_on(c, &name)).await {
+    let place = node.placement();
+    let active = match ctx.store.call(move |c| store::active_on(c, &place)).await {
         Ok(a) => a,
         Err(e) => return tracing::error!("node {}: cannot re-attach: {e}", node.row.name),
     };
@@ -287,7 +288,7 @@ async fn current(
     match ctx.store.call(move |c| store::get(c, id)).await {
         Ok(rec) => Ok(Some(rec).filter(|r| {
             r.job.state.is_active()
-                && r.job.node.as_deref() == Some(node)
+                && r.job.node.as_ref().and_then(Placement::node) == Some(node)
                 && r.payload.as_deref() == Some(payload)
         })),
         Err(store::StoreError::NotFound(_)) => Ok(None),

@@ -5,8 +5,8 @@ use crate::events::next_change;
 use crate::http::Body;
 use crate::http::respond::stream;
 use crate::job::{JobId, JobState};
-use crate::local_worker::LocalWorker;
 use crate::paths::LogStream;
+use crate::placement::Placement;
 use crate::queue;
 use crate::state::Ctx;
 use crate::store;
@@ -44,7 +44,7 @@ async fn remote_log(
     offset: u64,
 ) -> Option<hyper::body::Incoming> {
     let rec = ctx.store.call(move |c| store::get(c, id)).await.ok()?;
-    if rec.job.node.as_deref() == Some(LocalWorker::NODE) {
+    if rec.job.node == Some(Placement::Local) {
         return None;
     }
     crate::cluster::remote_log(ctx, &rec, which, offset).await

@@ -15,7 +15,7 @@ use crate::api::routes::{RemoveNodeQuery, Route};
 use crate::cluster;
 use crate::http::Body;
 use crate::http::respond::{ApiError, json, parse_query};
-use crate::local_worker::LocalWorker;
+use crate::placement::Placement;
 use crate::queue::Caller;
 use crate::state::Ctx;
 use http_body_util::{BodyExt, Limited};
@@ -42,7 +42,7 @@ pub async fn route(
         }
         Route::RemoveNode(key) => {
             let q: RemoveNodeQuery = parse_query(query)?;
-            if key == LocalWorker::NODE || key == "0" {
+            if key == Placement::LOCAL || key == "0" {
                 return Err(ApiError::bad_request(
                     "the embedded worker (local) cannot be removed; start jobod with \
                      --no-local-worker to run without it",

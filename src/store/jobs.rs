@@ -3,6 +3,7 @@
 use super::StoreError;
 use crate::api::{Job, ListQuery};
 use crate::job::{JobId, JobState};
+use crate::placement::Placement;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -197,12 +198,12 @@ pub fn active(conn: &Connection) -> Result<Vec<Record>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Jobs holding a slot on `node`.
-pub fn active_on(conn: &Connection, node: &str) -> Result<Vec<Record>, StoreError> {
+/// Jobs holding a slot on `place`.
+pub fn active_on(conn: &Connection, place: &Placement) -> Result<Vec<Record>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE state IN ('dispatched', 'running') AND node = ?1"
     ))?;
-    let rows = stmt.query_map([node], from_row)?;
+    let rows = stmt.query_map([place], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -222,7 +223,7 @@ pub fn set_payload(tx: &Transaction<'_>, id: JobId, payload: &str) -> Result<(),
 }
 
 /// Finished jobs per node (what `jobo node ls` shows as "jobs done").
-pub fn done_per_node(conn: &Connection) -> Result<Vec<(String, u64)>, StoreError> {
+pub fn done_per_node(conn: &Connection) -> Result<Vec<(Placement, u64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT node, COUNT(*) FROM jobs WHERE node IS NOT NULL \
          AND state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'expired') GROUP BY node",
@@ -231,9 +232,10 @@ pub fn done_per_node(conn: &Connection) -> Result<Vec<(String, u64)>, StoreError
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// One row per (node, service, user) with active jobs, and how many.
+/// One row per (place, service, user) with active jobs, and how many.
 pub struct ActiveCount {
-    pub node: String,
+    /// Always set for an active job; `None` only for a row someone edited by hand.
+    pub node: Option<Placement>,
     pub service: String,
     pub user: String,
     pub count: u32,
@@ -241,7 +243,7 @@ pub struct ActiveCount {
 
 pub fn active_counts(conn: &Connection) -> Result<Vec<ActiveCount>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT COALESCE(node, ''), service, user, COUNT(*) FROM jobs \
+        "SELECT node, service, user, COUNT(*) FROM jobs \
          WHERE state IN ('dispatched', 'running') GROUP BY 1, 2, 3",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -336,10 +338,10 @@ mod tests {
             let err = transition_now(c, a, JobState::Succeeded, |_| {});
             assert!(matches!(err, Err(StoreError::IllegalTransition { .. })));
             transition_now(c, a, JobState::Dispatched, |r| {
-                r.job.node = Some("n".into())
+                r.job.node = Some(Placement::Node("n".into()))
             })?;
             let rec = transition_now(c, a, JobState::Running, |_| {})?;
-            assert_eq!(rec.job.node.as_deref(), Some("n"));
+            assert_eq!(rec.job.node, Some(Placement::Node("n".into())));
             let counts = active_counts(c)?;
             assert_eq!((counts.len(), counts[0].count), (1, 1));
             assert!(matches!(get(c, 99), Err(StoreError::NotFound(99))));

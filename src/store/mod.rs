@@ -14,6 +14,7 @@ pub mod check;
 mod identity;
 mod jobs;
 mod nodes;
+mod placement;
 mod schema;
 
 pub use backup::backup;
