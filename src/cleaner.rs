@@ -15,7 +15,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
             Err(e) => tracing::error!("retention sweep failed: {e}"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(ctx.config.server.cleanup_interval) => {}
+            _ = tokio::time::sleep(ctx.core.config.server.cleanup_interval) => {}
             _ = shutdown.cancelled() => return,
         }
     }
@@ -24,10 +24,11 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
 /// One pass over every service; returns how many jobs expired.
 pub async fn sweep(ctx: &Ctx) -> Result<usize, store::StoreError> {
     let mut expired = 0;
-    for (name, svc) in &ctx.config.services {
+    for (name, svc) in &ctx.core.config.services {
         let cutoff = now_ms() - svc.retention.as_millis() as i64;
         let service = name.clone();
         let ids = ctx
+            .core
             .store
             .call(move |c| {
                 let ids = store::expirable(c, &service, cutoff)?;
@@ -41,7 +42,7 @@ pub async fn sweep(ctx: &Ctx) -> Result<usize, store::StoreError> {
             .await?;
         for id in ids {
             queue::remove_files(ctx, id).await;
-            ctx.events.job_changed(id, JobState::Expired);
+            ctx.core.events.job_changed(id, JobState::Expired);
             expired += 1;
         }
     }

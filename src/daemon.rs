@@ -1,13 +1,14 @@
-//! `jobod serve`: opens the store, repairs what a crash left, starts the scheduler, the local
-//! worker, the cleaner and the listeners, and shuts them down on SIGTERM/SIGINT.
+//! `jobod serve`: opens the store, has the backends repair what a crash left, starts the
+//! scheduler, the cleaner and the listeners, and shuts them down on SIGTERM/SIGINT.
 
+use crate::backends::Backends;
 use crate::config::Config;
+use crate::core::Core;
 use crate::events::Events;
-use crate::local_worker::LocalWorker;
 use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Shared};
-use crate::{cleaner, host, process, recovery, scheduler, server};
+use crate::{cleaner, host, process, scheduler, server};
 use anyhow::Context;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -49,28 +50,28 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     // Checks that the store is sound and belongs to the job dirs beside it before trusting it:
     // a lost store must not come back empty and hand out the ids of existing job dirs.
     let store = crate::store::open_data_dir(&data, opts.reinit)?;
-    recovery::clean_tmp(&data).context("cannot prepare the data dir")?;
-    let requeued = recovery::recover(&store, &data, &config).await?;
-    if requeued > 0 {
-        tracing::info!("requeued {requeued} jobs interrupted by the last stop");
-    }
-    process::become_subreaper();
-
-    let worker = (config.local_worker.enabled && !opts.no_local_worker)
-        .then(|| LocalWorker::new(config.local_worker.effective_slots()));
+    clean_tmp(&data).context("cannot prepare the data dir")?;
+    let local_slots = (config.local_worker.enabled && !opts.no_local_worker)
+        .then(|| config.local_worker.effective_slots());
     let listen = opts.listen.clone().or_else(|| config.server.listen.clone());
-    let ctx: Ctx = Arc::new(Shared {
+    let core = Arc::new(Core {
         config: Arc::new(config),
         data: data.clone(),
         store,
         events: Events::default(),
         logs: LogHub::default(),
-        worker,
-        cluster: Default::default(),
+    });
+    let backends = Backends::new(core.clone(), local_slots);
+    let requeued = backends.recover().await?;
+    if requeued > 0 {
+        tracing::info!("requeued {requeued} jobs interrupted by the last stop");
+    }
+    process::become_subreaper();
+    let ctx: Ctx = Arc::new(Shared {
+        core,
+        backends,
         admin_uid: paths::uid(),
     });
-
-    crate::cluster::start(&ctx).await?;
 
     let socket = opts
         .socket
@@ -100,7 +101,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         "listening on {} (data in {}, {} local slots)",
         socket.display(),
         data.root().display(),
-        ctx.worker.as_ref().map_or(0, |w| w.slots())
+        ctx.backends.local_slots()
     );
     tasks.spawn(server::serve_unix(ctx.clone(), unix, shutdown.clone()));
     tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
@@ -109,15 +110,21 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     host::stop_signal().await?;
     tracing::info!("shutting down");
     shutdown.cancel();
-    ctx.cluster.stop_all();
-    // Runs are not left behind: they are killed now and requeued by the next start. The
-    // worker must not take their deaths for their ends.
-    if let Some(worker) = &ctx.worker {
-        worker.stop();
-    }
-    if let Ok(runs) = recovery::local_runs(&ctx.store).await {
-        recovery::kill_local_runs(&ctx.data, &runs).await;
+    // Runs are not left behind: local ones are killed now and requeued by the next start.
+    if let Err(e) = ctx.backends.shutdown().await {
+        tracing::error!("cannot list the local runs to stop them: {e}");
     }
     let _ = std::fs::remove_file(&socket);
     Ok(())
+}
+
+/// Empties the upload staging dir (what is there was cut short by the last stop) and makes
+/// sure the job dirs' parent exists.
+fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
+    let tmp = data.tmp();
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(tmp)?;
+    std::fs::create_dir_all(data.jobs())
 }

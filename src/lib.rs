@@ -5,12 +5,15 @@
 
 pub mod api;
 pub mod archive;
+pub mod backend;
+pub mod backends;
 pub mod bridge;
 pub mod cleaner;
 pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod core;
 pub mod daemon;
 pub mod events;
 pub mod executor;
@@ -18,7 +21,7 @@ pub mod failpoints;
 pub mod host;
 pub mod http;
 pub mod job;
-pub mod local_worker;
+pub mod local;
 pub mod logs;
 pub mod node;
 pub mod paths;
@@ -26,7 +29,6 @@ pub mod placement;
 pub mod process;
 pub mod protocol;
 pub mod queue;
-pub mod recovery;
 pub mod scheduler;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.
 pub mod seed_import;

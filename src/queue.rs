@@ -4,7 +4,6 @@
 use crate::api::Job;
 use crate::events::next_change;
 use crate::job::{JobId, JobState};
-use crate::placement::Placement;
 use crate::state::Ctx;
 use crate::store::{self, NewJob, StoreError};
 use std::time::Duration;
@@ -48,13 +47,14 @@ pub async fn find_idempotent(
     let Some(key) = key else { return Ok(None) };
     let (user, key) = (user.to_string(), key.to_string());
     Ok(ctx
+        .core
         .store
         .call(move |c| store::find_idempotent(c, &user, &key))
         .await?)
 }
 
 pub fn check_service(ctx: &Ctx, service: &str) -> Result<(), QueueError> {
-    match ctx.config.service(service) {
+    match ctx.core.config.service(service) {
         Some(_) => Ok(()),
         None => Err(QueueError::UnknownService(service.to_string())),
     }
@@ -71,10 +71,11 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
     if !upload.dir.path().join("run.sh").is_file() {
         return Err(QueueError::MissingRunSh);
     }
-    let data = ctx.data.clone();
+    let data = ctx.core.data.clone();
     // The closure's outer error is the database's, the inner one the file move's (after
     // which the transaction rolls back as it is dropped).
     let (job, created) = ctx
+        .core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -105,13 +106,17 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
         })
         .await??;
     if created {
-        ctx.events.job_changed(job.id, job.state);
+        ctx.core.events.job_changed(job.id, job.state);
     }
     Ok((job, created))
 }
 
 pub async fn get(ctx: &Ctx, id: JobId) -> Result<Job, QueueError> {
-    Ok(ctx.store.call(move |c| Ok(store::get(c, id)?.job)).await?)
+    Ok(ctx
+        .core
+        .store
+        .call(move |c| Ok(store::get(c, id)?.job))
+        .await?)
 }
 
 fn check_owner(caller: &Caller, job: &Job) -> Result<(), QueueError> {
@@ -124,7 +129,7 @@ fn check_owner(caller: &Caller, job: &Job) -> Result<(), QueueError> {
 
 /// Cancels a queued or running job and returns it once it is final.
 pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
-    let mut changes = ctx.events.subscribe();
+    let mut changes = ctx.core.events.subscribe();
     let job = get(ctx, id).await?;
     check_owner(caller, &job)?;
     if job.state.is_terminal() {
@@ -138,6 +143,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
     // the outcome once the process group is gone.
     let by = caller.user.clone();
     let done = ctx
+        .core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -157,22 +163,17 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         .await?;
     let rec = match done {
         (rec, Some(job)) => {
-            ctx.events.job_changed(id, job.state);
-            crate::cluster::forget_payload(ctx, &rec);
+            ctx.core.events.job_changed(id, job.state);
+            ctx.backends.discard(&rec);
             return Ok(job);
         }
         (rec, None) => rec,
     };
-    let local = rec.job.node == Some(Placement::Local);
-    match &ctx.worker {
-        Some(worker) if local => worker.cancel(id),
-        _ => crate::cluster::cancel_remote(ctx, &rec)
-            .await
-            .map_err(|e| {
-                QueueError::Conflict(format!("cannot cancel job {id} now: {e}; try again"))
-            })?,
-    }
-    let grace = ctx.config.server.kill_grace + Duration::from_secs(10);
+    ctx.backends
+        .cancel(&rec)
+        .await
+        .map_err(|e| QueueError::Conflict(format!("cannot cancel job {id} now: {e}; try again")))?;
+    let grace = ctx.core.config.server.kill_grace + Duration::from_secs(10);
     let _ = tokio::time::timeout(grace, async {
         loop {
             match get(ctx, id).await {
@@ -184,10 +185,8 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
     })
     .await;
     let job = get(ctx, id).await?;
-    if let Some(worker) = &ctx.worker
-        && job.state.is_terminal()
-    {
-        worker.forget(id);
+    if job.state.is_terminal() {
+        ctx.backends.settle(&rec);
     }
     Ok(job)
 }
@@ -207,6 +206,7 @@ pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
     }
     let by = caller.user.clone();
     let rec = ctx
+        .core
         .store
         .call(move |c| {
             store::transition_now(c, id, JobState::Expired, |r| {
@@ -221,13 +221,13 @@ pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         })
         .await?;
     remove_files(ctx, id).await;
-    ctx.events.job_changed(id, rec.job.state);
+    ctx.core.events.job_changed(id, rec.job.state);
     Ok(rec.job)
 }
 
 /// Deletes `jobs/<id>` (after the row says `expired`, so a crash in between only leaks files).
 pub async fn remove_files(ctx: &Ctx, id: JobId) {
-    let dir = ctx.data.job(id).path().to_path_buf();
+    let dir = ctx.core.data.job(id).path().to_path_buf();
     let res = tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
@@ -246,7 +246,7 @@ pub async fn wait(
     until: Option<JobState>,
     limit: Duration,
 ) -> Result<Job, QueueError> {
-    let mut changes = ctx.events.subscribe();
+    let mut changes = ctx.core.events.subscribe();
     let deadline = tokio::time::Instant::now() + limit;
     // A state announced since the call counts even if the job has already moved on (a
     // requeued job is `queued` for a millisecond before it is dispatched again).

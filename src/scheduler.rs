@@ -8,7 +8,7 @@
 //! (fewest jobs, then lowest reported load): the embedded worker or a reachable, undrained
 //! node. The whole pass is one transaction.
 
-use crate::cluster::{self, Place};
+use crate::backend::Place;
 use crate::config::Config;
 use crate::job::JobState;
 use crate::placement::Placement;
@@ -24,9 +24,10 @@ type Turns = HashMap<String, String>;
 pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
     let mut turns = Turns::new();
     loop {
-        let places = ctx.cluster.places(ctx.worker.as_ref());
-        let config = ctx.config.clone();
+        let places = ctx.backends.places();
+        let config = ctx.core.config.clone();
         let pass = ctx
+            .core
             .store
             .call(move |c| {
                 let started = pass(c, &config, &places, &mut turns)?;
@@ -37,13 +38,8 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
             Ok((started, kept)) => {
                 turns = kept;
                 for rec in started {
-                    ctx.events.job_changed(rec.job.id, rec.job.state);
-                    match &ctx.worker {
-                        Some(w) if rec.job.node == Some(Placement::Local) => {
-                            w.start(ctx.clone(), rec)
-                        }
-                        _ => cluster::start_remote(&ctx, rec),
-                    }
+                    ctx.core.events.job_changed(rec.job.id, rec.job.state);
+                    ctx.backends.start(rec);
                 }
             }
             Err(e) => {
@@ -52,7 +48,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
             }
         }
         tokio::select! {
-            _ = ctx.events.scheduler_woken() => {}
+            _ = ctx.core.events.scheduler_woken() => {}
             _ = shutdown.cancelled() => return,
         }
     }

@@ -1,24 +1,15 @@
-//! The state every task of the daemon shares, in one plain struct.
+//! The API's context: what the HTTP handlers, the queue, the scheduler and the cleaner hold.
+//! Backends never see it; they get the narrow [`Core`] inside it.
 
-use crate::cluster::Cluster;
-use crate::config::Config;
-use crate::events::Events;
-use crate::local_worker::LocalWorker;
-use crate::logs::LogHub;
-use crate::paths::DataDir;
-use crate::store::Store;
+use crate::backends::Backends;
+use crate::core::Core;
 use std::sync::Arc;
 
 pub struct Shared {
-    pub config: Arc<Config>,
-    pub data: DataDir,
-    pub store: Store,
-    pub events: Events,
-    pub logs: LogHub,
-    /// The embedded worker, unless turned off (`--no-local-worker`).
-    pub worker: Option<LocalWorker>,
-    /// The remote worker nodes.
-    pub cluster: Cluster,
+    /// Store, wake-ups, live logs, data dir, config.
+    pub core: Arc<Core>,
+    /// Where jobs run: the embedded worker and the remote nodes.
+    pub backends: Backends,
     /// The uid jobod runs as: on the socket, it and root may touch every job.
     pub admin_uid: u32,
 }

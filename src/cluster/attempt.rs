@@ -3,10 +3,11 @@
 //! a node never touches a job that has moved on.
 
 use super::requeue;
+use crate::core::Core;
 use crate::job::JobState;
-use crate::state::Ctx;
 use crate::store::{self, Record, StoreError, now_ms};
 use rusqlite::Transaction;
+use std::sync::Arc;
 
 /// Whether `now` (the job as stored) is still on the attempt `rec` describes.
 pub fn is_current(now: &Record, rec: &Record) -> bool {
@@ -16,13 +17,13 @@ pub fn is_current(now: &Record, rec: &Record) -> bool {
 /// Applies `change` to job `rec` in one transaction if `rec` is still its current attempt
 /// (and, with `only_dispatched`, not started yet); announces the new state.
 pub async fn if_current(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     rec: &Record,
     only_dispatched: bool,
     change: impl FnOnce(&Transaction<'_>, &Record) -> Result<Record, StoreError> + Send + 'static,
 ) {
     let (id, attempt) = (rec.job.id, rec.clone());
-    let res = ctx
+    let res = core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -38,15 +39,15 @@ pub async fn if_current(
         })
         .await;
     match res {
-        Ok(Some(changed)) => ctx.events.job_changed(id, changed.job.state),
+        Ok(Some(changed)) => core.events.job_changed(id, changed.job.state),
         Ok(None) => {}
         Err(e) => tracing::error!("job {id}: cannot record what its node said: {e}"),
     }
 }
 
 /// The node says the run started.
-pub async fn started(ctx: &Ctx, rec: &Record) {
-    if_current(ctx, rec, true, |tx, now| {
+pub async fn started(core: &Arc<Core>, rec: &Record) {
+    if_current(core, rec, true, |tx, now| {
         store::transition(tx, now.job.id, JobState::Running, |r| {
             r.job.started_at = Some(now_ms())
         })
@@ -55,9 +56,9 @@ pub async fn started(ctx: &Ctx, rec: &Record) {
 }
 
 /// Back to the queue without counting the attempt: it never reached its node.
-pub async fn undo(ctx: &Ctx, rec: &Record, why: &str) {
+pub async fn undo(core: &Arc<Core>, rec: &Record, why: &str) {
     let why = format!("requeued: {why}");
-    if_current(ctx, rec, true, move |tx, now| {
+    if_current(core, rec, true, move |tx, now| {
         store::transition(tx, now.job.id, JobState::Queued, |r| {
             r.job.attempts = r.job.attempts.saturating_sub(1);
             r.job.reason = Some(why);
@@ -68,19 +69,19 @@ pub async fn undo(ctx: &Ctx, rec: &Record, why: &str) {
 
 /// The node does not know the attempt: a push or submit cut short (not an attempt), or a
 /// node that lost its runs (it restarted): that attempt is over.
-pub async fn unknown_to_node(ctx: &Ctx, node: &str, rec: &Record) {
+pub async fn unknown_to_node(core: &Arc<Core>, node: &str, rec: &Record) {
     let why = format!("node {node} does not know its payload");
     if rec.job.state == JobState::Dispatched {
-        return undo(ctx, rec, &why).await;
+        return undo(core, rec, &why).await;
     }
-    lost_on_node(ctx, rec, why).await
+    lost_on_node(core, rec, why).await
 }
 
 /// The run is gone on its node: the attempt counts, and the job goes back to the queue (or is
 /// `lost` once its attempts are used up).
-pub async fn lost_on_node(ctx: &Ctx, rec: &Record, why: String) {
-    let config = ctx.config.clone();
-    if_current(ctx, rec, false, move |tx, now| {
+pub async fn lost_on_node(core: &Arc<Core>, rec: &Record, why: String) {
+    let config = core.config.clone();
+    if_current(core, rec, false, move |tx, now| {
         requeue::requeue(tx, &config, now, &why)
     })
     .await

@@ -17,10 +17,10 @@ use super::RemoteNode;
 use super::dispatch::lock;
 use super::remote::{RemoteError, retry};
 use crate::archive::{self, ArchiveError};
+use crate::core::Core;
 use crate::job::JobState;
 use crate::paths::LogStream;
 use crate::protocol::{PayloadInfo, PayloadState};
-use crate::state::Ctx;
 use crate::store::{self, Record, StoreError, now_ms};
 use hyper::body::Incoming;
 use std::sync::Arc;
@@ -50,14 +50,14 @@ impl Outcome {
 }
 
 /// Collects a finished payload in the background (once, however often it is reported).
-pub fn start(ctx: Ctx, node: Arc<RemoteNode>, rec: Record, info: PayloadInfo) {
+pub fn start(core: Arc<Core>, node: Arc<RemoteNode>, rec: Record, info: PayloadInfo) {
     let payload = info.id.to_string();
     if !lock(&node.collecting).insert(payload.clone()) {
         return;
     }
     tokio::spawn(async move {
         let id = rec.job.id;
-        match collect(&ctx, &node, &rec, &payload, Outcome::of(&info)).await {
+        match collect(&core, &node, &rec, &payload, Outcome::of(&info)).await {
             Ok(()) => {}
             // The next hello from the node reports it again, and it is tried again then.
             Err(e) => tracing::error!("job {id}: cannot collect from {}: {e}", node.row.name),
@@ -71,8 +71,8 @@ pub fn start(ctx: Ctx, node: Arc<RemoteNode>, rec: Record, info: PayloadInfo) {
 pub const RESULTS_PER_UPLOAD: u64 = 10;
 
 /// The most file content taken from a node for one run.
-pub fn results_limit(ctx: &Ctx) -> u64 {
-    ctx.config
+pub fn results_limit(core: &Arc<Core>) -> u64 {
+    core.config
         .server
         .max_upload_bytes
         .saturating_mul(RESULTS_PER_UPLOAD)
@@ -86,17 +86,17 @@ enum Fetched {
 }
 
 async fn collect(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     node: &RemoteNode,
     rec: &Record,
     payload: &str,
     outcome: Outcome,
 ) -> Result<(), String> {
-    let limit = results_limit(ctx);
+    let limit = results_limit(core);
     let fetched = retry(5, || async {
         let staged = tempfile::Builder::new()
             .prefix("collect-")
-            .tempdir_in(ctx.data.tmp())
+            .tempdir_in(core.data.tmp())
             .map_err(|e| RemoteError::Transient(format!("cannot stage results: {e}")))?;
         let body = node.client.results(payload).await?;
         match unpack(
@@ -120,7 +120,7 @@ async fn collect(
     .map_err(|e| e.to_string())?;
     match fetched {
         Fetched::Staged(staged) => {
-            finish(ctx, rec, staged, outcome)
+            finish(core, rec, staged, outcome)
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -131,7 +131,7 @@ async fn collect(
                 node.row.name
             );
             tracing::error!("job {}: {why}", rec.job.id);
-            refuse(ctx, rec, why).await.map_err(|e| e.to_string())?;
+            refuse(core, rec, why).await.map_err(|e| e.to_string())?;
         }
     }
     if let Err(e) = retry(3, || node.client.delete(payload)).await {
@@ -162,9 +162,9 @@ async fn unpack(
 
 /// Fails `rec`'s job, if that attempt is still its current one, without results: `why` says
 /// what was wrong with them.
-async fn refuse(ctx: &Ctx, rec: &Record, why: String) -> Result<(), StoreError> {
+async fn refuse(core: &Arc<Core>, rec: &Record, why: String) -> Result<(), StoreError> {
     let (id, attempt) = (rec.job.id, rec.clone());
-    let done = ctx
+    let done = core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -180,9 +180,9 @@ async fn refuse(ctx: &Ctx, rec: &Record, why: String) -> Result<(), StoreError> 
         })
         .await?;
     if let Some(rec) = done {
-        ctx.events.job_changed(id, rec.job.state);
+        core.events.job_changed(id, rec.job.state);
         // As after any outcome: no retry, so no pristine input to keep.
-        let _ = tokio::fs::remove_dir_all(ctx.data.job(id).input()).await;
+        let _ = tokio::fs::remove_dir_all(core.data.job(id).input()).await;
     }
     Ok(())
 }
@@ -190,13 +190,13 @@ async fn refuse(ctx: &Ctx, rec: &Record, why: String) -> Result<(), StoreError> 
 /// Records the outcome of `rec`'s attempt with the files in `staged` (`work/` and the logs),
 /// if that attempt is still the job's current one. Returns whether it was.
 pub async fn finish(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     rec: &Record,
     staged: tempfile::TempDir,
     outcome: Outcome,
 ) -> Result<bool, StoreError> {
     let (id, attempt) = (rec.job.id, rec.clone());
-    let dir = ctx.data.job(id);
+    let dir = core.data.job(id);
     let work = staged.path().join("work");
     let output_bytes = {
         let work = work.clone();
@@ -205,7 +205,7 @@ pub async fn finish(
             .ok()
             .flatten()
     };
-    let done = ctx
+    let done = core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -235,7 +235,7 @@ pub async fn finish(
     let Some((rec, dir)) = done else {
         return Ok(false);
     };
-    ctx.events.job_changed(id, rec.job.state);
+    core.events.job_changed(id, rec.job.state);
     // The pristine input was kept for a retry; there is none after an outcome.
     let _ = tokio::fs::remove_dir_all(dir.input()).await;
     Ok(true)

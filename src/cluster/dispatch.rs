@@ -3,23 +3,23 @@
 //! the attempt not counted, and the node is skipped until it shows life again.
 
 use super::{RemoteNode, attempt, link};
+use crate::core::Core;
 use crate::job::JobState;
 use crate::protocol::PushQuery;
-use crate::state::Ctx;
 use crate::store::{self, Record};
 use hyper::StatusCode;
 use std::sync::Arc;
 
-pub fn push(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
+pub fn push(core: Arc<Core>, node: Arc<RemoteNode>, rec: Record) {
     let id = rec.job.id;
     lock(&node.pushing).insert(id);
     tokio::spawn(async move {
-        let res = send(&ctx, &node, &rec).await;
+        let res = send(&core, &node, &rec).await;
         lock(&node.pushing).remove(&id);
         match res {
             Ok(info) => {
                 node.alive(None);
-                link::on_payload(&ctx, &node, info).await;
+                link::on_payload(&core, &node, info).await;
             }
             Err(e) => {
                 let why = format!("node {} could not take it: {e}", node.row.name);
@@ -27,11 +27,11 @@ pub fn push(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
                 match e.status() {
                     // The node read the payload and refused it: no other node will differ.
                     Some(StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE) => {
-                        fail(&ctx, &rec, why).await
+                        fail(&core, &rec, why).await
                     }
                     _ => {
                         node.mark_unreachable();
-                        attempt::undo(&ctx, &rec, &why).await;
+                        attempt::undo(&core, &rec, &why).await;
                     }
                 }
             }
@@ -44,14 +44,14 @@ pub(super) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 async fn send(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     node: &RemoteNode,
     rec: &Record,
 ) -> Result<crate::protocol::PayloadInfo, super::remote::RemoteError> {
     let job = &rec.job;
     let payload = rec.payload.clone().unwrap_or_default();
     let timeout = job.timeout_secs.or_else(|| {
-        ctx.config
+        core.config
             .service(&job.service)
             .and_then(|s| s.timeout)
             .map(|t| t.as_secs().max(1))
@@ -60,9 +60,9 @@ async fn send(
         job: job.id,
         attempt: job.attempts,
         timeout,
-        kill_grace_ms: u64::try_from(ctx.config.server.kill_grace.as_millis()).ok(),
+        kill_grace_ms: u64::try_from(core.config.server.kill_grace.as_millis()).ok(),
     };
-    let input = ctx.data.job(job.id).input();
+    let input = core.data.job(job.id).input();
     // The same uuid on every try: a node that got an earlier one answers without running twice.
     let bytes = job.input_bytes;
     super::remote::retry(3, || {
@@ -71,8 +71,8 @@ async fn send(
     .await
 }
 
-pub(super) async fn fail(ctx: &Ctx, rec: &Record, why: String) {
-    attempt::if_current(ctx, rec, true, move |tx, now| {
+pub(super) async fn fail(core: &Arc<Core>, rec: &Record, why: String) {
+    attempt::if_current(core, rec, true, move |tx, now| {
         store::transition(tx, now.job.id, JobState::Failed, |r| {
             r.job.reason = Some(why)
         })

@@ -19,10 +19,10 @@
 
 use super::remote::RemoteError;
 use super::{RemoteNode, attempt, collect, dispatch, requeue};
+use crate::core::Core;
 use crate::job::JobState;
 use crate::placement::Placement;
 use crate::protocol::{FeedEvent, PayloadInfo, PayloadState};
-use crate::state::Ctx;
 use crate::store;
 use bytes::BytesMut;
 use http_body_util::BodyExt;
@@ -47,9 +47,9 @@ impl Drop for AbortOnDrop {
     }
 }
 
-pub async fn run(ctx: Ctx, node: Arc<RemoteNode>) {
-    let lease = ctx.config.cluster.lease;
-    let beat = ctx.config.cluster.beat();
+pub async fn run(core: Arc<Core>, node: Arc<RemoteNode>) {
+    let lease = core.config.cluster.lease;
+    let beat = core.config.cluster.beat();
     let max_backoff = beat.clamp(Duration::from_millis(50), Duration::from_secs(2));
     let mut backoff = Duration::from_millis(50);
     // Said once per kind of trouble, not at every reconnection.
@@ -57,7 +57,7 @@ pub async fn run(ctx: Ctx, node: Arc<RemoteNode>) {
     loop {
         let res = tokio::select! {
             _ = node.stop.cancelled() => return,
-            r = session(&ctx, &node, lease, beat) => r,
+            r = session(&core, &node, lease, beat) => r,
         };
         match res {
             Ok(()) => {
@@ -80,7 +80,7 @@ pub async fn run(ctx: Ctx, node: Arc<RemoteNode>) {
         loop {
             let expires = node.live().seen + lease;
             if Instant::now() >= expires {
-                lose(&ctx, &node).await;
+                lose(&core, &node).await;
             }
             let until = if node.live().requeued {
                 wake
@@ -101,7 +101,7 @@ pub async fn run(ctx: Ctx, node: Arc<RemoteNode>) {
 
 /// One connection to the feed; returns `Ok` if it got as far as the hello.
 async fn session(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     node: &Arc<RemoteNode>,
     lease: Duration,
     beat: Duration,
@@ -148,16 +148,16 @@ async fn session(
                 if node.alive(Some(load)) {
                     tracing::info!("node {} is reachable", node.row.name);
                 }
-                reconcile(ctx, node, payloads).await;
-                ctx.events.wake_scheduler();
+                reconcile(core, node, payloads).await;
+                core.events.wake_scheduler();
             }
             FeedEvent::Change { payload } => {
                 node.alive(None);
-                on_payload(ctx, node, payload).await;
+                on_payload(core, node, payload).await;
             }
             FeedEvent::Beat { load, sent_ms, .. } => {
                 if node.alive(Some(load)) {
-                    ctx.events.wake_scheduler();
+                    core.events.wake_scheduler();
                 }
                 // After `alive`: the server's last-seen time is at least `sent` when the node
                 // hears of it.
@@ -213,7 +213,7 @@ fn ended() -> RemoteError {
 }
 
 /// The node has been silent for a lease: it takes no jobs, and the ones it had run elsewhere.
-pub(super) async fn lose(ctx: &Ctx, node: &RemoteNode) {
+pub(super) async fn lose(core: &Arc<Core>, node: &RemoteNode) {
     let first = {
         let mut live = node.live();
         let first = !live.requeued;
@@ -225,22 +225,22 @@ pub(super) async fn lose(ctx: &Ctx, node: &RemoteNode) {
         return;
     }
     let why = format!("node {} unreachable", node.row.name);
-    match requeue::requeue_node_jobs(ctx, &node.row.name, &why).await {
+    match requeue::requeue_node_jobs(core, &node.row.name, &why).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!("{why}: its {n} jobs were requeued"),
         Err(e) => tracing::error!("{why}: cannot requeue its jobs: {e}"),
     }
-    ctx.events.wake_scheduler();
+    core.events.wake_scheduler();
 }
 
 /// Brings the store in line with what the node holds.
-async fn reconcile(ctx: &Ctx, node: &Arc<RemoteNode>, payloads: Vec<PayloadInfo>) {
+async fn reconcile(core: &Arc<Core>, node: &Arc<RemoteNode>, payloads: Vec<PayloadInfo>) {
     let known: HashSet<String> = payloads.iter().map(|p| p.id.to_string()).collect();
     for p in payloads {
-        on_payload(ctx, node, p).await;
+        on_payload(core, node, p).await;
     }
     let place = node.placement();
-    let active = match ctx.store.call(move |c| store::active_on(c, &place)).await {
+    let active = match core.store.call(move |c| store::active_on(c, &place)).await {
         Ok(a) => a,
         Err(e) => return tracing::error!("node {}: cannot reconcile: {e}", node.row.name),
     };
@@ -250,19 +250,19 @@ async fn reconcile(ctx: &Ctx, node: &Arc<RemoteNode>, payloads: Vec<PayloadInfo>
         {
             continue;
         }
-        attempt::unknown_to_node(ctx, &node.row.name, &rec).await;
+        attempt::unknown_to_node(core, &node.row.name, &rec).await;
     }
 }
 
 /// A payload's state as the node reports it: record the start, collect the end, discard
 /// what is not the current attempt of a job on this node.
-pub async fn on_payload(ctx: &Ctx, node: &Arc<RemoteNode>, info: PayloadInfo) {
+pub async fn on_payload(core: &Arc<Core>, node: &Arc<RemoteNode>, info: PayloadInfo) {
     if info.job.is_none() {
         return; // sent through the seed's /submit by someone else: not ours
     }
     let payload = info.id.to_string();
     let key = payload.clone();
-    let rec = match ctx.store.call(move |c| store::by_payload(c, &key)).await {
+    let rec = match core.store.call(move |c| store::by_payload(c, &key)).await {
         Ok(rec) => rec,
         Err(e) => return tracing::error!("payload {payload}: {e}"),
     };
@@ -275,25 +275,25 @@ pub async fn on_payload(ctx: &Ctx, node: &Arc<RemoteNode>, info: PayloadInfo) {
         return;
     };
     if info.state == PayloadState::Fenced {
-        return fenced(ctx, node, &rec, payload).await;
+        return fenced(core, node, &rec, payload).await;
     }
     if info.state.is_done() {
-        collect::start(ctx.clone(), node.clone(), rec, info);
+        collect::start(core.clone(), node.clone(), rec, info);
     } else if info.state == PayloadState::Running {
-        attempt::started(ctx, &rec).await;
+        attempt::started(core, &rec).await;
     }
 }
 
 /// The node killed the job's current run because its lease ran out: the run is lost, never a
 /// result. The job goes back to the queue (the attempt counts once the run was seen running,
 /// as for any run lost with its node), then the node's copy is deleted.
-async fn fenced(ctx: &Ctx, node: &Arc<RemoteNode>, rec: &store::Record, payload: String) {
+async fn fenced(core: &Arc<Core>, node: &Arc<RemoteNode>, rec: &store::Record, payload: String) {
     let why = format!("node {} fenced its run (its lease ran out)", node.row.name);
     tracing::warn!("job {}: {why}", rec.job.id);
     if rec.job.state == JobState::Dispatched {
-        attempt::undo(ctx, rec, &why).await;
+        attempt::undo(core, rec, &why).await;
     } else {
-        attempt::lost_on_node(ctx, rec, why).await;
+        attempt::lost_on_node(core, rec, why).await;
     }
     collect::discard(node.clone(), payload);
 }

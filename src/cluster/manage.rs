@@ -1,10 +1,11 @@
 //! Adding, listing, draining and removing nodes (`jobo node …`, `[[nodes]]` in `jobod.toml`).
 
-use super::{RemoteNode, link, requeue, seed};
+use super::{Cluster, RemoteNode, link, requeue, seed};
 use crate::api::{self, NewNode, NodeProtocol, NodeState};
+use crate::backend::Backend;
 use crate::client::Endpoint;
+use crate::core::Core;
 use crate::placement::Placement;
-use crate::state::Ctx;
 use crate::store::{self, NodeRow, StoreError};
 use anyhow::Context;
 use std::collections::HashMap;
@@ -22,11 +23,36 @@ pub enum ManageError {
     Store(#[from] StoreError),
 }
 
-/// Loads the nodes (after writing `jobod.toml`'s into the table) and starts their links.
-/// Jobs left on a node that no longer exists go back to the queue.
-pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
+impl Cluster {
+    /// Loads the nodes (after writing `jobod.toml`'s into the table) and starts their links.
+    /// Jobs left on a node that no longer exists go back to the queue.
+    pub async fn load(&self) -> anyhow::Result<()> {
+        load(self).await
+    }
+
+    pub async fn add(&self, new: NewNode) -> Result<api::Node, ManageError> {
+        add(self, new).await
+    }
+
+    /// Removes a node; with `force` even while jobs run there (they go back to the queue).
+    pub async fn remove(&self, key: &str, force: bool) -> Result<api::Node, ManageError> {
+        remove(self, key, force).await
+    }
+
+    pub async fn set_draining(&self, key: &str, draining: bool) -> Result<api::Node, ManageError> {
+        set_draining(self, key, draining).await
+    }
+
+    /// Every node, the embedded worker first (id 0) when it has `local_slots`.
+    pub async fn list(&self, local_slots: Option<usize>) -> Result<Vec<api::Node>, ManageError> {
+        list(self, local_slots).await
+    }
+}
+
+async fn load(cluster: &Cluster) -> anyhow::Result<()> {
+    let core = &cluster.core;
     let mut declared = Vec::new();
-    for n in &ctx.config.nodes {
+    for n in &core.config.nodes {
         let token = match &n.token_file {
             Some(f) => Some(crate::token::read(f)?),
             None => None,
@@ -39,13 +65,13 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
             token,
             protocol: n.protocol,
         };
-        let row = validate(ctx, new).with_context(|| format!("jobod.toml: node {}", n.url))?;
+        let row = validate(core, new).with_context(|| format!("jobod.toml: node {}", n.url))?;
         declared.push(NodeRow {
             from_config: true,
             ..row
         });
     }
-    let rows = ctx
+    let rows = core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -73,9 +99,9 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
         })
         .await?;
     for row in rows {
-        register(ctx, row);
+        register(cluster, row);
     }
-    let gone: std::collections::BTreeSet<String> = ctx
+    let gone: std::collections::BTreeSet<String> = core
         .store
         .call(|c| store::active(c))
         .await?
@@ -84,27 +110,24 @@ pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
             Some(Placement::Node(name)) => Some(name),
             _ => None,
         })
-        .filter(|n| ctx.cluster.get(n).is_none())
+        .filter(|n| cluster.get(n).is_none())
         .collect();
     for node in gone {
         let why = format!("node {node} was removed");
-        requeue::requeue_node_jobs(ctx, &node, &why).await?;
+        requeue::requeue_node_jobs(core, &node, &why).await?;
     }
     Ok(())
 }
 
-fn register(ctx: &Ctx, row: NodeRow) {
-    let node = Arc::new(RemoteNode::new(row, ctx.config.cluster.request_timeout));
-    if let Some(old) = ctx
-        .cluster
-        .lock()
-        .insert(node.row.name.clone(), node.clone())
-    {
-        old.stop.cancel();
+fn register(cluster: &Cluster, row: NodeRow) {
+    let core = cluster.core.clone();
+    let node = Arc::new(RemoteNode::new(core.clone(), row));
+    if let Some(old) = cluster.lock().insert(node.row.name.clone(), node.clone()) {
+        old.shutdown();
     }
     match node.row.protocol {
-        NodeProtocol::Native => drop(tokio::spawn(link::run(ctx.clone(), node))),
-        NodeProtocol::Seed => drop(tokio::spawn(seed::watch(ctx.clone(), node))),
+        NodeProtocol::Native => drop(tokio::spawn(link::run(core, node))),
+        NodeProtocol::Seed => drop(tokio::spawn(seed::watch(core, node))),
     }
 }
 
@@ -116,7 +139,7 @@ fn valid_name(n: &str) -> bool {
 }
 
 /// Checks a new node's settings and turns them into a row (without id).
-fn validate(ctx: &Ctx, new: NewNode) -> Result<NodeRow, ManageError> {
+fn validate(core: &Core, new: NewNode) -> Result<NodeRow, ManageError> {
     let authority = match Endpoint::parse(&new.url) {
         Ok(Endpoint::Tcp(a)) => a,
         _ => {
@@ -140,7 +163,7 @@ fn validate(ctx: &Ctx, new: NewNode) -> Result<NodeRow, ManageError> {
     if let Some(s) = new
         .services
         .iter()
-        .find(|s| ctx.config.service(s).is_none())
+        .find(|s| core.config.service(s).is_none())
     {
         return Err(ManageError::Invalid(format!(
             "unknown service '{s}' (see `jobo service ls`)"
@@ -181,9 +204,10 @@ fn validate(ctx: &Ctx, new: NewNode) -> Result<NodeRow, ManageError> {
     })
 }
 
-pub async fn add(ctx: &Ctx, new: NewNode) -> Result<api::Node, ManageError> {
-    let row = validate(ctx, new)?;
-    let inserted = ctx
+async fn add(cluster: &Cluster, new: NewNode) -> Result<api::Node, ManageError> {
+    let core = &cluster.core;
+    let row = validate(core, new)?;
+    let inserted = core
         .store
         .call(move |c| match store::insert_node(c, &row) {
             Err(StoreError::Sqlite(e))
@@ -199,29 +223,33 @@ pub async fn add(ctx: &Ctx, new: NewNode) -> Result<api::Node, ManageError> {
         .await??;
     tracing::info!("node {} added ({})", inserted.name, inserted.url);
     let name = inserted.name.clone();
-    register(ctx, inserted);
-    view(ctx, &name).await
+    register(cluster, inserted);
+    view(cluster, &name).await
 }
 
-async fn find(ctx: &Ctx, key: &str) -> Result<NodeRow, ManageError> {
+async fn find(core: &Core, key: &str) -> Result<NodeRow, ManageError> {
     let k = key.to_string();
-    ctx.store
+    core.store
         .call(move |c| store::find_node(c, &k))
         .await?
         .ok_or_else(|| ManageError::NotFound(key.to_string()))
 }
 
-pub async fn remove(ctx: &Ctx, key: &str, force: bool) -> Result<api::Node, ManageError> {
-    let row = find(ctx, key).await?;
+async fn remove(cluster: &Cluster, key: &str, force: bool) -> Result<api::Node, ManageError> {
+    let core = &cluster.core;
+    let row = find(core, key).await?;
     if row.from_config {
         return Err(ManageError::Conflict(format!(
             "node {} is declared in jobod.toml: remove it there and restart jobod",
             row.name
         )));
     }
-    let gone = view(ctx, &row.name).await?;
+    let gone = view(cluster, &row.name).await?;
     let place = Placement::Node(row.name.clone());
-    let active = ctx.store.call(move |c| store::active_on(c, &place)).await?;
+    let active = core
+        .store
+        .call(move |c| store::active_on(c, &place))
+        .await?;
     if !active.is_empty() && !force {
         return Err(ManageError::Conflict(format!(
             "node {0} has {1} jobs; drain it and let them finish (`jobo node drain {0}`), \
@@ -231,50 +259,58 @@ pub async fn remove(ctx: &Ctx, key: &str, force: bool) -> Result<api::Node, Mana
         )));
     }
     let id = row.id;
-    ctx.store.call(move |c| store::delete_node(c, id)).await?;
+    core.store.call(move |c| store::delete_node(c, id)).await?;
     // Its runs are nobody's now: ask it to drop them, then forget the node.
-    for rec in &active {
-        super::forget_payload(ctx, rec);
-    }
-    if let Some(node) = ctx.cluster.lock().remove(&row.name) {
-        node.stop.cancel();
+    if let Some(node) = cluster.lock().remove(&row.name) {
+        for rec in &active {
+            node.discard(rec);
+        }
+        node.shutdown();
     }
     let why = format!("node {} was removed", row.name);
-    requeue::requeue_node_jobs(ctx, &row.name, &why).await?;
-    ctx.events.wake_scheduler();
+    requeue::requeue_node_jobs(core, &row.name, &why).await?;
+    core.events.wake_scheduler();
     tracing::info!("node {} removed", row.name);
     Ok(gone)
 }
 
-pub async fn set_draining(ctx: &Ctx, key: &str, draining: bool) -> Result<api::Node, ManageError> {
+async fn set_draining(
+    cluster: &Cluster,
+    key: &str,
+    draining: bool,
+) -> Result<api::Node, ManageError> {
+    let core = &cluster.core;
     if key == Placement::LOCAL || key == "0" {
         return Err(ManageError::Invalid(
             "the embedded worker cannot be drained; start jobod with --no-local-worker".into(),
         ));
     }
-    let row = find(ctx, key).await?;
+    let row = find(core, key).await?;
     let id = row.id;
-    ctx.store
+    core.store
         .call(move |c| store::set_draining(c, id, draining))
         .await?;
-    if let Some(node) = ctx.cluster.get(&row.name) {
+    if let Some(node) = cluster.get(&row.name) {
         node.live().draining = draining;
     }
-    ctx.events.wake_scheduler();
-    view(ctx, &row.name).await
+    core.events.wake_scheduler();
+    view(cluster, &row.name).await
 }
 
-async fn view(ctx: &Ctx, name: &str) -> Result<api::Node, ManageError> {
-    list(ctx)
+async fn view(cluster: &Cluster, name: &str) -> Result<api::Node, ManageError> {
+    list(cluster, None)
         .await?
         .into_iter()
         .find(|n| n.name == name)
         .ok_or_else(|| ManageError::NotFound(name.to_string()))
 }
 
-/// Every node, the embedded worker first (id 0).
-pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
-    let (rows, used, done) = ctx
+async fn list(
+    cluster: &Cluster,
+    local_slots: Option<usize>,
+) -> Result<Vec<api::Node>, ManageError> {
+    let (rows, used, done) = cluster
+        .core
         .store
         .call(|c| {
             let mut used: HashMap<Placement, usize> = HashMap::new();
@@ -288,13 +324,13 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
         })
         .await?;
     let mut nodes = Vec::new();
-    if let Some(w) = &ctx.worker {
+    if let Some(slots) = local_slots {
         nodes.push(api::Node {
             id: 0,
             name: Placement::LOCAL.into(),
             url: Placement::LOCAL.into(),
             services: Vec::new(),
-            slots: w.slots(),
+            slots,
             used: used.get(&Placement::Local).copied().unwrap_or(0),
             load: None,
             state: NodeState::Healthy,
@@ -307,8 +343,7 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<api::Node>, ManageError> {
     }
     for row in rows {
         let place = Placement::Node(row.name.clone());
-        let live = ctx
-            .cluster
+        let live = cluster
             .get(&row.name)
             .map(|n| (n.state(), n.live().clone()));
         let (state, load, seen) = match live {

@@ -1,9 +1,9 @@
-//! The server's worker nodes (design §5, §6): which exist, which can take jobs now, and the
-//! tasks that keep in touch with them.
+//! The server's worker nodes, each a [`Backend`]: which exist, which can take jobs now, and
+//! the tasks that keep in touch with them.
 //!
 //! The `nodes` table says which nodes exist; this registry adds what is only true while the
-//! server runs (reachable, load, last heartbeat) and owns one link task per node. The
-//! scheduler asks it for [`Place`]s and hands it the jobs it placed on a remote node.
+//! server runs (reachable, load, last heartbeat) and owns one link task per node. The facade
+//! (`backends.rs`) asks it for [`Place`]s and hands each node the jobs placed on it.
 
 mod attempt;
 mod collect;
@@ -14,14 +14,17 @@ mod remote;
 mod requeue;
 mod seed;
 
-pub use manage::{ManageError, add, list, remove, set_draining, start};
+pub use manage::ManageError;
 pub use requeue::requeue_node_jobs;
 
 use crate::api::{NodeProtocol, NodeState};
-use crate::local_worker::LocalWorker;
+use crate::backend::{Backend, Place};
+use crate::core::Core;
+use crate::paths::LogStream;
 use crate::placement::Placement;
-use crate::state::Ctx;
 use crate::store::{NodeRow, Record};
+use futures_util::future::BoxFuture;
+use hyper::body::Incoming;
 use remote::NodeClient;
 
 use std::collections::{BTreeMap, HashSet};
@@ -29,26 +32,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// A place the scheduler can put jobs: the embedded worker or a usable remote node.
-#[derive(Debug, Clone)]
-pub struct Place {
-    pub node: Placement,
-    /// `None`: every service.
-    pub services: Option<Vec<String>>,
-    pub slots: usize,
-    pub load: f32,
-}
-
-impl Place {
-    pub fn serves(&self, service: &str) -> bool {
-        self.services
-            .as_ref()
-            .is_none_or(|s| s.iter().any(|x| x == service))
-    }
-}
-
 /// One remote node: its row, what the server knows of it now, and its link's stop switch.
 pub struct RemoteNode {
+    core: Arc<Core>,
     pub row: NodeRow,
     client: NodeClient,
     live: Mutex<Live>,
@@ -74,8 +60,10 @@ struct Live {
 }
 
 impl RemoteNode {
-    fn new(row: NodeRow, timeout: std::time::Duration) -> RemoteNode {
+    fn new(core: Arc<Core>, row: NodeRow) -> RemoteNode {
+        let timeout = core.config.cluster.request_timeout;
         RemoteNode {
+            core,
             client: NodeClient::new(&row, timeout),
             live: Mutex::new(Live {
                 reachable: false,
@@ -133,12 +121,19 @@ impl RemoteNode {
 }
 
 /// Every remote node the server knows, by name.
-#[derive(Default)]
 pub struct Cluster {
+    core: Arc<Core>,
     nodes: Mutex<BTreeMap<String, Arc<RemoteNode>>>,
 }
 
 impl Cluster {
+    pub fn new(core: Arc<Core>) -> Cluster {
+        Cluster {
+            core,
+            nodes: Mutex::default(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Arc<RemoteNode>>> {
         self.nodes.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -151,108 +146,104 @@ impl Cluster {
         self.lock().values().cloned().collect()
     }
 
-    /// Where jobs may go now: the embedded worker (if on) and every reachable, undrained node.
-    pub fn places(&self, local: Option<&LocalWorker>) -> Vec<Place> {
-        let mut places: Vec<Place> = local
-            .map(|w| Place {
-                node: Placement::Local,
-                services: None,
-                slots: w.slots(),
-                load: 0.0,
-            })
-            .into_iter()
-            .collect();
-        for node in self.all() {
-            let live = node.live().clone();
-            if live.reachable && !live.draining {
-                places.push(Place {
-                    node: Placement::Node(node.row.name.clone()),
-                    services: Some(node.row.services.clone()),
-                    slots: node.row.slots,
-                    load: live.load.unwrap_or(0.0),
-                });
+    /// Starts a job the scheduler placed on a node; if the node was removed since, the job
+    /// goes back to the queue (the attempt not counted).
+    pub fn start(&self, rec: Record) {
+        let node = rec.job.node.as_ref().and_then(Placement::node);
+        match node.and_then(|name| self.get(name)) {
+            Some(node) => node.start(rec),
+            None => {
+                let core = self.core.clone();
+                tokio::spawn(
+                    async move { attempt::undo(&core, &rec, "its node was removed").await },
+                );
             }
         }
-        places
+    }
+
+    /// Adds to `places` every node that takes jobs now: reachable and not draining.
+    pub fn offers(&self, places: &mut Vec<Place>) {
+        places.extend(self.lock().values().filter_map(|n| n.offer()));
     }
 
     /// Stops every link (at shutdown). Jobs on nodes keep running; the next start re-attaches.
     pub fn stop_all(&self) {
         for node in self.all() {
-            node.stop.cancel();
+            node.shutdown();
         }
     }
 }
 
-/// Starts a job the scheduler placed on a remote node.
-pub fn start_remote(ctx: &Ctx, rec: Record) {
-    let node = rec.job.node.as_ref().and_then(Placement::node);
-    let Some(node) = node.and_then(|n| ctx.cluster.get(n)) else {
-        // Its node was removed between the pass and now: back to the queue.
-        let ctx = ctx.clone();
-        tokio::spawn(async move { attempt::undo(&ctx, &rec, "its node was removed").await });
-        return;
-    };
-    match node.row.protocol {
-        NodeProtocol::Native => dispatch::push(ctx.clone(), node, rec),
-        NodeProtocol::Seed => seed::start(ctx.clone(), node, rec),
+impl Backend for Arc<RemoteNode> {
+    fn offer(&self) -> Option<Place> {
+        let live = self.live();
+        (live.reachable && !live.draining).then(|| Place {
+            node: self.placement(),
+            services: Some(self.row.services.clone()),
+            slots: self.row.slots,
+            load: live.load.unwrap_or(0.0),
+        })
     }
-}
 
-/// Asks the node running job `rec` to cancel it; the outcome arrives as for any run.
-pub async fn cancel_remote(ctx: &Ctx, rec: &Record) -> Result<(), String> {
-    let node = rec
-        .job
-        .node
-        .as_ref()
-        .and_then(Placement::node)
-        .and_then(|n| ctx.cluster.get(n))
-        .ok_or("its node is not known to this server")?;
-    let payload = rec
-        .payload
-        .as_deref()
-        .ok_or("it has not reached its node")?;
-    match node.row.protocol {
-        NodeProtocol::Native => node.client.cancel(payload).await,
-        NodeProtocol::Seed => {
-            dispatch::lock(&node.cancelled).insert(payload.to_string());
-            node.client.seed_kill(payload).await
+    fn start(&self, rec: Record) {
+        match self.row.protocol {
+            NodeProtocol::Native => dispatch::push(self.core.clone(), self.clone(), rec),
+            NodeProtocol::Seed => seed::start(self.core.clone(), self.clone(), rec),
         }
     }
-    .map_err(|e| format!("node {} did not take the cancel: {e}", node.row.name))
-}
 
-/// Drops the remote copy of an attempt the store no longer wants (a job cancelled before
-/// its node started it).
-pub fn forget_payload(ctx: &Ctx, rec: &Record) {
-    let node = rec.job.node.as_ref().and_then(Placement::node);
-    let node = node.and_then(|n| ctx.cluster.get(n));
-    let (Some(node), Some(payload)) = (node, rec.payload.clone()) else {
-        return;
-    };
-    match node.row.protocol {
-        NodeProtocol::Native => collect::discard(node, payload),
-        NodeProtocol::Seed => {
-            tokio::spawn(async move {
-                let _ = remote::retry(3, || node.client.seed_kill(&payload)).await;
-            });
+    /// Asks the node to cancel the run; the outcome arrives as for any run.
+    fn cancel(&self, rec: &Record) -> BoxFuture<'static, Result<(), String>> {
+        let (node, payload) = (self.clone(), rec.payload.clone());
+        Box::pin(async move {
+            let payload = payload.ok_or("it has not reached its node")?;
+            match node.row.protocol {
+                NodeProtocol::Native => node.client.cancel(&payload).await,
+                NodeProtocol::Seed => {
+                    dispatch::lock(&node.cancelled).insert(payload.clone());
+                    node.client.seed_kill(&payload).await
+                }
+            }
+            .map_err(|e| format!("node {} did not take the cancel: {e}", node.row.name))
+        })
+    }
+
+    /// Drops the node's copy of an attempt the store no longer wants.
+    fn discard(&self, rec: &Record) {
+        let Some(payload) = rec.payload.clone() else {
+            return;
+        };
+        match self.row.protocol {
+            NodeProtocol::Native => collect::discard(self.clone(), payload),
+            NodeProtocol::Seed => {
+                let node = self.clone();
+                tokio::spawn(async move {
+                    let _ = remote::retry(3, || node.client.seed_kill(&payload)).await;
+                });
+            }
         }
     }
-}
 
-/// A live log stream of a job running on a remote node, from `offset`, following.
-pub async fn remote_log(
-    ctx: &Ctx,
-    rec: &Record,
-    stream: crate::paths::LogStream,
-    offset: u64,
-) -> Option<hyper::body::Incoming> {
-    let node = ctx.cluster.get(rec.job.node.as_ref()?.node()?)?;
-    if node.row.protocol != NodeProtocol::Native {
-        return None;
+    /// The node's live log of the run (native nodes; the seed's keep none).
+    fn follow_log(
+        &self,
+        rec: &Record,
+        stream: LogStream,
+        offset: u64,
+    ) -> BoxFuture<'static, Option<Incoming>> {
+        let (node, payload) = (self.clone(), rec.payload.clone());
+        Box::pin(async move {
+            if node.row.protocol != NodeProtocol::Native {
+                return None;
+            }
+            node.client
+                .follow_log(payload.as_deref()?, stream, offset)
+                .await
+                .ok()
+        })
     }
-    node.client
-        .follow_log(rec.payload.as_deref()?, stream, offset)
-        .await
-        .ok()
+
+    fn shutdown(&self) {
+        self.stop.cancel();
+    }
 }

@@ -2,18 +2,23 @@
 //! left (`max_attempts` of the service), `lost` with the reason after that.
 
 use crate::config::Config;
+use crate::core::Core;
 use crate::job::JobState;
 use crate::placement::Placement;
-use crate::state::Ctx;
 use crate::store::{self, Record, StoreError};
 use rusqlite::Transaction;
+use std::sync::Arc;
 
 /// Requeues (or loses) every job active on `node`, in one transaction. `why` says what
 /// happened to the node, e.g. "node n1 unreachable". Returns how many jobs it moved.
-pub async fn requeue_node_jobs(ctx: &Ctx, node: &str, why: &str) -> Result<usize, StoreError> {
+pub async fn requeue_node_jobs(
+    core: &Arc<Core>,
+    node: &str,
+    why: &str,
+) -> Result<usize, StoreError> {
     let place = Placement::Node(node.to_string());
-    let (why, config) = (why.to_string(), ctx.config.clone());
-    let moved = ctx
+    let (why, config) = (why.to_string(), core.config.clone());
+    let moved = core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -31,7 +36,7 @@ pub async fn requeue_node_jobs(ctx: &Ctx, node: &str, why: &str) -> Result<usize
             rec.job.id,
             rec.job.reason.as_deref().unwrap_or("")
         );
-        ctx.events.job_changed(rec.job.id, rec.job.state);
+        core.events.job_changed(rec.job.id, rec.job.state);
     }
     Ok(moved.len())
 }

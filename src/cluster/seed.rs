@@ -17,9 +17,9 @@ use super::dispatch::{self, lock};
 use super::remote::{Retrieved, SEED_EXIT_FILE, SeedZip, retry};
 use super::{RemoteNode, attempt, link};
 use crate::archive::{self, ArchiveError};
+use crate::core::Core;
 use crate::job::JobState;
 use crate::placement::Placement;
-use crate::state::Ctx;
 use crate::store::{self, Record, now_ms};
 use hyper::StatusCode;
 use hyper::body::Incoming;
@@ -33,22 +33,22 @@ const FIRST_POLL: Duration = Duration::from_millis(50);
 const MAX_POLL: Duration = Duration::from_secs(2);
 
 /// Submits job `rec` (just placed on `node`) and follows it to its end.
-pub fn start(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
+pub fn start(core: Arc<Core>, node: Arc<RemoteNode>, rec: Record) {
     let id = rec.job.id;
     lock(&node.pushing).insert(id);
     tokio::spawn(async move {
-        let submitted = submit(&ctx, &node, &rec).await;
+        let submitted = submit(&core, &node, &rec).await;
         lock(&node.pushing).remove(&id);
         if let Some(rec) = submitted {
-            follow(ctx, node, rec).await;
+            follow(core, node, rec).await;
         }
     });
 }
 
 /// The seed node's link: re-attaches to its jobs, then checks its health every beat.
-pub async fn watch(ctx: Ctx, node: Arc<RemoteNode>) {
-    reattach(&ctx, &node).await;
-    let (lease, beat) = (ctx.config.cluster.lease, ctx.config.cluster.beat());
+pub async fn watch(core: Arc<Core>, node: Arc<RemoteNode>) {
+    reattach(&core, &node).await;
+    let (lease, beat) = (core.config.cluster.lease, core.config.cluster.beat());
     loop {
         let next = Instant::now() + beat;
         let health = tokio::select! {
@@ -59,10 +59,10 @@ pub async fn watch(ctx: Ctx, node: Arc<RemoteNode>) {
             Ok(Ok(())) => {
                 if node.alive(None) {
                     tracing::info!("node {} is reachable", node.row.name);
-                    ctx.events.wake_scheduler();
+                    core.events.wake_scheduler();
                 }
             }
-            _ if Instant::now() >= node.live().seen + lease => link::lose(&ctx, &node).await,
+            _ if Instant::now() >= node.live().seen + lease => link::lose(&core, &node).await,
             Ok(Err(e)) => tracing::debug!("node {}: health: {e}", node.row.name),
             Err(_) => tracing::debug!("node {}: health: no answer", node.row.name),
         }
@@ -74,9 +74,9 @@ pub async fn watch(ctx: Ctx, node: Arc<RemoteNode>) {
 }
 
 /// Follows every job the store has on this node (after a server restart, or a re-add).
-async fn reattach(ctx: &Ctx, node: &Arc<RemoteNode>) {
+async fn reattach(core: &Arc<Core>, node: &Arc<RemoteNode>) {
     let place = node.placement();
-    let active = match ctx.store.call(move |c| store::active_on(c, &place)).await {
+    let active = match core.store.call(move |c| store::active_on(c, &place)).await {
         Ok(a) => a,
         Err(e) => return tracing::error!("node {}: cannot re-attach: {e}", node.row.name),
     };
@@ -85,18 +85,18 @@ async fn reattach(ctx: &Ctx, node: &Arc<RemoteNode>) {
             continue;
         }
         if rec.payload.is_none() {
-            attempt::undo(ctx, &rec, "it never reached its node").await;
+            attempt::undo(core, &rec, "it never reached its node").await;
             continue;
         }
         // A submit cut short leaves the server-made id, which the node answers 404 to.
-        tokio::spawn(follow(ctx.clone(), node.clone(), rec));
+        tokio::spawn(follow(core.clone(), node.clone(), rec));
     }
 }
 
 /// `POST /submit`; returns the job with the node's payload id recorded, or `None` when the
 /// job went back to the queue, failed, or moved on meanwhile.
-async fn submit(ctx: &Ctx, node: &RemoteNode, rec: &Record) -> Option<Record> {
-    let input = ctx.data.job(rec.job.id).input();
+async fn submit(core: &Arc<Core>, node: &RemoteNode, rec: &Record) -> Option<Record> {
+    let input = core.data.job(rec.job.id).input();
     let names = {
         let input = input.clone();
         tokio::task::spawn_blocking(move || archive::multipart_names(&input)).await
@@ -105,11 +105,11 @@ async fn submit(ctx: &Ctx, node: &RemoteNode, rec: &Record) -> Option<Record> {
         Ok(Ok(names)) => Arc::new(names),
         Ok(Err(e)) => {
             let why = format!("its input cannot go to seed node {}: {e}", node.row.name);
-            dispatch::fail(ctx, rec, why).await;
+            dispatch::fail(core, rec, why).await;
             return None;
         }
         Err(e) => {
-            attempt::undo(ctx, rec, &format!("cannot list its input: {e}")).await;
+            attempt::undo(core, rec, &format!("cannot list its input: {e}")).await;
             return None;
         }
     };
@@ -126,11 +126,11 @@ async fn submit(ctx: &Ctx, node: &RemoteNode, rec: &Record) -> Option<Record> {
             match e.status() {
                 // The node read the files and refused them: no other node will differ.
                 Some(StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE) => {
-                    dispatch::fail(ctx, rec, why).await
+                    dispatch::fail(core, rec, why).await
                 }
                 _ => {
                     node.mark_unreachable();
-                    attempt::undo(ctx, rec, &why).await;
+                    attempt::undo(core, rec, &why).await;
                 }
             }
             return None;
@@ -138,7 +138,7 @@ async fn submit(ctx: &Ctx, node: &RemoteNode, rec: &Record) -> Option<Record> {
     };
     node.alive(None);
     let (id, old, new) = (rec.job.id, rec.payload.clone(), payload.clone());
-    let adopted = ctx
+    let adopted = core
         .store
         .call(move |c| {
             let tx = c.transaction()?;
@@ -176,7 +176,7 @@ async fn kill_stale(node: &RemoteNode, payload: String) {
 }
 
 /// Polls job `rec`'s payload until its end is recorded, the job moves on, or the link stops.
-async fn follow(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
+async fn follow(core: Arc<Core>, node: Arc<RemoteNode>, rec: Record) {
     let Some(payload) = rec.payload.clone() else {
         return;
     };
@@ -185,7 +185,7 @@ async fn follow(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
     }
     let stale = tokio::select! {
         _ = node.stop.cancelled() => false,
-        stale = poll(&ctx, &node, rec.job.id, &payload) => stale,
+        stale = poll(&core, &node, rec.job.id, &payload) => stale,
     };
     lock(&node.collecting).remove(&payload);
     if stale {
@@ -195,14 +195,14 @@ async fn follow(ctx: Ctx, node: Arc<RemoteNode>, rec: Record) {
 
 /// The polling loop; returns true when the job moved on without this run (its copy on the
 /// node is then stale).
-async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool {
+async fn poll(core: &Arc<Core>, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool {
     let mut wait = FIRST_POLL;
     let mut last = String::new();
     let mut timed_out = None;
     let followed_since = std::time::Instant::now();
     let cancelled = || lock(&node.cancelled).contains(payload);
     loop {
-        let rec = match current(ctx, &node.row.name, id, payload).await {
+        let rec = match current(core, &node.row.name, id, payload).await {
             Ok(Some(rec)) => rec,
             Ok(None) => return true,
             Err(e) => {
@@ -212,7 +212,7 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
             }
         };
         if timed_out.is_none()
-            && let Some(limit) = overdue(ctx, &rec, followed_since)
+            && let Some(limit) = overdue(core, &rec, followed_since)
         {
             tracing::info!("job {id}: timed out on {}, killing it", node.row.name);
             if node.client.seed_kill(payload).await.is_ok() {
@@ -225,12 +225,12 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
             Err(e) => e.status() == Some(StatusCode::NOT_FOUND),
         };
         if answered && node.alive(None) {
-            ctx.events.wake_scheduler();
+            core.events.wake_scheduler();
         }
         let ended = match answer {
             Ok(Retrieved::Status(word)) if !is_final(&word) => {
                 if word == "Running" && rec.job.state == JobState::Dispatched {
-                    attempt::started(ctx, &rec).await;
+                    attempt::started(core, &rec).await;
                 }
                 if word != last {
                     wait = FIRST_POLL;
@@ -242,21 +242,21 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
                 // Over, but not completed: the seed zips only completed runs.
                 let by_us = ended_by_us(timed_out, cancelled());
                 match node.client.seed_retrieve_partial(payload).await {
-                    Ok(zip) => take(ctx, node, &rec, zip, Some(word), by_us).await,
+                    Ok(zip) => take(core, node, &rec, zip, Some(word), by_us).await,
                     Err(e) if e.status().is_some() => {
                         tracing::warn!("job {id}: no files from {}: {e}", node.row.name);
                         let outcome = outcome(Some(&word), None, by_us);
-                        finish(ctx, &rec, empty_results(ctx).await, outcome).await
+                        finish(core, &rec, empty_results(core).await, outcome).await
                     }
                     Err(e) => Err(e.to_string()),
                 }
             }
             Ok(Retrieved::Zip(zip)) => {
                 let by_us = ended_by_us(timed_out, cancelled());
-                take(ctx, node, &rec, zip, None, by_us).await
+                take(core, node, &rec, zip, None, by_us).await
             }
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
-                attempt::unknown_to_node(ctx, &node.row.name, &rec).await;
+                attempt::unknown_to_node(core, &node.row.name, &rec).await;
                 return false;
             }
             Err(e) => {
@@ -280,12 +280,12 @@ async fn poll(ctx: &Ctx, node: &Arc<RemoteNode>, id: i64, payload: &str) -> bool
 
 /// Job `id` if it is still active on `node` with `payload`.
 async fn current(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     node: &str,
     id: i64,
     payload: &str,
 ) -> Result<Option<Record>, store::StoreError> {
-    match ctx.store.call(move |c| store::get(c, id)).await {
+    match core.store.call(move |c| store::get(c, id)).await {
         Ok(rec) => Ok(Some(rec).filter(|r| {
             r.job.state.is_active()
                 && r.job.node.as_ref().and_then(Placement::node) == Some(node)
@@ -298,10 +298,10 @@ async fn current(
 
 /// The job's time limit, if it has one and ran past it (counted from `followed_since`, about
 /// its dispatch, while the node has not said it runs).
-fn overdue(ctx: &Ctx, rec: &Record, followed_since: std::time::Instant) -> Option<Duration> {
+fn overdue(core: &Arc<Core>, rec: &Record, followed_since: std::time::Instant) -> Option<Duration> {
     let job = &rec.job;
     let secs = job.timeout_secs.or_else(|| {
-        let service = ctx.config.service(&job.service)?;
+        let service = core.config.service(&job.service)?;
         service.timeout.map(|t| t.as_secs().max(1))
     })?;
     let limit = Duration::from_secs(secs);
@@ -379,26 +379,26 @@ fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>) -> 
 /// Records the outcome with the staged files (if any could be staged): `Ok(true)` once the
 /// run is dealt with, whether or not it was still the job's current attempt.
 async fn finish(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     rec: &Record,
     staged: std::io::Result<tempfile::TempDir>,
     outcome: Outcome,
 ) -> Result<bool, String> {
     let staged = staged.map_err(|e| format!("cannot stage its results: {e}"))?;
-    collect::finish(ctx, rec, staged, outcome)
+    collect::finish(core, rec, staged, outcome)
         .await
         .map(|_| true)
         .map_err(|e| format!("cannot record its end: {e}"))
 }
 
-fn staging(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
+fn staging(core: &Arc<Core>) -> std::io::Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("seed-")
-        .tempdir_in(ctx.data.tmp())
+        .tempdir_in(core.data.tmp())
 }
 
-async fn empty_results(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
-    let staged = staging(ctx)?;
+async fn empty_results(core: &Arc<Core>) -> std::io::Result<tempfile::TempDir> {
+    let staged = staging(core)?;
     tokio::fs::create_dir(staged.path().join("work")).await?;
     Ok(staged)
 }
@@ -406,7 +406,7 @@ async fn empty_results(ctx: &Ctx) -> std::io::Result<tempfile::TempDir> {
 /// Takes a zip of the run's files and records how the run ended: `word` is the status the node
 /// reported (none: completed, as a `/retrieve` zip says).
 async fn take(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     node: &RemoteNode,
     rec: &Record,
     zip: SeedZip,
@@ -414,7 +414,7 @@ async fn take(
     ended: Option<Ended>,
 ) -> Result<bool, String> {
     let word = zip.status.or(word);
-    match take_zip(ctx, node, zip.body).await {
+    match take_zip(core, node, zip.body).await {
         Ok(staged) => {
             let exit_code = match zip.exit_code {
                 Some(code) => Some(code),
@@ -425,12 +425,12 @@ async fn take(
                 // which go on: follow it until it writes its exit code (or its timeout, a
                 // cancel or the node's loss ends it).
                 if rec.job.state == JobState::Dispatched {
-                    attempt::started(ctx, rec).await;
+                    attempt::started(core, rec).await;
                 }
                 return Ok(false);
             }
             let outcome = outcome(word.as_deref(), exit_code, ended);
-            finish(ctx, rec, Ok(staged), outcome).await
+            finish(core, rec, Ok(staged), outcome).await
         }
         Err(Taken::Unusable(e)) => {
             let outcome = Outcome {
@@ -441,7 +441,7 @@ async fn take(
                     node.row.name
                 )),
             };
-            finish(ctx, rec, empty_results(ctx).await, outcome).await
+            finish(core, rec, empty_results(core).await, outcome).await
         }
         Err(Taken::Retry(e)) => Err(e),
     }
@@ -471,11 +471,11 @@ enum Taken {
 
 /// Downloads the zip to a file in a staging dir and unpacks it as `<staged>/work`.
 async fn take_zip(
-    ctx: &Ctx,
+    core: &Arc<Core>,
     node: &RemoteNode,
     body: Incoming,
 ) -> Result<tempfile::TempDir, Taken> {
-    let staged = staging(ctx).map_err(|e| Taken::Retry(format!("cannot stage results: {e}")))?;
+    let staged = staging(core).map_err(|e| Taken::Retry(format!("cannot stage results: {e}")))?;
     let zip = staged.path().join("results.zip");
     spool(body, &zip, node.client.timeout())
         .await

@@ -17,7 +17,7 @@ pub fn current_files(ctx: &Ctx, job: &Job) -> Result<PathBuf, ApiError> {
             format!("the files of job {} were removed", job.id),
         ));
     }
-    let dir = ctx.data.job(job.id);
+    let dir = ctx.core.data.job(job.id);
     for candidate in [dir.work(), dir.input()] {
         if candidate.is_dir() {
             return Ok(candidate);

@@ -6,7 +6,6 @@ use crate::http::Body;
 use crate::http::respond::stream;
 use crate::job::{JobId, JobState};
 use crate::paths::LogStream;
-use crate::placement::Placement;
 use crate::queue;
 use crate::state::Ctx;
 use crate::store;
@@ -43,11 +42,8 @@ async fn remote_log(
     which: LogStream,
     offset: u64,
 ) -> Option<hyper::body::Incoming> {
-    let rec = ctx.store.call(move |c| store::get(c, id)).await.ok()?;
-    if rec.job.node == Some(Placement::Local) {
-        return None;
-    }
-    crate::cluster::remote_log(ctx, &rec, which, offset).await
+    let rec = ctx.core.store.call(move |c| store::get(c, id)).await.ok()?;
+    ctx.backends.follow_log(&rec, which, offset).await
 }
 
 /// Sends everything from `offset` on; returns when the log is complete or the reader left.
@@ -59,13 +55,13 @@ async fn pump(
     follow: bool,
     tx: &mpsc::Sender<std::io::Result<Bytes>>,
 ) -> std::io::Result<()> {
-    let path = ctx.data.job(id).log(which);
-    let mut changes = ctx.events.subscribe();
+    let path = ctx.core.data.job(id).log(which);
+    let mut changes = ctx.core.events.subscribe();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         // Subscribe and read the state *before* reading the file: whatever is appended after
         // the read wakes us, and a job already final has its whole log in the file.
-        let live = ctx.logs.subscribe(id);
+        let live = ctx.core.logs.subscribe(id);
         let state = queue::get(ctx, id)
             .await
             .map_or(JobState::Expired, |j| j.state);

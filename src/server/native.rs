@@ -54,10 +54,10 @@ pub async fn submit(
     if let Some(job) = queue::find_idempotent(ctx, &who.user, key.as_deref()).await? {
         return Ok(json(StatusCode::OK, &job));
     }
-    upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
-    let dir = upload::staging_dir(&ctx.data.tmp())?;
+    upload::check_length(req.headers(), ctx.core.config.server.max_upload_bytes)?;
+    let dir = upload::staging_dir(&ctx.core.data.tmp())?;
     let input_bytes = upload::receive_tgz(
-        ctx.config.server.max_upload_bytes,
+        ctx.core.config.server.max_upload_bytes,
         req.into_body(),
         dir.path(),
     )
@@ -81,7 +81,7 @@ pub async fn submit(
 
 pub async fn list(ctx: &Ctx, query: &str) -> Result<Response<Body>, ApiError> {
     let q: ListQuery = parse_query(query)?;
-    let jobs = ctx.store.call(move |c| store::list(c, &q)).await?;
+    let jobs = ctx.core.store.call(move |c| store::list(c, &q)).await?;
     Ok(json(StatusCode::OK, &jobs))
 }
 
@@ -136,8 +136,9 @@ pub async fn results(ctx: &Ctx, id: JobId, query: &str) -> Result<Response<Body>
 }
 
 pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
-    let config = ctx.config.clone();
+    let config = ctx.core.config.clone();
     let list = ctx
+        .core
         .store
         .call(move |c| {
             config

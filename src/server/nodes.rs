@@ -12,7 +12,6 @@
 
 use crate::api::NewNode;
 use crate::api::routes::{RemoveNodeQuery, Route};
-use crate::cluster;
 use crate::http::Body;
 use crate::http::respond::{ApiError, json, parse_query};
 use crate::placement::Placement;
@@ -34,11 +33,16 @@ pub async fn route(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     check_admin(who)?;
+    let cluster = ctx.backends.cluster();
     match route {
-        Route::Nodes => Ok(json(StatusCode::OK, &cluster::list(ctx).await?)),
+        Route::Nodes => {
+            let local = ctx.backends.local_slots();
+            let nodes = cluster.list((local > 0).then_some(local)).await?;
+            Ok(json(StatusCode::OK, &nodes))
+        }
         Route::AddNode => {
             let new = read_new_node(req).await?;
-            Ok(json(StatusCode::CREATED, &cluster::add(ctx, new).await?))
+            Ok(json(StatusCode::CREATED, &cluster.add(new).await?))
         }
         Route::RemoveNode(key) => {
             let q: RemoveNodeQuery = parse_query(query)?;
@@ -48,18 +52,15 @@ pub async fn route(
                      --no-local-worker to run without it",
                 ));
             }
-            Ok(json(
-                StatusCode::OK,
-                &cluster::remove(ctx, &key, q.force).await?,
-            ))
+            Ok(json(StatusCode::OK, &cluster.remove(&key, q.force).await?))
         }
         Route::Drain(key) => Ok(json(
             StatusCode::OK,
-            &cluster::set_draining(ctx, &key, true).await?,
+            &cluster.set_draining(&key, true).await?,
         )),
         Route::Undrain(key) => Ok(json(
             StatusCode::OK,
-            &cluster::set_draining(ctx, &key, false).await?,
+            &cluster.set_draining(&key, false).await?,
         )),
         other => Err(ApiError::new(
             StatusCode::NOT_FOUND,

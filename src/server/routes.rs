@@ -135,7 +135,7 @@ async fn native_route(
 /// `/health`: 503 naming what is wrong when the store cannot answer, has recorded a failure
 /// (a write that did not go through) or is stuck; see `Store::health`.
 async fn health(ctx: &Ctx) -> Response<Body> {
-    match ctx.store.health().await {
+    match ctx.core.store.health().await {
         Ok(()) => json(
             StatusCode::OK,
             &serde_json::json!({"status": "ok", "database": "ok"}),

@@ -38,11 +38,11 @@ pub async fn upload(ctx: &Ctx, req: Request<Incoming>) -> Response<Body> {
 async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
     // From here on, a refusal lets the client finish sending and read it.
     let req = req.map(upload::UploadBody::new);
-    upload::check_length(req.headers(), ctx.config.server.max_upload_bytes)?;
-    let dir = upload::staging_dir(&ctx.data.tmp())?;
+    upload::check_length(req.headers(), ctx.core.config.server.max_upload_bytes)?;
+    let dir = upload::staging_dir(&ctx.core.data.tmp())?;
     let (parts, body) = req.into_parts();
     let form = multipart::receive_multipart(
-        ctx.config.server.max_upload_bytes,
+        ctx.core.config.server.max_upload_bytes,
         &parts.headers,
         body,
         dir.path(),

@@ -3,25 +3,15 @@
 //! Jobs the store shows as dispatched or running on the local worker were interrupted: their
 //! leftover process group (recognised by pid *and* start time, so a recycled pid is never
 //! signalled) is killed, then the job is requeued for another attempt or, with its attempts
-//! used up, failed with a reason. Half-finished uploads in `tmp/` are removed.
+//! used up, failed with a reason. The same kill ends the local runs when jobod stops.
 
-use crate::config::Config;
+use crate::core::Core;
 use crate::job::JobState;
 use crate::paths::DataDir;
 use crate::placement::Placement;
 use crate::process;
 use crate::store::{self, Record, Store, StoreError};
 use std::time::Duration;
-
-/// Empties the upload staging dir.
-pub fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
-    let tmp = data.tmp();
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)?;
-    }
-    std::fs::create_dir_all(tmp)?;
-    std::fs::create_dir_all(data.jobs())
-}
 
 /// Kills the process groups of local runs the store knows about (if they are still ours):
 /// the recorded group when its pid and start time match, and any group still working in the
@@ -59,11 +49,11 @@ pub async fn local_runs(store: &Store) -> Result<Vec<Record>, StoreError> {
 }
 
 /// Requeues or fails every interrupted local run. Returns how many were requeued.
-pub async fn recover(store: &Store, data: &DataDir, config: &Config) -> Result<usize, StoreError> {
-    let runs = local_runs(store).await?;
-    kill_local_runs(data, &runs).await;
-    let config = config.clone();
-    store
+pub async fn recover(core: &Core) -> Result<usize, StoreError> {
+    let runs = local_runs(&core.store).await?;
+    kill_local_runs(&core.data, &runs).await;
+    let config = core.config.clone();
+    core.store
         .call(move |c| {
             let tx = c.transaction()?;
             let mut requeued = 0;

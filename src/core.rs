@@ -1,0 +1,18 @@
+//! [`Core`]: the narrow handle every backend and daemon task holds — the store, the wake-ups,
+//! the live logs, the data dir and the configuration. Backends get this and nothing else of
+//! the daemon: not the API's context, not each other.
+
+use crate::config::Config;
+use crate::events::Events;
+use crate::logs::LogHub;
+use crate::paths::DataDir;
+use crate::store::Store;
+use std::sync::Arc;
+
+pub struct Core {
+    pub config: Arc<Config>,
+    pub data: DataDir,
+    pub store: Store,
+    pub events: Events,
+    pub logs: LogHub,
+}
