@@ -4,7 +4,7 @@
 //! [`Placement`] names, and knows nothing of how any of them runs a job.
 
 use crate::backend::{Backend, Place};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, NodeHandle};
 use crate::core::Core;
 use crate::local::{self, LocalWorker};
 use crate::paths::LogStream;
@@ -24,14 +24,14 @@ pub struct Backends {
 /// The backend of one placement, for one call.
 enum Chosen<'a> {
     Local(&'a LocalWorker),
-    Node(Arc<crate::cluster::RemoteNode>),
+    Node(Arc<NodeHandle>),
 }
 
 impl Chosen<'_> {
     fn backend(&self) -> &dyn Backend {
         match self {
             Chosen::Local(worker) => *worker,
-            Chosen::Node(node) => node,
+            Chosen::Node(node) => node.as_ref(),
         }
     }
 }

@@ -7,7 +7,6 @@ use crate::core::Core;
 use crate::job::JobState;
 use crate::store::{self, Record, StoreError, now_ms};
 use rusqlite::Transaction;
-use std::sync::Arc;
 
 /// Whether `now` (the job as stored) is still on the attempt `rec` describes.
 pub fn is_current(now: &Record, rec: &Record) -> bool {
@@ -17,7 +16,7 @@ pub fn is_current(now: &Record, rec: &Record) -> bool {
 /// Applies `change` to job `rec` in one transaction if `rec` is still its current attempt
 /// (and, with `only_dispatched`, not started yet); announces the new state.
 pub async fn if_current(
-    core: &Arc<Core>,
+    core: &Core,
     rec: &Record,
     only_dispatched: bool,
     change: impl FnOnce(&Transaction<'_>, &Record) -> Result<Record, StoreError> + Send + 'static,
@@ -46,7 +45,7 @@ pub async fn if_current(
 }
 
 /// The node says the run started.
-pub async fn started(core: &Arc<Core>, rec: &Record) {
+pub async fn started(core: &Core, rec: &Record) {
     if_current(core, rec, true, |tx, now| {
         store::transition(tx, now.job.id, JobState::Running, |r| {
             r.job.started_at = Some(now_ms())
@@ -56,7 +55,7 @@ pub async fn started(core: &Arc<Core>, rec: &Record) {
 }
 
 /// Back to the queue without counting the attempt: it never reached its node.
-pub async fn undo(core: &Arc<Core>, rec: &Record, why: &str) {
+pub async fn undo(core: &Core, rec: &Record, why: &str) {
     let why = format!("requeued: {why}");
     if_current(core, rec, true, move |tx, now| {
         store::transition(tx, now.job.id, JobState::Queued, |r| {
@@ -67,9 +66,19 @@ pub async fn undo(core: &Arc<Core>, rec: &Record, why: &str) {
     .await
 }
 
+/// The node refused the job's files for good (no other node would take them): it fails.
+pub async fn fail(core: &Core, rec: &Record, why: String) {
+    if_current(core, rec, true, move |tx, now| {
+        store::transition(tx, now.job.id, JobState::Failed, |r| {
+            r.job.reason = Some(why)
+        })
+    })
+    .await
+}
+
 /// The node does not know the attempt: a push or submit cut short (not an attempt), or a
 /// node that lost its runs (it restarted): that attempt is over.
-pub async fn unknown_to_node(core: &Arc<Core>, node: &str, rec: &Record) {
+pub async fn unknown_to_node(core: &Core, node: &str, rec: &Record) {
     let why = format!("node {node} does not know its payload");
     if rec.job.state == JobState::Dispatched {
         return undo(core, rec, &why).await;
@@ -79,7 +88,7 @@ pub async fn unknown_to_node(core: &Arc<Core>, node: &str, rec: &Record) {
 
 /// The run is gone on its node: the attempt counts, and the job goes back to the queue (or is
 /// `lost` once its attempts are used up).
-pub async fn lost_on_node(core: &Arc<Core>, rec: &Record, why: String) {
+pub async fn lost_on_node(core: &Core, rec: &Record, why: String) {
     let config = core.config.clone();
     if_current(core, rec, false, move |tx, now| {
         requeue::requeue(tx, &config, now, &why)

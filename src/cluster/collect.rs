@@ -13,8 +13,7 @@
 //! plus what the job made of them, and outputs are often larger than inputs; a job running
 //! on the embedded worker is not bounded at all, so the bound is against runaways, not a quota.
 
-use super::RemoteNode;
-use super::dispatch::lock;
+use super::node::Node;
 use super::remote::{RemoteError, retry};
 use crate::archive::{self, ArchiveError};
 use crate::core::Core;
@@ -23,7 +22,6 @@ use crate::paths::LogStream;
 use crate::protocol::{PayloadInfo, PayloadState};
 use crate::store::{self, Record, StoreError, now_ms};
 use hyper::body::Incoming;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How a run ended, in the job's terms.
@@ -49,29 +47,12 @@ impl Outcome {
     }
 }
 
-/// Collects a finished payload in the background (once, however often it is reported).
-pub fn start(core: Arc<Core>, node: Arc<RemoteNode>, rec: Record, info: PayloadInfo) {
-    let payload = info.id.to_string();
-    if !lock(&node.collecting).insert(payload.clone()) {
-        return;
-    }
-    tokio::spawn(async move {
-        let id = rec.job.id;
-        match collect(&core, &node, &rec, &payload, Outcome::of(&info)).await {
-            Ok(()) => {}
-            // The next hello from the node reports it again, and it is tried again then.
-            Err(e) => tracing::error!("job {id}: cannot collect from {}: {e}", node.row.name),
-        }
-        lock(&node.collecting).remove(&payload);
-    });
-}
-
 /// How many times `[server] max_upload_bytes` a remote run's results may be (see the module
 /// doc).
 pub const RESULTS_PER_UPLOAD: u64 = 10;
 
 /// The most file content taken from a node for one run.
-pub fn results_limit(core: &Arc<Core>) -> u64 {
+pub fn results_limit(core: &Core) -> u64 {
     core.config
         .server
         .max_upload_bytes
@@ -85,13 +66,16 @@ enum Fetched {
     TooLarge(u64),
 }
 
-async fn collect(
-    core: &Arc<Core>,
-    node: &RemoteNode,
+/// Fetches the results of `rec`'s finished run `payload` from its native node, records the
+/// outcome if that attempt is still current, then has the node delete its copy. Whoever calls
+/// this makes sure it runs once per payload at a time.
+pub async fn collect(
+    node: &Node,
     rec: &Record,
     payload: &str,
     outcome: Outcome,
 ) -> Result<(), String> {
+    let core = &node.core;
     let limit = results_limit(core);
     let fetched = retry(5, || async {
         let staged = tempfile::Builder::new()
@@ -128,7 +112,7 @@ async fn collect(
             let why = format!(
                 "its results on node {} are over the limit of {limit} bytes \
                  ({RESULTS_PER_UPLOAD} × [server] max_upload_bytes); none were kept",
-                node.row.name
+                node.name
             );
             tracing::error!("job {}: {why}", rec.job.id);
             refuse(core, rec, why).await.map_err(|e| e.to_string())?;
@@ -136,10 +120,7 @@ async fn collect(
     }
     if let Err(e) = retry(3, || node.client.delete(payload)).await {
         // Its next hello shows the copy again, and it is discarded then.
-        tracing::warn!(
-            "payload {payload}: node {} kept its copy: {e}",
-            node.row.name
-        );
+        tracing::warn!("payload {payload}: node {} kept its copy: {e}", node.name);
     }
     Ok(())
 }
@@ -162,7 +143,7 @@ async fn unpack(
 
 /// Fails `rec`'s job, if that attempt is still its current one, without results: `why` says
 /// what was wrong with them.
-async fn refuse(core: &Arc<Core>, rec: &Record, why: String) -> Result<(), StoreError> {
+async fn refuse(core: &Core, rec: &Record, why: String) -> Result<(), StoreError> {
     let (id, attempt) = (rec.job.id, rec.clone());
     let done = core
         .store
@@ -190,7 +171,7 @@ async fn refuse(core: &Arc<Core>, rec: &Record, why: String) -> Result<(), Store
 /// Records the outcome of `rec`'s attempt with the files in `staged` (`work/` and the logs),
 /// if that attempt is still the job's current one. Returns whether it was.
 pub async fn finish(
-    core: &Arc<Core>,
+    core: &Core,
     rec: &Record,
     staged: tempfile::TempDir,
     outcome: Outcome,
@@ -262,21 +243,4 @@ fn move_results(staged: &std::path::Path, dir: &crate::paths::JobDir) -> std::io
         }
     }
     Ok(())
-}
-
-/// Tells a node to kill and delete a payload that is no job's current attempt.
-pub fn discard(node: Arc<RemoteNode>, payload: String) {
-    if !lock(&node.collecting).insert(payload.clone()) {
-        return;
-    }
-    tokio::spawn(async move {
-        tracing::info!(
-            "payload {payload}: stale run on {}, discarding it",
-            node.row.name
-        );
-        if let Err(e) = retry(3, || node.client.delete(&payload)).await {
-            tracing::warn!("payload {payload}: cannot discard it: {e}");
-        }
-        lock(&node.collecting).remove(&payload);
-    });
 }

@@ -1,6 +1,6 @@
 //! Adding, listing, draining and removing nodes (`jobo node …`, `[[nodes]]` in `jobod.toml`).
 
-use super::{Cluster, RemoteNode, link, requeue, seed};
+use super::{Cluster, requeue};
 use crate::api::{self, NewNode, NodeProtocol, NodeState};
 use crate::backend::Backend;
 use crate::client::Endpoint;
@@ -9,7 +9,6 @@ use crate::placement::Placement;
 use crate::store::{self, NodeRow, StoreError};
 use anyhow::Context;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManageError {
@@ -99,7 +98,7 @@ async fn load(cluster: &Cluster) -> anyhow::Result<()> {
         })
         .await?;
     for row in rows {
-        register(cluster, row);
+        cluster.register(row);
     }
     let gone: std::collections::BTreeSet<String> = core
         .store
@@ -117,18 +116,6 @@ async fn load(cluster: &Cluster) -> anyhow::Result<()> {
         requeue::requeue_node_jobs(core, &node, &why).await?;
     }
     Ok(())
-}
-
-fn register(cluster: &Cluster, row: NodeRow) {
-    let core = cluster.core.clone();
-    let node = Arc::new(RemoteNode::new(core.clone(), row));
-    if let Some(old) = cluster.lock().insert(node.row.name.clone(), node.clone()) {
-        old.shutdown();
-    }
-    match node.row.protocol {
-        NodeProtocol::Native => drop(tokio::spawn(link::run(core, node))),
-        NodeProtocol::Seed => drop(tokio::spawn(seed::watch(core, node))),
-    }
 }
 
 fn valid_name(n: &str) -> bool {
@@ -223,7 +210,7 @@ async fn add(cluster: &Cluster, new: NewNode) -> Result<api::Node, ManageError> 
         .await??;
     tracing::info!("node {} added ({})", inserted.name, inserted.url);
     let name = inserted.name.clone();
-    register(cluster, inserted);
+    cluster.register(inserted);
     view(cluster, &name).await
 }
 
@@ -261,11 +248,10 @@ async fn remove(cluster: &Cluster, key: &str, force: bool) -> Result<api::Node, 
     let id = row.id;
     core.store.call(move |c| store::delete_node(c, id)).await?;
     // Its runs are nobody's now: ask it to drop them, then forget the node.
-    if let Some(node) = cluster.lock().remove(&row.name) {
+    if let Some(node) = cluster.unregister(&row.name) {
         for rec in &active {
             node.discard(rec);
         }
-        node.shutdown();
     }
     let why = format!("node {} was removed", row.name);
     requeue::requeue_node_jobs(core, &row.name, &why).await?;
@@ -291,7 +277,7 @@ async fn set_draining(
         .call(move |c| store::set_draining(c, id, draining))
         .await?;
     if let Some(node) = cluster.get(&row.name) {
-        node.live().draining = draining;
+        node.set_draining(draining);
     }
     core.events.wake_scheduler();
     view(cluster, &row.name).await
@@ -343,9 +329,7 @@ async fn list(
     }
     for row in rows {
         let place = Placement::Node(row.name.clone());
-        let live = cluster
-            .get(&row.name)
-            .map(|n| (n.state(), n.live().clone()));
+        let live = cluster.get(&row.name).map(|n| (n.state(), n.live()));
         let (state, load, seen) = match live {
             Some((state, live)) => (state, live.load, live.seen_ms),
             None => (NodeState::Unreachable, None, None),

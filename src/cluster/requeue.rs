@@ -7,15 +7,10 @@ use crate::job::JobState;
 use crate::placement::Placement;
 use crate::store::{self, Record, StoreError};
 use rusqlite::Transaction;
-use std::sync::Arc;
 
 /// Requeues (or loses) every job active on `node`, in one transaction. `why` says what
 /// happened to the node, e.g. "node n1 unreachable". Returns how many jobs it moved.
-pub async fn requeue_node_jobs(
-    core: &Arc<Core>,
-    node: &str,
-    why: &str,
-) -> Result<usize, StoreError> {
+pub async fn requeue_node_jobs(core: &Core, node: &str, why: &str) -> Result<usize, StoreError> {
     let place = Placement::Node(node.to_string());
     let (why, config) = (why.to_string(), core.config.clone());
     let moved = core
