@@ -18,9 +18,12 @@ mod mailbox;
 mod manage;
 mod native;
 mod node;
+mod node_client;
 mod remote;
+mod renewal;
 mod requeue;
 mod seed;
+mod seed_client;
 
 pub use handle::NodeHandle;
 pub use manage::ManageError;

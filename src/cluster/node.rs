@@ -2,7 +2,7 @@
 //! are placed, how to reach it, and the core. Shared read-only (`Arc<Node>`); everything that
 //! changes belongs to the task.
 
-use super::remote::NodeClient;
+use super::node_client::NodeClient;
 use crate::core::Core;
 use crate::placement::Placement;
 use crate::store::{NodeRow, Record};

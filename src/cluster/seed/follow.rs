@@ -7,7 +7,7 @@ use super::outcome::{ended_by_us, is_final, outcome};
 use super::results::{empty_results, finish, take};
 use crate::cluster::attempt;
 use crate::cluster::node::Node;
-use crate::cluster::remote::Retrieved;
+use crate::cluster::seed_client::Retrieved;
 use crate::core::Core;
 use crate::job::{JobId, JobState};
 use crate::store::{self, Record, now_ms};

@@ -6,7 +6,7 @@ use crate::archive::{self, ArchiveError};
 use crate::cluster::attempt;
 use crate::cluster::collect::{self, Outcome};
 use crate::cluster::node::Node;
-use crate::cluster::remote::{SEED_EXIT_FILE, SeedZip};
+use crate::cluster::seed_client::{SEED_EXIT_FILE, SeedZip};
 use crate::core::Core;
 use crate::job::JobState;
 use crate::store::Record;

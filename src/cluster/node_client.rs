@@ -1,0 +1,162 @@
+//! The server's client of one node: the token on every request, a timeout on every answer,
+//! paths and queries from [`NodeRoute`], the node's own route table. The native protocol's
+//! requests are here, the seed's client routes in `seed_client.rs`, lease renewals (on a
+//! connection of their own) in `renewal.rs`.
+
+use super::remote::RemoteError;
+use super::renewal::Renewals;
+use crate::api::LogQuery;
+use crate::archive;
+use crate::bridge::stream_from_blocking;
+use crate::client::{self, Client, Endpoint, ReqBody};
+use crate::paths::LogStream;
+use crate::protocol::{FeedQuery, NodeRoute, PayloadInfo, PushQuery};
+use crate::store::NodeRow;
+use bytes::Bytes;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::Response;
+use hyper::StatusCode;
+use hyper::body::{Frame, Incoming};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct NodeClient {
+    client: Client,
+    timeout: Duration,
+    renewals: Renewals,
+}
+
+impl NodeClient {
+    pub fn new(row: &NodeRow, timeout: Duration) -> NodeClient {
+        // Checked when the node was added; a bad URL here only makes every request fail.
+        let endpoint = Endpoint::parse(&row.url).unwrap_or(Endpoint::Tcp(row.url.clone()));
+        NodeClient {
+            renewals: Renewals::new(endpoint.clone(), row.token.clone()),
+            client: Client::new(endpoint, String::new()).with_token(row.token.clone()),
+            timeout,
+        }
+    }
+
+    /// `POST /v1/lease`: renews the node's lease by echoing `sent_ms`, the node's time on a
+    /// feed line just read (fencing); answered within `within` or given up.
+    pub async fn renew(
+        &self,
+        sent_ms: u64,
+        lease: Duration,
+        within: Duration,
+    ) -> Result<(), RemoteError> {
+        self.renewals.renew(sent_ms, lease, within).await
+    }
+
+    /// Sends a request without a body; a non-2xx answer becomes an error. Bounded by the
+    /// request timeout up to the response head (bodies are bounded by their readers).
+    pub(super) async fn send(
+        &self,
+        route: &NodeRoute,
+        uri: &str,
+    ) -> Result<Response<Incoming>, RemoteError> {
+        let req = client::request(route.method(), uri, client::empty())?;
+        self.send_request(req, self.timeout).await
+    }
+
+    /// [`Self::send`] of a request built by the caller (e.g. with its own headers), answered
+    /// within `timeout`.
+    pub(super) async fn send_request(
+        &self,
+        req: hyper::Request<ReqBody>,
+        timeout: Duration,
+    ) -> Result<Response<Incoming>, RemoteError> {
+        match tokio::time::timeout(timeout, self.client.send_ok(req)).await {
+            Ok(res) => Ok(res?),
+            Err(_) => Err(RemoteError::Transient(format!(
+                "no answer within {}",
+                humantime::format_duration(timeout)
+            ))),
+        }
+    }
+
+    /// An upload of `bytes` is answered only once it is sent: allow the request timeout
+    /// plus one second per 10 MB (a slow link, not a dead node).
+    pub(super) fn upload_timeout(&self, bytes: u64) -> Duration {
+        self.timeout + Duration::from_secs(bytes / 10_000_000)
+    }
+
+    /// Reads a small JSON answer, bounded by the request timeout.
+    pub async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        resp: Response<Incoming>,
+    ) -> Result<T, RemoteError> {
+        let body = tokio::time::timeout(self.timeout, resp.into_body().collect())
+            .await
+            .map_err(|_| RemoteError::Transient("the answer stalled".into()))?
+            .map_err(|e| RemoteError::Transient(e.to_string()))?
+            .to_bytes();
+        serde_json::from_slice(&body)
+            .map_err(|e| RemoteError::Transient(format!("unexpected answer: {e}")))
+    }
+
+    /// `PUT /v1/payloads/{uuid}`: the input dir, packed as it streams out.
+    pub async fn push(
+        &self,
+        payload: &str,
+        query: &PushQuery,
+        input: PathBuf,
+        bytes: u64,
+    ) -> Result<PayloadInfo, RemoteError> {
+        let chunks = stream_from_blocking(move |w| archive::pack_tgz(&input, w));
+        let body = BodyExt::boxed_unsync(StreamBody::new(futures_util::StreamExt::map(
+            chunks,
+            |c: std::io::Result<Bytes>| c.map(Frame::data),
+        )));
+        let route = NodeRoute::Push(payload.to_string());
+        let req = client::request(route.method(), &route.uri(query)?, body)?;
+        let resp = self.send_request(req, self.upload_timeout(bytes)).await?;
+        self.json(resp).await
+    }
+
+    pub async fn feed(&self, beat: Duration) -> Result<Incoming, RemoteError> {
+        let beat_ms = u64::try_from(beat.as_millis().max(20)).unwrap_or(u64::MAX);
+        let route = NodeRoute::Feed;
+        let uri = route.uri(&FeedQuery {
+            beat_ms: Some(beat_ms),
+        })?;
+        Ok(self.send(&route, &uri).await?.into_body())
+    }
+
+    pub async fn results(&self, payload: &str) -> Result<Incoming, RemoteError> {
+        let route = NodeRoute::Results(payload.to_string());
+        Ok(self.send(&route, &route.path()).await?.into_body())
+    }
+
+    /// "Collected, delete your copy" (also how a stale run is discarded). Gone already is fine.
+    pub async fn delete(&self, payload: &str) -> Result<(), RemoteError> {
+        let route = NodeRoute::Delete(payload.to_string());
+        match self.send(&route, &route.path()).await {
+            Err(RemoteError::Refused { status, .. }) if status == StatusCode::NOT_FOUND => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub async fn cancel(&self, payload: &str) -> Result<(), RemoteError> {
+        let route = NodeRoute::Cancel(payload.to_string());
+        self.send(&route, &route.path()).await.map(drop)
+    }
+
+    pub async fn follow_log(
+        &self,
+        payload: &str,
+        stream: LogStream,
+        offset: u64,
+    ) -> Result<Incoming, RemoteError> {
+        let route = NodeRoute::Logs(payload.to_string(), stream);
+        let uri = route.uri(&LogQuery {
+            follow: true,
+            offset,
+        })?;
+        Ok(self.send(&route, &uri).await?.into_body())
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
