@@ -1,4 +1,4 @@
-//! Wake-ups between the daemon's tasks, so nothing polls (design §5).
+//! Wake-ups between the daemon's tasks, so nothing polls.
 //!
 //! - Every committed state change is announced on a broadcast channel; waiters (`jobo wait`,
 //!   log followers, cancel) subscribe *before* they read the state, then sleep on it.

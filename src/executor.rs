@@ -1,4 +1,4 @@
-//! Runs one payload (design §7): `bash run.sh` in the payload dir, in a process group of its
+//! Runs one payload: `bash run.sh` in the payload dir, in a process group of its
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
 

@@ -10,7 +10,7 @@ use std::str::FromStr;
 /// A job's id: the SQLite rowid, shown to users as a plain integer (`jobo status 42`).
 pub type JobId = i64;
 
-/// Where a job is in its life (design §4).
+/// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {

@@ -1,4 +1,4 @@
-//! Which server `jobo` talks to (design §1): `--host`, then `JOBO_HOST`, then the system
+//! Which server `jobo` talks to: `--host`, then `JOBO_HOST`, then the system
 //! socket if one exists, then the per-user socket, starting a per-user `jobod` in the
 //! background when nothing answers there. An explicit host is never autostarted.
 

@@ -5,8 +5,9 @@
 //! (its [`Backend`]) and starts its task: `native/` for a `jobod worker` (pushed payloads, an
 //! event feed, leases), `seed/` for a node that speaks only the seed's client routes (polled).
 //! A task owns what is in flight on its node and takes [`Command`]s over a channel
-//! (`mailbox.rs`); the helpers it shares with the other kind (`attempt.rs`, `collect.rs`,
-//! `requeue.rs`, `live.rs`, `remote.rs`) never call back into either.
+//! (`mailbox.rs`); the helpers both kinds share (`attempt.rs`, `collect.rs`, `requeue.rs`,
+//! `live.rs`, the node client in `node_client.rs`, `seed_client.rs`, `renewal.rs` and
+//! `remote.rs`) never call back into either.
 //!
 //! Node management (`jobo node add|ls|rm|drain`) is in `manage.rs`.
 

@@ -1,7 +1,7 @@
 //! Fencing: a node kills its runs before its server may run them a second time elsewhere.
 //!
 //! The server requeues a node's jobs once it has read nothing from the node's feed for a whole
-//! `[cluster] lease` (`L`; `cluster/link.rs`). The node cannot see that silence from its side:
+//! `[cluster] lease` (`L`; `cluster/native/`). The node cannot see that silence from its side:
 //! its feed lines go into kernel buffers whether or not a (frozen, cut-off) server reads them.
 //! So the server renews the node's lease (`POST /v1/lease`, [`LeaseRenewal`]): it echoes
 //! `sent_ms`, the node's own clock when it wrote the newest `hello` or `beat` the server has
@@ -33,7 +33,7 @@
 //!
 //! Not fenced: a node never renewed (just started, no server yet, or used only through the
 //! seed's routes) and every payload that came through the seed's `/submit`. Nodes the server
-//! drives with `--protocol seed` (`cluster/seed.rs`) have no feed to echo and are out of
+//! drives with `--protocol seed` (`cluster/seed/`) have no feed to echo and are out of
 //! scope. The lease belongs to the node, not to one server: a node shared by two native
 //! servers is kept alive by either.
 

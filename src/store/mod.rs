@@ -1,4 +1,4 @@
-//! The SQLite job store (design §3): one database file, WAL, versioned schema.
+//! The SQLite job store: one database file, WAL, versioned schema.
 //!
 //! SQLite calls block, so they never run on the async reactor: [`Store::call`] runs a closure
 //! on the blocking pool with the connection. One connection behind a mutex serialises writers,

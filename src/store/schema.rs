@@ -34,7 +34,7 @@ CREATE UNIQUE INDEX jobs_idempotency ON jobs (user, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 "#,
     r#"
--- Worker nodes (design §5, §6). `services` is a comma-separated list; the token is kept here
+-- Worker nodes. `services` is a comma-separated list; the token is kept here
 -- (the data dir is 0700) because the server must send it, and it is never shown.
 CREATE TABLE nodes (
     id          INTEGER PRIMARY KEY,
