@@ -56,14 +56,15 @@ pub trait Backend: Send + Sync {
     fn discard(&self, _rec: &Record) {}
 
     /// The job's live log from `offset`, following, when the run's log is elsewhere than the
-    /// job's own log file (a remote node's); `None` when the file is the log.
+    /// job's own log file (a remote node's): a future of the stream, which is `None` when it
+    /// cannot be had. `None` when the file is the log (the default).
     fn follow_log(
         &self,
         _rec: &Record,
         _stream: LogStream,
         _offset: u64,
-    ) -> BoxFuture<'static, Option<Incoming>> {
-        Box::pin(std::future::ready(None))
+    ) -> Option<BoxFuture<'static, Option<Incoming>>> {
+        None
     }
 
     /// jobod is stopping: start nothing more, and leave what runs to the next start's

@@ -127,7 +127,7 @@ impl Backends {
         let relay = self
             .choose(rec.job.node.as_ref())?
             .backend()
-            .follow_log(rec, stream, offset);
+            .follow_log(rec, stream, offset)?;
         relay.await
     }
 

@@ -113,7 +113,7 @@ impl Backend for NodeHandle {
         rec: &Record,
         stream: LogStream,
         offset: u64,
-    ) -> BoxFuture<'static, Option<Incoming>> {
+    ) -> Option<BoxFuture<'static, Option<Incoming>>> {
         let (reply, answer) = oneshot::channel();
         let sent = self.commands.send(Command::FollowLog {
             rec: rec.clone(),
@@ -121,10 +121,10 @@ impl Backend for NodeHandle {
             offset,
             reply,
         });
-        Box::pin(async move {
+        Some(Box::pin(async move {
             sent.ok()?;
             answer.await.ok().flatten()
-        })
+        }))
     }
 
     /// Nothing to do here: the task ends once its handle is dropped from the registry.
