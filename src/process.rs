@@ -2,13 +2,17 @@
 //! recognising a group a crashed daemon left behind.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 /// The runs this process spawned itself. The runtime reaps those (their exit status is the
-/// job's), so the orphan reaper must leave them alone; the lock is held across the spawn, so a
-/// run that exits at once is never taken for an orphan.
+/// job's), so the orphan reaper must leave them alone.
 static OWN: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
+
+/// Held for reading across a spawn and the record of its pid, for writing while the reaper
+/// looks: a run that exits at once is never taken for an orphan, and spawns do not wait for
+/// one another.
+static SPAWNING: RwLock<()> = RwLock::new(());
 
 fn own() -> std::sync::MutexGuard<'static, Option<HashSet<i32>>> {
     OWN.lock().unwrap_or_else(|p| p.into_inner())
@@ -19,10 +23,10 @@ pub fn spawn_own<C>(
     spawn: impl FnOnce() -> std::io::Result<C>,
     pid: impl Fn(&C) -> Option<u32>,
 ) -> std::io::Result<C> {
-    let mut own = own();
+    let _spawning = SPAWNING.read().unwrap_or_else(|p| p.into_inner());
     let child = spawn()?;
     if let Some(p) = pid(&child) {
-        own.get_or_insert_default().insert(p as i32);
+        own().get_or_insert_default().insert(p as i32);
     }
     Ok(child)
 }
@@ -82,6 +86,7 @@ pub fn reap_orphans() -> usize {
 
 /// [`reap_orphans`] among `pids` (children of ours).
 fn reap_among(pids: Vec<i32>) -> usize {
+    let _no_spawn = SPAWNING.write().unwrap_or_else(|p| p.into_inner());
     let own = own();
     let mut reaped = 0;
     for pid in pids {
