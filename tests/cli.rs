@@ -13,18 +13,32 @@ impl Drop for Reaper {
     }
 }
 
-fn jobo_in(home: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(JOBO)
-        .args(args)
-        .env_remove("JOBO_HOST")
+/// `jobo` (the binary at `bin`) as a user whose HOME and XDG dirs are all below `home`.
+fn jobo_cmd(bin: &std::path::Path, home: &std::path::Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("JOBO_HOST")
         .env("HOME", home)
         .env("XDG_RUNTIME_DIR", home.join("run"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .current_dir(home)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn jobo_in(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    jobo_cmd(JOBO.as_ref(), home)
+        .args(args)
         .output()
         .expect("run jobo")
+}
+
+/// A copy of `jobo` alone in `home/bin`, so that no `jobod` lies next to it.
+fn lone_jobo(home: &std::path::Path) -> std::path::PathBuf {
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    std::fs::copy(JOBO, bin.join("jobo")).expect("copy jobo");
+    bin.join("jobo")
 }
 
 #[test]
@@ -53,6 +67,65 @@ fn autostarts_a_per_user_daemon_once() {
     assert!(second.status.success());
     assert!(!String::from_utf8_lossy(&second.stderr).contains("started jobod"));
     assert!(String::from_utf8_lossy(&second.stdout).contains("succeeded"));
+}
+
+#[test]
+fn autostart_without_a_jobod_names_where_it_looked_and_how_to_get_one() {
+    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let h = home.0.path();
+    std::fs::create_dir_all(h.join("run")).expect("runtime dir");
+    let empty = h.join("empty");
+    std::fs::create_dir_all(&empty).expect("empty dir");
+    let out = jobo_cmd(&lone_jobo(h), h)
+        .arg("status")
+        .env("PATH", &empty)
+        .output()
+        .expect("run jobo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("looked for {}", h.join("bin/jobod").display()))
+            && stderr.contains(&format!("then in PATH ({})", empty.display()))
+            && stderr.contains("cargo install --locked --path ."),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("started jobod"), "{stderr}");
+    assert!(processes_under(h).is_empty());
+}
+
+#[test]
+fn autostart_starts_the_jobod_on_path_when_none_is_next_to_jobo() {
+    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let h = home.0.path();
+    std::fs::create_dir_all(h.join("run")).expect("runtime dir");
+    let path = h.join("path");
+    std::fs::create_dir_all(&path).expect("path dir");
+    std::os::unix::fs::symlink(JOBOD, path.join("jobod")).expect("symlink jobod");
+    let out = jobo_cmd(&lone_jobo(h), h)
+        .arg("status")
+        .env(
+            "PATH",
+            format!("{}:{}", h.join("empty").display(), path.display()),
+        )
+        .output()
+        .expect("run jobo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The message names the daemon's pid, so a script (or .ci/run) can stop it.
+    let pid: u32 = stderr
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in: {stderr}"));
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the pid is a live process");
+    assert_eq!(
+        exe,
+        std::path::Path::new(JOBOD)
+            .canonicalize()
+            .expect("jobod path")
+    );
 }
 
 #[test]

@@ -26,16 +26,70 @@ pub async fn client(host: Option<&str>) -> anyhow::Result<Client> {
     Ok(Client::new(Endpoint::Unix(socket), user))
 }
 
-/// `jobod` next to this executable (as installed and in `target/`), else from PATH.
-fn jobod_binary() -> PathBuf {
-    std::env::current_exe()
+/// The `jobod` to autostart: the one next to this `jobo` first (an install puts both in one
+/// directory and `cargo build` puts both in `target/<profile>/`, so a `jobo` from a build tree
+/// starts the `jobod` of the same build, not an older one on PATH), then the first on PATH.
+/// When there is none, the error names every place looked in and how to get one, because
+/// "No such file or directory" alone does not tell a newcomer what is missing.
+fn find_jobod(socket: &Path) -> anyhow::Result<PathBuf> {
+    let exe_dir = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("jobod")))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("jobod"))
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .filter(|d| !d.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let candidates = exe_dir
+        .iter()
+        .chain(&path_dirs)
+        .map(|dir| dir.join("jobod"));
+    for candidate in candidates {
+        if is_executable(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    let next_to = exe_dir.as_ref().map_or_else(
+        || "next to jobo (its path is unknown)".to_string(),
+        |dir| dir.join("jobod").display().to_string(),
+    );
+    let path = std::env::join_paths(&path_dirs)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    anyhow::bail!(
+        "no jobod answers on {} and there is no jobod to start: looked for {next_to}, then in PATH ({path}); {}",
+        socket.display(),
+        how_to_get_jobod(exe_dir.as_deref())
+    )
+}
+
+/// The command that puts a `jobod` where [`find_jobod`] looks. A `jobo` inside a cargo target
+/// dir (`…/target/release/jobo`, as `cargo run --bin jobo` builds it) needs the same profile's
+/// build of both binaries; anywhere else, an install of both.
+fn how_to_get_jobod(exe_dir: Option<&Path>) -> String {
+    let profile = exe_dir
+        .filter(|dir| dir.parent().and_then(Path::file_name) == Some("target".as_ref()))
+        .and_then(Path::file_name)
+        .and_then(|p| p.to_str());
+    match profile {
+        Some("release") => "build both binaries with `cargo build --release` in the source tree".into(),
+        Some("debug") => "build both binaries with `cargo build` in the source tree".into(),
+        Some(other) => {
+            format!("build both binaries with `cargo build --profile {other}` in the source tree")
+        }
+        None => "install it next to jobo or on PATH: `cargo install --locked --path .` from the source tree installs both, or use the .deb or Homebrew package (README: Install)".into(),
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 async fn autostart(socket: &Path) -> anyhow::Result<()> {
+    let bin = find_jobod(socket)?;
     let data = paths::default_data_dir(false);
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
     let log_path = paths::DataDir::new(&data).log_file();
@@ -44,7 +98,6 @@ async fn autostart(socket: &Path) -> anyhow::Result<()> {
         .append(true)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let bin = jobod_binary();
     let mut child = std::process::Command::new(&bin)
         .args(["serve", "--user", "--socket"])
         .arg(socket)
@@ -64,7 +117,8 @@ async fn autostart(socket: &Path) -> anyhow::Result<()> {
             )
         })?;
     eprintln!(
-        "jobo: started jobod in the background (socket {}, log {})",
+        "jobo: started jobod in the background (pid {}, socket {}, log {})",
+        child.id(),
         socket.display(),
         log_path.display()
     );
