@@ -74,12 +74,20 @@ pub fn data_dir_locked(data: &DataDir) -> bool {
 }
 
 /// Returns at the first SIGTERM or SIGINT: how `jobod serve` and `jobod worker` are stopped.
+/// SIGHUP, which admins send daemons to reload, would otherwise kill jobod on the spot (its
+/// default action) and leave the socket behind; reloading is not implemented yet, so it is
+/// logged and ignored.
 pub async fn stop_signal() -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => tracing::warn!(
+                "SIGHUP ignored: reloading the configuration is not supported yet; restart jobod to apply changes"
+            ),
+        }
     }
-    Ok(())
 }

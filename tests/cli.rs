@@ -235,3 +235,45 @@ fn a_second_daemon_does_not_take_over_a_data_dir_in_use() {
     );
     assert_eq!(d.wait(id)["state"], "succeeded");
 }
+
+/// Polls `cond` every 10 ms for up to 10 s.
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn sighup_is_logged_and_ignored_by_the_server_and_by_a_worker_node() {
+    let mut d = Daemon::start();
+    let pid = d.child.as_ref().expect("jobod runs").id() as i32;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    eventually("jobod logs the SIGHUP", || {
+        d.log().contains("SIGHUP ignored")
+    });
+    let child = d.child.as_mut().expect("jobod runs");
+    assert!(matches!(child.try_wait(), Ok(None)), "{}", d.log());
+    let dir = job_dir(&d.work(), "job", &[("run.sh", "echo after the hangup")]);
+    let id = d.submit(&dir, "example");
+    assert_eq!(d.wait(id)["state"], "succeeded");
+
+    let mut w = common::worker::Worker::start(&[]);
+    let pid = w.child.as_ref().expect("worker runs").id() as i32;
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    eventually("the worker logs the SIGHUP", || {
+        w.log().contains("SIGHUP ignored")
+    });
+    assert!(matches!(
+        w.child.as_mut().expect("worker").try_wait(),
+        Ok(None)
+    ));
+    assert_eq!(
+        w.http("GET", "/health", Some(common::worker::TOKEN), &[], b"")
+            .0,
+        200
+    );
+}
