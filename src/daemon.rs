@@ -27,6 +27,8 @@ pub struct ServeOptions {
     /// Start over when the store is missing, empty, damaged or another data dir's (its files
     /// and the job dirs are renamed aside, never deleted); without it jobod refuses to start.
     pub reinit: bool,
+    /// `--socket-group`: see [`paths::SocketAccess::resolve`] for the default.
+    pub socket_group: Option<String>,
 }
 
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
@@ -46,6 +48,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| paths::default_config(opts.system));
     let config = Config::load(&config_path, opts.config.is_some())?;
+    // Before the store is touched, so a wrong --socket-group fails fast.
+    let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
 
     // Checks that the store is sound and belongs to the job dirs beside it before trusting it:
     // a lost store must not come back empty and hand out the ids of existing job dirs.
@@ -77,7 +81,6 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .socket
         .clone()
         .unwrap_or_else(|| paths::default_socket(opts.system));
-    let mode = if opts.system { 0o660 } else { 0o600 };
     // The socket is bound last: once it accepts connections, everything else (the TCP
     // listener and its address file included) is in place.
     server::check_socket_free(&socket)?;
@@ -91,7 +94,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!("listening on http://{bound}");
         tcp = Some(listener);
     }
-    let unix = server::bind_unix(&socket, mode)?;
+    let unix = server::bind_unix(&socket, access.mode)?;
+    access.apply(&socket)?;
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = tcp {

@@ -191,3 +191,101 @@ pub fn user_name(uid: u32) -> String {
     }
     uid.to_string()
 }
+
+/// The gid of the group called `name`, or `None` when there is no such group.
+pub fn group_id(name: &str) -> std::io::Result<Option<u32>> {
+    let cname = std::ffi::CString::new(name)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in group name"))?;
+    // A group lists its members in the entry, so the buffer may need to grow.
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let mut grp: libc::group = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: all pointers are valid for the given sizes; getgrnam_r writes only into them.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                cname.as_ptr(),
+                &mut grp,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 24 {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 {
+            return Err(std::io::Error::from_raw_os_error(rc));
+        }
+        return Ok((!result.is_null()).then_some(grp.gr_gid));
+    }
+}
+
+/// The group that system mode gives its socket to: users in it may use a system jobod.
+pub const SYSTEM_SOCKET_GROUP: &str = "jobo";
+
+/// Who may connect to jobod's Unix socket: the daemon's user always (mode `0600`), and with
+/// `group` also that group's members (mode `0660`). The API trusts the peer uid the kernel
+/// reports, so this is the whole access control of the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketAccess {
+    pub mode: u32,
+    /// The group's name (for messages) and gid.
+    pub group: Option<(String, u32)>,
+}
+
+impl SocketAccess {
+    /// `--socket-group` when given (it must exist). Otherwise system mode shares the socket
+    /// with the `jobo` group, or, when that group does not exist, with the daemon's own group
+    /// (root's, as root) and warns, since then ordinary users cannot use the daemon; user mode
+    /// keeps it to its owner.
+    pub fn resolve(system: bool, group: Option<&str>) -> anyhow::Result<SocketAccess> {
+        if let Some(name) = group {
+            let gid = group_id(name)
+                .map_err(|e| anyhow::anyhow!("cannot look up group '{name}': {e}"))?
+                .ok_or_else(|| anyhow::anyhow!("--socket-group {name}: there is no such group"))?;
+            return Ok(SocketAccess {
+                mode: 0o660,
+                group: Some((name.to_string(), gid)),
+            });
+        }
+        if !system {
+            return Ok(SocketAccess {
+                mode: 0o600,
+                group: None,
+            });
+        }
+        if let Ok(Some(gid)) = group_id(SYSTEM_SOCKET_GROUP) {
+            return Ok(SocketAccess {
+                mode: 0o660,
+                group: Some((SYSTEM_SOCKET_GROUP.to_string(), gid)),
+            });
+        }
+        // SAFETY: getegid has no preconditions and cannot fail.
+        let own = unsafe { libc::getegid() };
+        tracing::warn!(
+            "there is no group '{SYSTEM_SOCKET_GROUP}': the socket goes to jobod's own group \
+             (gid {own}), so ordinary users cannot use this jobod; create the group (groupadd \
+             --system {SYSTEM_SOCKET_GROUP}), add them to it and restart, or pass --socket-group"
+        );
+        Ok(SocketAccess {
+            mode: 0o660,
+            group: Some((own.to_string(), own)),
+        })
+    }
+
+    /// Gives the socket at `path` to the group, if any (its mode was set when it was bound).
+    pub fn apply(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some((name, gid)) = &self.group {
+            std::os::unix::fs::chown(path, None, Some(*gid)).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot give the socket {} to group {name}: {e} (jobod must run as root or \
+                     as a member of {name})",
+                    path.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 
 /// Kills every process working below a temp dir on drop (an autostarted jobod and its jobs).
@@ -276,4 +277,166 @@ fn sighup_is_logged_and_ignored_by_the_server_and_by_a_worker_node() {
             .0,
         200
     );
+}
+
+/// A group or user made for one test with groupadd/useradd, deleted on drop.
+struct Account {
+    kind: &'static str,
+    name: String,
+}
+
+impl Account {
+    fn group(name: String) -> Account {
+        run_ok("groupadd", &[&name]);
+        Account {
+            kind: "group",
+            name,
+        }
+    }
+    /// A user without a home, in `group` when given.
+    fn user(name: String, group: Option<&Account>) -> Account {
+        let mut args = vec!["-M", "-N", "-s", "/bin/sh"];
+        if let Some(g) = group {
+            args.extend(["-G", &g.name]);
+        }
+        args.push(&name);
+        run_ok("useradd", &args);
+        Account { kind: "user", name }
+    }
+    fn gid(&self) -> u32 {
+        jobo::paths::group_id(&self.name)
+            .expect("getgrnam")
+            .expect("the group exists")
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        let tool = if self.kind == "group" {
+            "groupdel"
+        } else {
+            "userdel"
+        };
+        let _ = Command::new(tool).arg(&self.name).status();
+    }
+}
+
+fn run_ok(program: &str, args: &[&str]) {
+    let out = Command::new(program).args(args).output().expect(program);
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `jobo --host HOST status` as another user, through runuser.
+fn jobo_as(user: &str, jobo: &std::path::Path, host: &str) -> std::process::Output {
+    Command::new("runuser")
+        .args(["-u", user, "--"])
+        .arg(jobo)
+        .args(["--host", host, "status"])
+        .current_dir("/")
+        .output()
+        .expect("runuser")
+}
+
+#[test]
+fn socket_group_lets_its_members_and_only_them_use_the_socket() {
+    if !is_root() {
+        eprintln!("skipped: creating a group and users (groupadd, useradd) needs root");
+        return;
+    }
+    let tag = std::process::id();
+    let group = Account::group(format!("jobog{tag}"));
+    let member = Account::user(format!("jobom{tag}"), Some(&group));
+    let outsider = Account::user(format!("joboo{tag}"), None);
+    let d = Daemon::builder()
+        .arg("--socket-group")
+        .arg(&group.name)
+        .start();
+    // Other users must reach the socket (in the temp dir) and run a jobo they can read.
+    std::fs::set_permissions(d.root(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let jobo = d.root().join("jobo");
+    std::fs::copy(JOBO, &jobo).expect("copy jobo");
+
+    let meta = std::fs::metadata(d.socket()).expect("socket");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), group.gid());
+    assert_eq!(meta.uid(), 0);
+
+    let out = jobo_as(&member.name, &jobo, &d.host());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = jobo_as(&outsider.name, &jobo, &d.host());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("ermission denied"), "{stderr}");
+
+    // A group that does not exist is refused at start, naming it.
+    let out = Command::new(JOBOD)
+        .args(["serve", "--user", "--socket-group", "no-such-group-jobo"])
+        .arg("--data-dir")
+        .arg(d.root().join("other"))
+        .arg("--socket")
+        .arg(d.root().join("other.sock"))
+        .output()
+        .expect("jobod");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--socket-group no-such-group-jobo: there is no such group"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn system_mode_gives_the_socket_to_the_jobo_group_or_warns() {
+    if !is_root() {
+        eprintln!("skipped: system mode's socket group is only chosen as root");
+        return;
+    }
+    let tmp = Reaper(tempfile::tempdir().expect("temp dir"));
+    let t = tmp.0.path();
+    let config = t.join("jobod.toml");
+    std::fs::write(&config, jobo::config::DEFAULT_CONFIG).expect("config");
+    let socket = t.join("jobod.sock");
+    let mut child = Command::new(JOBOD)
+        .args(["serve", "--system", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(t.join("data"))
+        .arg("--socket")
+        .arg(&socket)
+        .env_remove("JOBOD_SOCKET_GROUP")
+        .current_dir(t)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(t.join("log")).expect("log"))
+        .spawn()
+        .expect("jobod");
+    let log = || std::fs::read_to_string(t.join("log")).unwrap_or_default();
+    eventually("jobod listens", || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    let meta = std::fs::metadata(&socket).expect("socket");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    match jobo::paths::group_id("jobo").expect("getgrnam") {
+        Some(gid) => assert_eq!(meta.gid(), gid, "{}", log()),
+        None => {
+            assert_eq!(meta.gid(), 0);
+            assert!(log().contains("there is no group 'jobo'"), "{}", log());
+        }
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().expect("wait").success(), "{}", log());
 }

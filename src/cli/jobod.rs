@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// Unix socket to serve the API on
     #[arg(long, env = "JOBOD_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Group whose members may use the socket (it becomes mode 0660, this group) [default in
+    /// system mode: jobo if that group exists, else jobod's own group; in user mode: none, 0600]
+    #[arg(long, env = "JOBOD_SOCKET_GROUP", value_name = "GROUP")]
+    pub socket_group: Option<String>,
     /// Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)
     #[arg(long, env = "JOBOD_LISTEN", value_name = "HOST:PORT")]
     pub listen: Option<String>,
@@ -141,6 +145,7 @@ impl ServeArgs {
             config: self.config.clone(),
             no_local_worker: self.no_local_worker,
             reinit: self.reinit,
+            socket_group: self.socket_group.clone(),
         }
     }
 }
