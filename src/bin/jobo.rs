@@ -3,6 +3,9 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    if let Some(code) = jobo::cli::generate::run_if_asked(std::env::args_os()) {
+        return code;
+    }
     let cli = jobo::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

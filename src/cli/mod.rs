@@ -3,6 +3,7 @@
 
 mod connect;
 mod fetch;
+pub mod generate;
 mod logs;
 mod manage;
 mod node;
@@ -148,7 +149,7 @@ pub enum NodeCommand {
             short,
             required = true,
             value_delimiter = ',',
-            value_name = "S[,S…]"
+            value_name = "S[,S...]"
         )]
         service: Vec<String>,
         /// Jobs the node runs at once

@@ -1,0 +1,349 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'jobo'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'jobo' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Upload a job directory and print the job id')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Submit, stream the output, fetch the results into ./jobo-ID, exit with the job''s code')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show recent jobs, or the details of the given ones')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List jobs, newest first')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until the jobs end; exit non-zero unless all succeeded')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print a job''s output (stdout to stdout, stderr to stderr)')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Download and unpack a finished job''s results')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel queued or running jobs')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove finished jobs'' files (their history stays)')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
+            [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;submit' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Service to run the job in (see `jobo service ls`)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Service to run the job in (see `jobo service ls`)')
+            [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Order among your own queued jobs (higher runs first)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wall-clock limit of the run, e.g. 90s, 15m, 2h')
+            [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Makes the submit safe to retry: the same key returns the same job')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Wait for the job to end and print its final state')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for the job to end and print its final state')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;run' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Service to run the job in (see `jobo service ls`)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Service to run the job in (see `jobo service ls`)')
+            [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Order among your own queued jobs (higher runs first)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wall-clock limit of the run, e.g. 90s, 15m, 2h')
+            [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Makes the submit safe to retry: the same key returns the same job')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to put the results [default: ./jobo-ID]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to put the results [default: ./jobo-ID]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;status' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;list' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'state')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'service')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'user')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'limit')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;wait' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;logs' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing as the job writes, until it ends')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing as the job writes, until it ends')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;fetch' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Directory to unpack into [default: ./jobo-ID]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Directory to unpack into [default: ./jobo-ID]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Unpack into a directory that already exists')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;cancel' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;rm' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;service' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List services with their quotas and current load')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;service;ls' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;service;help' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List services with their quotas and current load')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;service;help;ls' {
+            break
+        }
+        'jobo;service;help;help' {
+            break
+        }
+        'jobo;node' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a worker node (`jobod worker`, or a seed node with --protocol seed)')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List nodes with their slots, load and health')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove nodes (by id or name)')
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Stop sending new jobs to nodes; running ones finish')
+            [CompletionResult]::new('undrain', 'undrain', [CompletionResultType]::ParameterValue, 'Send new jobs to drained nodes again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;node;add' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Services the node runs, comma-separated or repeated')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Services the node runs, comma-separated or repeated')
+            [CompletionResult]::new('--slots', '--slots', [CompletionResultType]::ParameterName, 'Jobs the node runs at once')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is the node''s token (needed for `jobod worker` nodes)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name to show and to refer to the node by [default: its host:port]')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'How the server talks to the node')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;node;ls' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;node;rm' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Remove even if jobs run there; they go back to the queue')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;node;drain' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;node;undrain' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;node;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a worker node (`jobod worker`, or a seed node with --protocol seed)')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List nodes with their slots, load and health')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove nodes (by id or name)')
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Stop sending new jobs to nodes; running ones finish')
+            [CompletionResult]::new('undrain', 'undrain', [CompletionResultType]::ParameterValue, 'Send new jobs to drained nodes again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;node;help;add' {
+            break
+        }
+        'jobo;node;help;ls' {
+            break
+        }
+        'jobo;node;help;rm' {
+            break
+        }
+        'jobo;node;help;drain' {
+            break
+        }
+        'jobo;node;help;undrain' {
+            break
+        }
+        'jobo;node;help;help' {
+            break
+        }
+        'jobo;completions' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;help' {
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Upload a job directory and print the job id')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Submit, stream the output, fetch the results into ./jobo-ID, exit with the job''s code')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show recent jobs, or the details of the given ones')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List jobs, newest first')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait until the jobs end; exit non-zero unless all succeeded')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print a job''s output (stdout to stdout, stderr to stderr)')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Download and unpack a finished job''s results')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel queued or running jobs')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove finished jobs'' files (their history stays)')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
+            [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;help;submit' {
+            break
+        }
+        'jobo;help;run' {
+            break
+        }
+        'jobo;help;status' {
+            break
+        }
+        'jobo;help;list' {
+            break
+        }
+        'jobo;help;wait' {
+            break
+        }
+        'jobo;help;logs' {
+            break
+        }
+        'jobo;help;fetch' {
+            break
+        }
+        'jobo;help;cancel' {
+            break
+        }
+        'jobo;help;rm' {
+            break
+        }
+        'jobo;help;service' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List services with their quotas and current load')
+            break
+        }
+        'jobo;help;service;ls' {
+            break
+        }
+        'jobo;help;node' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a worker node (`jobod worker`, or a seed node with --protocol seed)')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List nodes with their slots, load and health')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove nodes (by id or name)')
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Stop sending new jobs to nodes; running ones finish')
+            [CompletionResult]::new('undrain', 'undrain', [CompletionResultType]::ParameterValue, 'Send new jobs to drained nodes again')
+            break
+        }
+        'jobo;help;node;add' {
+            break
+        }
+        'jobo;help;node;ls' {
+            break
+        }
+        'jobo;help;node;rm' {
+            break
+        }
+        'jobo;help;node;drain' {
+            break
+        }
+        'jobo;help;node;undrain' {
+            break
+        }
+        'jobo;help;completions' {
+            break
+        }
+        'jobo;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,85 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_jobod_global_optspecs
+    string join \n system user data-dir= socket= socket-group= listen= config= no-local-worker reinit h/help V/version
+end
+
+function __fish_jobod_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_jobod_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_jobod_using_subcommand
+    set -l cmd (__fish_jobod_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c jobod -n "__fish_jobod_needs_command" -l data-dir -d 'Data directory (job store, job files)' -r -F
+complete -c jobod -n "__fish_jobod_needs_command" -l socket -d 'Unix socket to serve the API on' -r -F
+complete -c jobod -n "__fish_jobod_needs_command" -l socket-group -d 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod\'s own group; in user mode: none, 0600]' -r
+complete -c jobod -n "__fish_jobod_needs_command" -l listen -d 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)' -r
+complete -c jobod -n "__fish_jobod_needs_command" -l config -d 'Config file [default: jobod.toml in the mode\'s config dir, if it exists]' -r -F
+complete -c jobod -n "__fish_jobod_needs_command" -l system -d 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
+complete -c jobod -n "__fish_jobod_needs_command" -l user -d 'User mode (XDG paths) even when running as root'
+complete -c jobod -n "__fish_jobod_needs_command" -l no-local-worker -d 'Do not run jobs on this machine (only on worker nodes)'
+complete -c jobod -n "__fish_jobod_needs_command" -l reinit -d 'Start over if the job store is missing, empty, damaged or another data dir\'s, instead of refusing to start: the store and jobs/ are renamed to *.orphaned-<time>, nothing is deleted. Does nothing when the store is sound'
+complete -c jobod -n "__fish_jobod_needs_command" -s h -l help -d 'Print help'
+complete -c jobod -n "__fish_jobod_needs_command" -s V -l version -d 'Print version'
+complete -c jobod -n "__fish_jobod_needs_command" -f -a "serve" -d 'Run the server (the default)'
+complete -c jobod -n "__fish_jobod_needs_command" -f -a "worker" -d 'Run a worker node: run payloads sent by a server, serve the seed\'s client routes'
+complete -c jobod -n "__fish_jobod_needs_command" -f -a "check" -d 'Check the job store and the job files; exit 1 if there are problems'
+complete -c jobod -n "__fish_jobod_needs_command" -f -a "backup" -d 'Write a consistent copy of the job store to PATH, also while jobod serves'
+complete -c jobod -n "__fish_jobod_needs_command" -f -a "config" -d 'Configuration helpers'
+complete -c jobod -n "__fish_jobod_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l data-dir -d 'Data directory (job store, job files)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l socket -d 'Unix socket to serve the API on' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l socket-group -d 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod\'s own group; in user mode: none, 0600]' -r
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l listen -d 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)' -r
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l config -d 'Config file [default: jobod.toml in the mode\'s config dir, if it exists]' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l system -d 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l user -d 'User mode (XDG paths) even when running as root'
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l no-local-worker -d 'Do not run jobs on this machine (only on worker nodes)'
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l reinit -d 'Start over if the job store is missing, empty, damaged or another data dir\'s, instead of refusing to start: the store and jobs/ are renamed to *.orphaned-<time>, nothing is deleted. Does nothing when the store is sound'
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l listen -d 'Address to serve on, e.g. 0.0.0.0:5001 (port 0 picks a free port; the bound address is written to jobod-worker.tcp in the data dir)' -r
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l token-file -d 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l slots -d 'Payloads run at once [default: number of CPUs]' -r
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l data-dir -d 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l allow-seed-without-token -d 'Serve the seed\'s client routes without a token (for the seed\'s server, which sends none). Only on a private network: anyone who reaches the port can run code'
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -s h -l help -d 'Print help'
+complete -c jobod -n "__fish_jobod_using_subcommand check" -l data-dir -d 'Data directory (job store, job files)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand check" -l system -d 'System mode\'s data dir, /var/lib/jobo [default for root]'
+complete -c jobod -n "__fish_jobod_using_subcommand check" -l user -d 'User mode\'s data dir (XDG) even when running as root'
+complete -c jobod -n "__fish_jobod_using_subcommand check" -l fix -d 'Remove orphan job dirs (never a job\'s row). Refused while jobod runs on the data dir'
+complete -c jobod -n "__fish_jobod_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobod -n "__fish_jobod_using_subcommand backup" -l data-dir -d 'Data directory (job store, job files)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand backup" -l system -d 'System mode\'s data dir, /var/lib/jobo [default for root]'
+complete -c jobod -n "__fish_jobod_using_subcommand backup" -l user -d 'User mode\'s data dir (XDG) even when running as root'
+complete -c jobod -n "__fish_jobod_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -s h -l help -d 'Print help'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -f -a "default" -d 'Print the built-in default configuration'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -f -a "import-seed" -d 'Print a jobod.toml made from job-orchestrator 2.3.1\'s environment variables'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from import-seed" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "default" -d 'Print the built-in default configuration'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import-seed" -d 'Print a jobod.toml made from job-orchestrator 2.3.1\'s environment variables'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and not __fish_seen_subcommand_from serve worker check backup config help" -f -a "serve" -d 'Run the server (the default)'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and not __fish_seen_subcommand_from serve worker check backup config help" -f -a "worker" -d 'Run a worker node: run payloads sent by a server, serve the seed\'s client routes'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and not __fish_seen_subcommand_from serve worker check backup config help" -f -a "check" -d 'Check the job store and the job files; exit 1 if there are problems'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and not __fish_seen_subcommand_from serve worker check backup config help" -f -a "backup" -d 'Write a consistent copy of the job store to PATH, also while jobod serves'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and not __fish_seen_subcommand_from serve worker check backup config help" -f -a "config" -d 'Configuration helpers'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and not __fish_seen_subcommand_from serve worker check backup config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "default" -d 'Print the built-in default configuration'
+complete -c jobod -n "__fish_jobod_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "import-seed" -d 'Print a jobod.toml made from job-orchestrator 2.3.1\'s environment variables'
