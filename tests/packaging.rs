@@ -175,3 +175,15 @@ fn bash_completions_load_and_complete() {
             .any(|w| w == "--socket-group")
     );
 }
+
+#[test]
+fn the_packaged_config_is_the_built_in_default() {
+    // The .deb installs it as /etc/jobo/jobod.toml: the same settings as no file at all, with
+    // every option documented in place.
+    let packaged = std::fs::read_to_string(Path::new(ROOT).join("packaging/deb/jobod.toml"))
+        .expect("packaging/deb/jobod.toml");
+    assert!(
+        packaged == jobo::config::DEFAULT_CONFIG,
+        "packaging/deb/jobod.toml is stale: run `cargo run --bin jobod -- config default > packaging/deb/jobod.toml`"
+    );
+}
