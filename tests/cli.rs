@@ -1,4 +1,5 @@
-//! The CLI around the daemon: autostart, endpoint errors, completions, `jobod config default`.
+//! The CLI around the daemon: autostart (and where it finds `jobod`), endpoint errors,
+//! completions, `jobod config default`, the socket's group, SIGHUP.
 
 mod common;
 use common::*;
@@ -92,6 +93,24 @@ fn autostart_without_a_jobod_names_where_it_looked_and_how_to_get_one() {
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("started jobod"), "{stderr}");
+
+    // A jobo in a cargo target dir (as `cargo run --release --bin jobo` leaves it, without
+    // jobod) is told to build both binaries with the same profile.
+    let release = h.join("clone/target/release");
+    std::fs::create_dir_all(&release).expect("target dir");
+    std::fs::copy(JOBO, release.join("jobo")).expect("copy jobo");
+    let out = jobo_cmd(&release.join("jobo"), h)
+        .arg("status")
+        .env("PATH", &empty)
+        .output()
+        .expect("run jobo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("looked for {}", release.join("jobod").display()))
+            && stderr.contains("build both binaries with `cargo build --release`"),
+        "{stderr}"
+    );
     assert!(processes_under(h).is_empty());
 }
 
