@@ -46,8 +46,21 @@ fn open(data: &DataDir) -> Result<File, LockError> {
 /// Takes the data dir's exclusive lock, held as long as the returned file is open (the kernel
 /// drops it with the process): a second jobod on the same data dir must not "recover" or
 /// empty what the first one is running.
+///
+/// A jobod killed outright may leave a child that was between fork and exec, which holds the
+/// lock's descriptor until it execs (it is close-on-exec): on a loaded machine that can take a
+/// moment, so a held lock is tried again for up to a second before it counts as another jobod.
 pub fn lock_data_dir(data: &DataDir) -> Result<File, LockError> {
-    try_lock_data_dir(data)?.ok_or_else(|| LockError::Held(data.root().to_path_buf()))
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        if let Some(file) = try_lock_data_dir(data)? {
+            return Ok(file);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(LockError::Held(data.root().to_path_buf()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// [`lock_data_dir`], with `None` when a jobod holds the lock.
