@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 /// What the seed's `GET /retrieve/{id}` answered.
 pub enum Retrieved {
-    /// Not completed: the status word (`Prepared`, `Running`, `Failed`, `Killed` …).
-    Status(String),
+    /// Not completed: the status word (`Prepared`, `Running`, `Failed`, `Killed` …) and the
+    /// pid the node recorded for the run (0: it never started, or not yet).
+    Status { word: String, pid: u32 },
     /// Completed: the zip of its files.
     Zip(SeedZip),
 }
@@ -98,9 +99,14 @@ impl NodeClient {
             #[derive(serde::Deserialize)]
             struct Status {
                 status: String,
+                #[serde(default)]
+                pid: u32,
             }
             let answer: Status = self.json(resp).await?;
-            return Ok(Retrieved::Status(answer.status));
+            return Ok(Retrieved::Status {
+                word: answer.status,
+                pid: answer.pid,
+            });
         }
         Ok(Retrieved::Zip(seed_zip(resp)))
     }

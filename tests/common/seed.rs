@@ -80,9 +80,11 @@ impl Seed {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut pause = Duration::from_millis(5);
         loop {
+            // Connected is not enough: the port may still be closing from someone else, and
+            // an empty answer is no answer.
             if let Ok(s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let (status, _) = super::raw_http(s, "GET", "/", &[], b"");
-                if status == 200 {
+                let raw = super::raw_exchange(s, "GET", "/", &[], b"");
+                if raw.starts_with(b"HTTP/1.1 200") {
                     return;
                 }
             }

@@ -17,6 +17,8 @@ use tokio::sync::watch;
 
 const FIRST_POLL: Duration = Duration::from_millis(50);
 const MAX_POLL: Duration = Duration::from_secs(2);
+/// How long a `Lost` run may go without a pid before it counts as one that never started.
+const NEVER_STARTED: Duration = Duration::from_secs(3);
 
 /// Kills a run the job no longer wants, once; a node that does not answer keeps it until it
 /// is cleaned there.
@@ -41,6 +43,7 @@ pub async fn poll(
     let mut last = String::new();
     let mut timed_out = None;
     let followed_since = std::time::Instant::now();
+    let mut unstarted_since: Option<std::time::Instant> = None;
     let cancelled = || *cancelled.borrow();
     loop {
         let rec = match current(node, id, payload).await {
@@ -69,7 +72,7 @@ pub async fn poll(
             alive();
         }
         let ended = match answer {
-            Ok(Retrieved::Status(word)) if !is_final(&word) => {
+            Ok(Retrieved::Status { word, .. }) if !is_final(&word) => {
                 if word == "Running" && rec.job.state == JobState::Dispatched {
                     attempt::started(core, &rec).await;
                 }
@@ -79,11 +82,24 @@ pub async fn poll(
                 }
                 Ok(false)
             }
-            Ok(Retrieved::Status(word)) => {
+            // `Lost` before the run's pid is recorded: the seed's client says that of runs it
+            // is still starting (its runner and updater race); a run that never starts is
+            // told apart by its pid staying 0.
+            Ok(Retrieved::Status { word, pid: 0 })
+                if word == "Lost"
+                    && unstarted_since
+                        .get_or_insert_with(std::time::Instant::now)
+                        .elapsed()
+                        < NEVER_STARTED =>
+            {
+                Ok(false)
+            }
+            Ok(Retrieved::Status { word, pid }) => {
                 // Over, but not completed: the seed zips only completed runs.
                 let by_us = ended_by_us(timed_out, cancelled());
+                let ran = pid != 0;
                 match node.client.seed_retrieve_partial(payload).await {
-                    Ok(zip) => take(core, node, &rec, zip, Some(word), by_us).await,
+                    Ok(zip) => take(core, node, &rec, zip, Some(word), by_us, ran).await,
                     Err(e) if e.status().is_some() => {
                         tracing::warn!("job {id}: no files from {}: {e}", node.name);
                         let outcome = outcome(Some(&word), None, by_us);
@@ -94,7 +110,7 @@ pub async fn poll(
             }
             Ok(Retrieved::Zip(zip)) => {
                 let by_us = ended_by_us(timed_out, cancelled());
-                take(core, node, &rec, zip, None, by_us).await
+                take(core, node, &rec, zip, None, by_us, true).await
             }
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                 attempt::unknown_to_node(core, &node.name, &rec).await;

@@ -43,7 +43,7 @@ pub async fn empty_results(core: &Core) -> std::io::Result<tempfile::TempDir> {
 }
 
 /// Takes a zip of the run's files and records how the run ended: `word` is the status the node
-/// reported (none: completed, as a `/retrieve` zip says).
+/// reported (none: completed, as a `/retrieve` zip says); `ran`: the node recorded a pid.
 pub async fn take(
     core: &Core,
     node: &Node,
@@ -51,6 +51,7 @@ pub async fn take(
     zip: SeedZip,
     word: Option<String>,
     ended: Option<Ended>,
+    ran: bool,
 ) -> Result<bool, String> {
     let word = zip.status.or(word);
     match take_zip(core, node, zip.body).await {
@@ -59,7 +60,7 @@ pub async fn take(
                 Some(code) => Some(code),
                 None => exit_file(staged.path()).await,
             };
-            if exit_code.is_none() && ended.is_none() && word.as_deref() == Some("Lost") {
+            if exit_code.is_none() && ended.is_none() && ran && word.as_deref() == Some("Lost") {
                 // The seed's client also says `Lost` of runs whose pid it read too early,
                 // which go on: follow it until it writes its exit code (or its timeout, a
                 // cancel or the node's loss ends it).
