@@ -30,6 +30,7 @@ pub mod process;
 pub mod protocol;
 pub mod queue;
 pub mod scheduler;
+pub mod secret;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.
 pub mod seed_import;
 pub mod server;

@@ -161,3 +161,71 @@ pub struct Node {
     /// Declared in `jobod.toml` (change it there, not with `jobo node rm`).
     pub from_config: bool,
 }
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Their own jobs only.
+    #[default]
+    User,
+    /// Every job, nodes and tokens.
+    Admin,
+    /// A web portal: the seed routes, for the jobs it submitted on behalf of its users.
+    Portal,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+            Role::Portal => "portal",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(Role::User),
+            "admin" => Ok(Role::Admin),
+            "portal" => Ok(Role::Portal),
+            _ => Err(format!("unknown role '{s}' (user, admin or portal)")),
+        }
+    }
+}
+
+/// The body of `POST /v1/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewToken {
+    /// The user the token speaks for.
+    pub user: String,
+    #[serde(default)]
+    pub role: Role,
+    /// A duration as `humantime` reads it ("30d", "12h"); none: the token does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// An API token as `GET /v1/tokens` shows it: never its secret, nor the secret's hash.
+/// Times are Unix milliseconds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Token {
+    pub id: i64,
+    pub user: String,
+    pub role: Role,
+    pub created: i64,
+    pub expires: Option<i64>,
+    pub revoked: Option<i64>,
+}
+
+/// The answer of `POST /v1/tokens`: the only time the secret is ever shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: Token,
+    pub secret: String,
+}

@@ -15,6 +15,8 @@
 //! | `GET`, `POST /v1/nodes` | |
 //! | `DELETE /v1/nodes/{id or name}` | [`RemoveNodeQuery`] |
 //! | `POST /v1/nodes/{id or name}/drain`, `…/undrain` | |
+//! | `GET`, `POST /v1/tokens` | (body: [`crate::api::NewToken`]) |
+//! | `DELETE /v1/tokens/{id}` | |
 //!
 //! A node key (id or name) is percent-encoded in the path when it holds anything but
 //! letters, digits and `.`, `_`, `-`, `~`, `:`.
@@ -42,6 +44,9 @@ pub enum Route {
     RemoveNode(String),
     Drain(String),
     Undrain(String),
+    Tokens,
+    CreateToken,
+    RevokeToken(i64),
 }
 
 /// Why a request matches no route.
@@ -76,10 +81,11 @@ impl Route {
             | Route::Wait(_)
             | Route::Logs(..)
             | Route::Results(_)
-            | Route::Nodes => Method::GET,
-            Route::Submit | Route::Cancel(_) | Route::AddNode => Method::POST,
+            | Route::Nodes
+            | Route::Tokens => Method::GET,
+            Route::Submit | Route::Cancel(_) | Route::AddNode | Route::CreateToken => Method::POST,
             Route::Drain(_) | Route::Undrain(_) => Method::POST,
-            Route::RemoveJob(_) | Route::RemoveNode(_) => Method::DELETE,
+            Route::RemoveJob(_) | Route::RemoveNode(_) | Route::RevokeToken(_) => Method::DELETE,
         }
     }
 
@@ -98,6 +104,8 @@ impl Route {
             Route::RemoveNode(k) => format!("/v1/nodes/{}", key(k)),
             Route::Drain(k) => format!("/v1/nodes/{}/drain", key(k)),
             Route::Undrain(k) => format!("/v1/nodes/{}/undrain", key(k)),
+            Route::Tokens | Route::CreateToken => "/v1/tokens".into(),
+            Route::RevokeToken(id) => format!("/v1/tokens/{id}"),
         }
     }
 
@@ -137,6 +145,9 @@ impl Route {
             (&Method::DELETE, ["nodes", key]) => Route::RemoveNode(node_key(key)?),
             (&Method::POST, ["nodes", key, "drain"]) => Route::Drain(node_key(key)?),
             (&Method::POST, ["nodes", key, "undrain"]) => Route::Undrain(node_key(key)?),
+            (&Method::GET, ["tokens"]) => Route::Tokens,
+            (&Method::POST, ["tokens"]) => Route::CreateToken,
+            (&Method::DELETE, ["tokens", id]) => Route::RevokeToken(token_id(id)?),
             _ => {
                 return Err(RouteError::NotFound(format!(
                     "no route for {method} /v1/{}",
@@ -147,7 +158,7 @@ impl Route {
         Ok(route)
     }
 
-    /// Whether only an administrator may call it (node management).
+    /// Whether only an administrator may call it (node and token management).
     pub fn for_admins(&self) -> bool {
         matches!(
             self,
@@ -156,6 +167,9 @@ impl Route {
                 | Route::RemoveNode(_)
                 | Route::Drain(_)
                 | Route::Undrain(_)
+                | Route::Tokens
+                | Route::CreateToken
+                | Route::RevokeToken(_)
         )
     }
 }
@@ -179,6 +193,16 @@ pub fn job_id(s: &str) -> Result<JobId, RouteError> {
         Ok(id) if id > 0 => Ok(id),
         _ => Err(RouteError::BadRequest(format!(
             "invalid job id '{s}': job ids are positive integers"
+        ))),
+    }
+}
+
+/// A token id path segment: a positive integer.
+fn token_id(s: &str) -> Result<i64, RouteError> {
+    match s.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(RouteError::BadRequest(format!(
+            "invalid token id '{s}': token ids are positive integers (see `jobo token ls`)"
         ))),
     }
 }
@@ -291,6 +315,9 @@ mod tests {
             Route::RemoveNode("10.0.0.5:9000".into()),
             Route::Drain("a b/c?d".into()),
             Route::Undrain("é".into()),
+            Route::Tokens,
+            Route::CreateToken,
+            Route::RevokeToken(3),
         ];
         for route in routes {
             assert_eq!(

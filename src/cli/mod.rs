@@ -10,6 +10,7 @@ mod node;
 mod output;
 mod show;
 mod submit;
+mod token;
 
 pub mod jobod;
 
@@ -127,8 +128,34 @@ pub enum Command {
     /// Worker nodes this server sends jobs to (admins only)
     #[command(subcommand)]
     Node(NodeCommand),
+    /// API tokens for TCP clients and portals (admins only)
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print its secret, once, to stdout
+    Create {
+        /// The user the token speaks for
+        #[arg(long, short)]
+        user: String,
+        /// What the token may do
+        #[arg(long, default_value = "user", value_parser = ["user", "admin", "portal"])]
+        role: String,
+        /// Lifetime, e.g. 12h, 30d [default: never expires]
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List tokens (never their secrets)
+    Ls,
+    /// Revoke tokens by id: they stop working at once
+    Revoke {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +242,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rm { ids } => manage::remove(&client, &ids, json).await,
         Command::Service(ServiceCommand::Ls) => show::services(&client, json).await,
         Command::Node(cmd) => node::run(&client, cmd, json).await,
+        Command::Token(cmd) => token::run(&client, cmd, json).await,
         Command::Completions { .. } => Ok(0),
     }
 }

@@ -1,7 +1,7 @@
 //! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
 //! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
 
-use crate::api::{Job, Node};
+use crate::api::{Job, Node, Token};
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -116,6 +116,28 @@ pub fn nodes_table(nodes: &[Node]) -> String {
             n.state.as_str().to_string(),
             n.last_heartbeat.map_or("-".into(), ago),
             n.jobs_done.to_string(),
+        ]);
+    }
+    t.to_string()
+}
+
+pub fn tokens_table(tokens: &[Token]) -> String {
+    let mut t = table();
+    t.set_header(["ID", "USER", "ROLE", "CREATED", "EXPIRES", "STATE"]);
+    let now = now_ms();
+    for k in tokens {
+        let state = match (k.revoked, k.expires) {
+            (Some(_), _) => "revoked",
+            (None, Some(e)) if e <= now => "expired",
+            _ => "active",
+        };
+        t.add_row([
+            k.id.to_string(),
+            k.user.clone(),
+            k.role.as_str().to_string(),
+            timestamp(k.created),
+            k.expires.map_or("never".into(), timestamp),
+            state.to_string(),
         ]);
     }
     t.to_string()

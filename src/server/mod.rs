@@ -8,6 +8,7 @@ mod native;
 mod nodes;
 pub mod routes;
 mod seed;
+mod tokens;
 
 pub use routes::Peer;
 

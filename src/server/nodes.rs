@@ -69,14 +69,14 @@ pub async fn route(
     }
 }
 
-/// `403` unless the caller is an admin: only they manage nodes.
+/// `403` unless the caller is an admin: only they manage nodes and tokens.
 pub fn check_admin(who: &Caller) -> Result<(), ApiError> {
     if !who.admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
-                "only an administrator (root or the user jobod runs as) can manage nodes; \
-                 {} is not one",
+                "only an administrator (root or the user jobod runs as) can manage nodes \
+                 and tokens; {} is not one",
                 who.user
             ),
         ));

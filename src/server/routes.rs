@@ -1,7 +1,7 @@
 //! The one router served on the Unix socket and on TCP: native `/v1` and seed-compatible
 //! routes, plus health. It decides who the caller is, then hands over to a handler.
 
-use super::{native, nodes, seed};
+use super::{native, nodes, seed, tokens};
 use crate::api::USER_HEADER;
 use crate::api::routes::{Route, RouteError};
 use crate::http::Body;
@@ -129,6 +129,9 @@ async fn native_route(
         | Route::RemoveNode(_)
         | Route::Drain(_)
         | Route::Undrain(_) => nodes::route(ctx, &who, route, &query, req).await,
+        Route::Tokens | Route::CreateToken | Route::RevokeToken(_) => {
+            tokens::route(ctx, &who, route, req).await
+        }
     }
 }
 

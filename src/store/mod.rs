@@ -16,11 +16,13 @@ mod jobs;
 mod nodes;
 mod placement;
 mod schema;
+mod tokens;
 
 pub use backup::backup;
 pub use identity::{ID_FILE, open_data_dir};
 pub use jobs::*;
 pub use nodes::*;
+pub use tokens::*;
 
 use crate::job::{JobId, JobState};
 use rusqlite::{Connection, ErrorCode};

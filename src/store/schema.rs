@@ -61,6 +61,19 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 );
 "#,
+    r#"
+-- API tokens (store/tokens.rs). Only the SHA-256 of a secret is kept: a copy of the database
+-- lets no one in. `expires` is Unix ms or NULL (never); `revoked` is Unix ms or NULL.
+CREATE TABLE tokens (
+    id      INTEGER PRIMARY KEY,
+    user    TEXT    NOT NULL,
+    role    TEXT    NOT NULL,
+    hash    TEXT    NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    expires INTEGER,
+    revoked INTEGER
+);
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).
