@@ -1,7 +1,7 @@
 //! The HTTP client the CLI uses: one code path for `unix://` and `http://` endpoints, with
 //! streamed request and response bodies.
 
-use crate::api::{ErrorBody, Route, USER_HEADER};
+use crate::api::{ErrorBody, Route};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
@@ -93,9 +93,8 @@ impl From<serde_urlencoded::ser::Error> for ClientError {
 #[derive(Debug, Clone)]
 pub struct Client {
     endpoint: Endpoint,
-    /// Declared on TCP, where the server cannot see the Unix user (not sent when empty).
-    user: String,
-    /// Sent as `Authorization: Bearer …` (a node token); never logged or put in a URL.
+    /// Sent as `Authorization: Bearer …` (an API token on TCP, a node token to a node);
+    /// never logged or put in a URL.
     token: Option<String>,
 }
 
@@ -104,10 +103,9 @@ pub fn empty() -> ReqBody {
 }
 
 impl Client {
-    pub fn new(endpoint: Endpoint, user: String) -> Client {
+    pub fn new(endpoint: Endpoint) -> Client {
         Client {
             endpoint,
-            user,
             token: None,
         }
     }
@@ -133,11 +131,6 @@ impl Client {
         };
         if let Ok(v) = host.parse() {
             req.headers_mut().insert(header::HOST, v);
-        }
-        if !self.user.is_empty()
-            && let Ok(v) = self.user.parse()
-        {
-            req.headers_mut().insert(USER_HEADER, v);
         }
         if let Some(v) = self.token.as_deref().and_then(crate::token::bearer) {
             req.headers_mut().insert(header::AUTHORIZATION, v);

@@ -15,6 +15,9 @@ pub const DEFAULT_CONFIG: &str = r#"# jobod.toml: settings of the jobo server (j
 [server]
 # TCP address for remote users and web apps; off unless set (or given with --listen).
 # listen = "127.0.0.1:5000"
+# Unix group whose members administer jobod over the socket (besides root and jobod's own
+# user). Never the group that merely lets users reach the socket.
+admin_group = "jobo-admin"
 # Largest upload accepted, in bytes (1 GiB).
 max_upload_bytes = 1073741824
 # How long a cancelled or timed-out job gets between SIGTERM and SIGKILL.
@@ -122,6 +125,9 @@ pub struct NodeConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: Option<String>,
+    /// Members of this Unix group are administrators on the socket (as root and jobod's own
+    /// user are). Not `jobo`: packages put every user who may reach the socket in that group.
+    pub admin_group: String,
     pub max_upload_bytes: u64,
     #[serde(deserialize_with = "duration")]
     pub kill_grace: Duration,
@@ -133,6 +139,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: None,
+            admin_group: "jobo-admin".into(),
             max_upload_bytes: 1 << 30,
             kill_grace: Duration::from_secs(5),
             cleanup_interval: Duration::from_secs(60),

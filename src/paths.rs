@@ -167,6 +167,69 @@ pub fn uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
+/// Whether the user `uid` belongs to the Unix group `group`, as its primary group or as a
+/// supplementary one (through NSS, so LDAP groups count). `false` when either is unknown.
+pub fn in_group(uid: u32, group: &str) -> bool {
+    let Ok(group) = std::ffi::CString::new(group) else {
+        return false;
+    };
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the given sizes; getgrnam_r writes only into them.
+    let rc = unsafe {
+        libc::getgrnam_r(
+            group.as_ptr(),
+            &mut grp,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() {
+        return false;
+    }
+    let wanted = grp.gr_gid;
+    let mut pbuf = vec![0u8; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: as above, for getpwuid_r.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            pbuf.as_mut_ptr().cast(),
+            pbuf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() {
+        return false;
+    }
+    if pwd.pw_gid == wanted {
+        return true;
+    }
+    let mut groups: Vec<libc::gid_t> = vec![0; 256];
+    let mut count = groups.len() as libc::c_int;
+    // SAFETY: pw_name points into `pbuf`, alive here; `groups` holds `count` entries, and
+    // getgrouplist writes at most that many (it returns -1 and the needed count if more).
+    let rc =
+        unsafe { libc::getgrouplist(pwd.pw_name, pwd.pw_gid, groups.as_mut_ptr(), &mut count) };
+    if rc < 0 && count as usize > groups.len() {
+        groups.resize(count as usize, 0);
+        // SAFETY: as above, with room for the count it asked for.
+        if unsafe { libc::getgrouplist(pwd.pw_name, pwd.pw_gid, groups.as_mut_ptr(), &mut count) }
+            < 0
+        {
+            return false;
+        }
+    } else if rc < 0 {
+        return false;
+    }
+    groups.truncate(count.max(0) as usize);
+    groups.contains(&wanted)
+}
+
 /// The name of a Unix user, or its number when it has no passwd entry.
 pub fn user_name(uid: u32) -> String {
     let mut buf = vec![0u8; 4096];
@@ -287,5 +350,18 @@ impl SocketAccess {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_membership_counts_the_primary_group() {
+        // root's primary group is gid 0, named "root" on every Linux this runs on.
+        assert!(in_group(0, "root"));
+        assert!(!in_group(0, "no-such-group-jobo"));
+        assert!(!in_group(0, "bad\0name"));
     }
 }

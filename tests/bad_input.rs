@@ -202,10 +202,11 @@ fn connect(d: &Daemon) -> TcpStream {
 }
 
 /// A POST head with the given body framing header, ready for the body.
-fn head(path: &str, headers: &[(&str, &str)], framing: &str) -> String {
+fn head(d: &Daemon, path: &str, headers: &[(&str, &str)], framing: &str) -> String {
     let mut h =
         format!("POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{framing}\r\n");
-    for (k, v) in headers {
+    let bearer = d.bearer();
+    for (k, v) in d.with_token(headers, &bearer) {
         h.push_str(&format!("{k}: {v}\r\n"));
     }
     h.push_str("\r\n");
@@ -257,7 +258,7 @@ fn declared_only(
     declared: u64,
 ) -> (u16, Vec<u8>) {
     let mut s = connect(d);
-    let h = head(path, headers, &format!("Content-Length: {declared}"));
+    let h = head(d, path, headers, &format!("Content-Length: {declared}"));
     s.write_all(h.as_bytes()).expect("send head");
     read_answer(s, "declared length")
 }
@@ -272,7 +273,7 @@ struct Streamed {
 /// while this one reads the answer.
 fn chunked(d: &Daemon, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Streamed {
     let mut s = connect(d);
-    let h = head(path, headers, "Transfer-Encoding: chunked");
+    let h = head(d, path, headers, "Transfer-Encoding: chunked");
     s.write_all(h.as_bytes()).expect("send head");
     let mut writer = s.try_clone().expect("clone stream");
     let sender = std::thread::spawn(move || {
@@ -460,7 +461,8 @@ fn unknown_service_is_refused() {
     assert!(r.sent_all, "the refusal broke the connection");
     before.assert_unchanged(&d, "native, unknown service, streamed");
 
-    // A caller refused before its upload is looked at is drained the same way.
+    // A caller refused before its upload is looked at (the untrusted X-Jobo-User header) is
+    // drained the same way.
     let big = tgz_stored(&[("run.sh", RUN_SH), ("big.bin", &noise(16 << 20))]);
     let r = chunked(
         &d,
@@ -472,13 +474,13 @@ fn unknown_service_is_refused() {
         big,
     );
     native_error(
-        "native, invalid user name",
+        "native, X-Jobo-User",
         r.answer,
         400,
-        &["invalid user name"],
+        &["X-Jobo-User is no longer trusted", "token"],
     );
     assert!(r.sent_all, "the refusal broke the connection");
-    before.assert_unchanged(&d, "native, invalid user name");
+    before.assert_unchanged(&d, "native, X-Jobo-User");
 
     let r = seed_upload(
         &d,

@@ -103,7 +103,11 @@ fn alive(pid: i32, start: u64) -> bool {
 /// A native submit over TCP as `user`: (HTTP status, job).
 fn submit_as(d: &Daemon, user: &str, run_sh: &str, key: Option<&str>) -> (u16, Value) {
     let body = tgz(&[("run.sh", run_sh.as_bytes())]);
-    let mut headers = vec![("X-Jobo-User", user), ("Content-Type", "application/gzip")];
+    let bearer = format!("Bearer {}", d.make_token(user, "user"));
+    let mut headers = vec![
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/gzip"),
+    ];
     if let Some(k) = key {
         headers.push(("Idempotency-Key", k));
     }

@@ -88,7 +88,8 @@ fn request(
         Via::Tcp => {
             let s = TcpStream::connect(d.tcp.as_ref().expect("tcp")).expect("connect tcp");
             s.set_read_timeout(timeout).expect("timeout");
-            exchange(s, method, path, headers, body)
+            let bearer = d.bearer();
+            exchange(s, method, path, &d.with_token(headers, &bearer), body)
         }
         Via::Socket => {
             let s = UnixStream::connect(d.socket()).expect("connect socket");

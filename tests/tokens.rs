@@ -93,3 +93,126 @@ fn bad_token_descriptions_are_refused_in_words() {
     assert_eq!(code, 400);
     assert!(e.contains("expected JSON like"), "{e}");
 }
+
+/// `(status, WWW-Authenticate, error)` of a TCP request with exactly `headers`.
+fn tcp(d: &Daemon, path: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    let stream = std::net::TcpStream::connect(d.tcp.as_ref().expect("tcp")).expect("connect");
+    let resp = common::raw_exchange(stream, "GET", path, headers, b"");
+    let head = String::from_utf8_lossy(&resp).to_ascii_lowercase();
+    let challenge = head.split("\r\n\r\n").next().and_then(|h| {
+        h.lines().find_map(|l| {
+            l.strip_prefix("www-authenticate:")
+                .map(|v| v.trim().to_string())
+        })
+    });
+    let (code, body) = common::parse_response(&resp);
+    let error = json(&body)["error"].as_str().unwrap_or("").to_string();
+    (code, challenge, error)
+}
+
+#[test]
+fn tcp_callers_are_who_their_token_says() {
+    let d = Daemon::builder().tcp().start();
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    // No token, a wrong one, a node token: 401 with the Bearer challenge, in JSON.
+    let node = bearer(common::worker::TOKEN);
+    for (case, headers) in [
+        ("none", vec![]),
+        ("wrong", vec![("Authorization", "Bearer jobo_0000")]),
+        ("not bearer", vec![("Authorization", "Basic cm9vdDo=")]),
+        ("node token", vec![("Authorization", node.as_str())]),
+    ] {
+        let (code, challenge, error) = tcp(&d, "/v1/jobs", &headers);
+        assert_eq!(code, 401, "{case}: {error}");
+        assert_eq!(challenge.as_deref(), Some("bearer"), "{case}");
+        assert!(!error.is_empty(), "{case}");
+    }
+
+    // The old declared user is refused in words.
+    let (code, _, error) = tcp(&d, "/v1/jobs", &[("X-Jobo-User", "root")]);
+    assert_eq!(code, 400);
+    assert!(
+        error.contains("X-Jobo-User") && error.contains("token"),
+        "{error}"
+    );
+
+    // A user token works for jobs but not for nodes or tokens.
+    let alice = bearer(&d.make_token("alice", "user"));
+    let auth = [("Authorization", alice.as_str())];
+    assert_eq!(tcp(&d, "/v1/jobs", &auth).0, 200);
+    for path in ["/v1/nodes", "/v1/tokens"] {
+        let (code, _, error) = tcp(&d, path, &auth);
+        assert_eq!(code, 403, "{path}: {error}");
+        assert!(error.contains("alice"), "{error}");
+    }
+    // An admin token may.
+    let admin = d.bearer();
+    assert_eq!(
+        tcp(&d, "/v1/tokens", &[("Authorization", admin.as_str())]).0,
+        200
+    );
+
+    // A portal token is not a /v1 caller.
+    let portal = bearer(&d.make_token("web", "portal"));
+    let (code, _, error) = tcp(&d, "/v1/jobs", &[("Authorization", portal.as_str())]);
+    assert_eq!(code, 403, "{error}");
+    assert!(error.contains("seed routes"), "{error}");
+
+    // Revoked and expired tokens stop working.
+    let tokens = d.jobo_json(&["token", "ls"]);
+    let alice_id = tokens
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["user"] == "alice"))
+        .and_then(|t| t["id"].as_i64())
+        .expect("alice's token");
+    d.jobo_ok(&["token", "revoke", &alice_id.to_string()]);
+    assert_eq!(tcp(&d, "/v1/jobs", &auth).0, 401);
+    let out = d.jobo(&["token", "create", "--user", "bob", "--expires", "1ms"]);
+    assert!(out.status.success());
+    let bob = bearer(String::from_utf8_lossy(&out.stdout).trim());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(
+        tcp(&d, "/v1/jobs", &[("Authorization", bob.as_str())]).0,
+        401
+    );
+}
+
+#[test]
+fn jobo_sends_its_token_from_the_flag_the_environment_or_the_file() {
+    let d = Daemon::builder().tcp().start();
+    let admin = d.token.clone().expect("token");
+    let jobo = |env: &[(&str, &str)], args: &[&str]| {
+        std::process::Command::new(common::JOBO)
+            .args(args)
+            .env("JOBO_HOST", d.tcp_host())
+            .env_remove("JOBO_TOKEN")
+            .env("XDG_CONFIG_HOME", d.root().join("config"))
+            .envs(env.iter().copied())
+            .output()
+            .expect("run jobo")
+    };
+    let out = jobo(&[], &["token", "ls"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("authentication required"));
+    assert!(
+        jobo(&[], &["--token", &admin, "token", "ls"])
+            .status
+            .success()
+    );
+    assert!(
+        jobo(&[("JOBO_TOKEN", &admin)], &["token", "ls"])
+            .status
+            .success()
+    );
+    // The flag comes before the environment.
+    let out = jobo(
+        &[("JOBO_TOKEN", &admin)],
+        &["--token", "jobo_bad", "token", "ls"],
+    );
+    assert!(!out.status.success());
+    let dir = d.root().join("config").join("jobo");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(dir.join("token"), format!("{admin}\n")).expect("token file");
+    assert!(jobo(&[], &["token", "ls"]).status.success());
+}

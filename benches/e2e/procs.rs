@@ -172,7 +172,7 @@ impl Daemon {
         format!("unix://{}", self.socket().display())
     }
     pub fn client(&self) -> Client {
-        Client::new(Endpoint::Unix(self.socket()), "bench".into())
+        Client::new(Endpoint::Unix(self.socket()))
     }
     pub fn pid(&self) -> Option<u32> {
         self.sandbox.pid()

@@ -9,7 +9,8 @@ use crate::job::{JobId, JobState};
 use crate::placement::Placement;
 use serde::{Deserialize, Serialize};
 
-/// Header a native TCP client uses to declare its user (until tokens exist).
+/// The header TCP clients once declared their user in. No longer trusted: a request that
+/// sends it is refused in words that point at tokens.
 pub const USER_HEADER: &str = "x-jobo-user";
 /// Header that makes a submit idempotent: a repeated key returns the first job.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";

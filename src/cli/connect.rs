@@ -1,6 +1,10 @@
 //! Which server `jobo` talks to: `--host`, then `JOBO_HOST`, then the system
 //! socket if one exists, then the per-user socket, starting a per-user `jobod` in the
 //! background when nothing answers there. An explicit host is never autostarted.
+//!
+//! On an `http://` host the caller is whoever its API token says: `--token`, then
+//! `JOBO_TOKEN` (clap reads both), then the first line of `$XDG_CONFIG_HOME/jobo/token`.
+//! On the socket the kernel tells the server who the caller is, so no token is sent there.
 
 use crate::client::{Client, Endpoint};
 use crate::paths;
@@ -10,20 +14,53 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-pub async fn client(host: Option<&str>) -> anyhow::Result<Client> {
-    let user = paths::user_name(paths::uid());
+pub async fn client(host: Option<&str>, token: Option<String>) -> anyhow::Result<Client> {
     if let Some(host) = host {
-        return Ok(Client::new(Endpoint::parse(host)?, user));
+        let endpoint = Endpoint::parse(host)?;
+        if matches!(endpoint, Endpoint::Tcp(_)) {
+            let token = match token.filter(|t| !t.trim().is_empty()) {
+                Some(t) => Some(t.trim().to_string()),
+                None => token_file()?,
+            };
+            return Ok(Client::new(endpoint).with_token(token));
+        }
+        return Ok(Client::new(endpoint));
     }
     let system = paths::default_socket(true);
     if system.exists() {
-        return Ok(Client::new(Endpoint::Unix(system), user));
+        return Ok(Client::new(Endpoint::Unix(system)));
     }
     let socket = paths::default_socket(false);
     if tokio::net::UnixStream::connect(&socket).await.is_err() {
         autostart(&socket).await?;
     }
-    Ok(Client::new(Endpoint::Unix(socket), user))
+    Ok(Client::new(Endpoint::Unix(socket)))
+}
+
+/// The token in `$XDG_CONFIG_HOME/jobo/token` (`~/.config/jobo/token`), if that file
+/// exists; a file that exists but cannot be read or is empty is an error, not "no token".
+fn token_file() -> anyhow::Result<Option<String>> {
+    let config = match std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".config"),
+            None => return Ok(None),
+        },
+    };
+    let path = config.join("jobo").join("token");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let token = text.lines().next().unwrap_or("").trim();
+            anyhow::ensure!(
+                !token.is_empty(),
+                "the token file {} is empty (put the token on its first line)",
+                path.display()
+            );
+            Ok(Some(token.to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read the token file {}", path.display())),
+    }
 }
 
 /// The `jobod` to autostart: the one next to this `jobo` first (an install puts both in one

@@ -34,6 +34,17 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub host: Option<String>,
+    /// API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first
+    /// line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or
+    /// the file: other users can read a command line
+    #[arg(
+        long,
+        global = true,
+        env = "JOBO_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
     /// Print machine-readable JSON instead of tables and text
     #[arg(long, global = true)]
     pub json: bool,
@@ -221,7 +232,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         clap_complete::generate(shell, &mut cmd, "jobo", &mut std::io::stdout());
         return Ok(0);
     }
-    let client = connect::client(cli.host.as_deref()).await?;
+    let client = connect::client(cli.host.as_deref(), cli.token).await?;
     let json = cli.json;
     match cli.command {
         Command::Submit { args, wait } => submit::submit(&client, &args, wait, json).await,

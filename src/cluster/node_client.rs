@@ -32,7 +32,7 @@ impl NodeClient {
         let endpoint = Endpoint::parse(&row.url).unwrap_or(Endpoint::Tcp(row.url.clone()));
         NodeClient {
             renewals: Renewals::new(endpoint.clone(), row.token.clone()),
-            client: Client::new(endpoint, String::new()).with_token(row.token.clone()),
+            client: Client::new(endpoint).with_token(row.token.clone()),
             timeout,
         }
     }

@@ -4,6 +4,7 @@
 mod errors;
 mod files;
 mod follow;
+mod identity;
 mod native;
 mod nodes;
 pub mod routes;

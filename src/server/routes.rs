@@ -1,14 +1,12 @@
 //! The one router served on the Unix socket and on TCP: native `/v1` and seed-compatible
-//! routes, plus health. It decides who the caller is, then hands over to a handler.
+//! routes, plus health. It asks `identity.rs` who the caller is, then hands over to a handler.
 
+use super::identity::caller;
 use super::{native, nodes, seed, tokens};
-use crate::api::USER_HEADER;
 use crate::api::routes::{Route, RouteError};
 use crate::http::Body;
 use crate::http::respond::{ApiError, full, json};
 use crate::http::upload::UploadBody;
-use crate::paths::user_name;
-use crate::queue::Caller;
 use crate::state::Ctx;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -24,30 +22,7 @@ pub enum Peer {
     Tcp(std::net::SocketAddr),
 }
 
-/// Who the caller of a native route is. On the socket, their Unix user; on TCP, the user the
-/// client declares (`X-Jobo-User`) until token authentication exists.
-pub fn caller(ctx: &Ctx, peer: &Peer, req: &Request<Incoming>) -> Result<Caller, ApiError> {
-    match peer {
-        Peer::Unix { uid } => Ok(Caller {
-            user: user_name(*uid),
-            admin: *uid == 0 || *uid == ctx.admin_uid,
-        }),
-        Peer::Tcp(_) => {
-            let declared = req.headers().get(USER_HEADER).and_then(|v| v.to_str().ok());
-            let user = match declared {
-                None => "anonymous".to_string(),
-                Some(u) if valid_user(u) => u.to_string(),
-                Some(u) => {
-                    return Err(ApiError::bad_request(format!(
-                        "invalid user name '{u}': use letters, digits, '.', '_' or '-'"
-                    )));
-                }
-            };
-            Ok(Caller { user, admin: true })
-        }
-    }
-}
-
+/// Whether `u` may name a user: what a token is made for and a job is owned by.
 pub fn valid_user(u: &str) -> bool {
     !u.is_empty()
         && u.len() <= 64
@@ -73,7 +48,7 @@ pub async fn handle(
         (&Method::POST, ["terminate", id]) => seed::terminate(&ctx, id).await,
         (_, ["v1", ..]) => native_route(&ctx, &peer, req, &method, &path)
             .await
-            .unwrap_or_else(ApiError::native),
+            .unwrap_or_else(refusal),
         // A seed path with the wrong method: the seed's router answers 405.
         (_, ["" | "health" | "upload"] | ["download" | "download_partial" | "terminate", _]) => {
             drop(req.map(UploadBody::new));
@@ -88,6 +63,19 @@ pub async fn handle(
     Ok(resp)
 }
 
+/// A native error answer; a `401` also names the scheme to authenticate with (RFC 9110).
+fn refusal(e: ApiError) -> Response<Body> {
+    let unauthorized = e.status == StatusCode::UNAUTHORIZED;
+    let mut resp = e.native();
+    if unauthorized {
+        resp.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    resp
+}
+
 async fn native_route(
     ctx: &Ctx,
     peer: &Peer,
@@ -96,7 +84,7 @@ async fn native_route(
     path: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = req.uri().query().unwrap_or("").to_string();
-    let who = match caller(ctx, peer, &req) {
+    let who = match caller(ctx, peer, req.headers()).await {
         Ok(who) => who,
         Err(e) => {
             // Let a client that is still sending an upload finish, so it reads the refusal.

@@ -24,6 +24,9 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub child: Option<Child>,
     pub tcp: Option<String>,
+    /// An admin API token, made over the socket (the tests run as root) when TCP is on:
+    /// [`Daemon::http`] and `jobo` against [`Daemon::tcp_host`] send it.
+    pub token: Option<String>,
     config: Option<String>,
     listen: bool,
     extra: Vec<String>,
@@ -77,6 +80,7 @@ impl Builder {
             dir,
             child: None,
             tcp: None,
+            token: None,
             config: self.config,
             listen: self.listen,
             extra: self.extra,
@@ -151,7 +155,39 @@ impl Daemon {
         if self.listen {
             let addr = std::fs::read_to_string(self.data().join("jobod.tcp")).expect("tcp addr");
             self.tcp = Some(addr.trim().to_string());
+            if self.token.is_none() {
+                self.token = Some(self.make_token("root", "admin"));
+            }
         }
+    }
+
+    /// A new API token for `user` with `role`, made over the socket as this (root) process.
+    pub fn make_token(&self, user: &str, role: &str) -> String {
+        let body = format!(r#"{{"user": "{user}", "role": "{role}"}}"#);
+        let (code, resp) = self.http_unix(
+            "POST",
+            "/v1/tokens",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        assert_eq!(
+            code,
+            201,
+            "token for {user}: {}",
+            String::from_utf8_lossy(&resp)
+        );
+        json(&resp)["secret"]
+            .as_str()
+            .expect("a secret")
+            .to_string()
+    }
+
+    /// `Authorization: Bearer …` with this daemon's admin token (started with `.tcp()`).
+    pub fn bearer(&self) -> String {
+        format!(
+            "Bearer {}",
+            self.token.as_deref().expect("started with .tcp()")
+        )
     }
 
     /// Waits until the socket accepts connections (the daemon binds it last).
@@ -215,9 +251,16 @@ impl Daemon {
     }
 
     pub fn jobo_with(&self, host: &str, args: &[&str]) -> Output {
-        Command::new(JOBO)
-            .args(args)
+        let mut cmd = Command::new(JOBO);
+        if host.starts_with("http://")
+            && let Some(token) = &self.token
+        {
+            cmd.env("JOBO_TOKEN", token);
+        }
+        cmd.args(args)
             .env("JOBO_HOST", host)
+            // No token file of the machine's user leaks in.
+            .env("XDG_CONFIG_HOME", self.root().join("config"))
             .env("NO_COLOR", "1")
             .current_dir(self.work())
             .stdin(Stdio::null())
@@ -307,7 +350,8 @@ impl Daemon {
         raw_http(stream, method, path, headers, body)
     }
 
-    /// A request over TCP: (status, body).
+    /// A request over TCP: (status, body). It carries the admin token unless `headers`
+    /// has an `Authorization` of its own.
     pub fn http(
         &self,
         method: &str,
@@ -317,7 +361,25 @@ impl Daemon {
     ) -> (u16, Vec<u8>) {
         let stream = TcpStream::connect(self.tcp.as_ref().expect("started with .tcp()"))
             .expect("connect tcp");
-        raw_http(stream, method, path, headers, body)
+        let bearer = self.bearer();
+        let headers = self.with_token(headers, &bearer);
+        raw_http(stream, method, path, &headers, body)
+    }
+
+    /// `headers` and `Authorization: <bearer>`, unless they have one already.
+    pub fn with_token<'a>(
+        &self,
+        headers: &[(&'a str, &'a str)],
+        bearer: &'a str,
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut all = headers.to_vec();
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            all.push(("Authorization", bearer));
+        }
+        all
     }
 
     /// Every entry below `data/tmp` (should be empty when no upload is in progress).

@@ -1,0 +1,81 @@
+//! Who the caller of a native route is. On the Unix socket the kernel says (SO_PEERCRED):
+//! their Unix user, an administrator if root, jobod's own user or a member of
+//! `[server] admin_group`. On TCP only an API token says: `Authorization: Bearer <secret>`,
+//! looked up by its hash in the store; nothing the client merely declares is believed.
+
+use crate::api::{Role, USER_HEADER};
+use crate::http::respond::ApiError;
+use crate::paths::{in_group, user_name};
+use crate::queue::Caller;
+use crate::state::Ctx;
+use crate::{secret, store};
+use hyper::StatusCode;
+use hyper::header::{AUTHORIZATION, HeaderMap};
+
+use super::Peer;
+
+/// The caller of a native route, or why there is none: `401` (no, a wrong, revoked or
+/// expired token), `400` (the old `X-Jobo-User` header), `403` (a portal token).
+pub async fn caller(ctx: &Ctx, peer: &Peer, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    match peer {
+        Peer::Unix { uid } => Ok(Caller {
+            user: user_name(*uid),
+            admin: *uid == 0
+                || *uid == ctx.admin_uid
+                || in_group(*uid, &ctx.core.config.server.admin_group),
+        }),
+        Peer::Tcp(_) => {
+            if headers.contains_key(USER_HEADER) {
+                return Err(ApiError::bad_request(
+                    "X-Jobo-User is no longer trusted: authenticate with an API token \
+                     (Authorization: Bearer …; an admin makes one with `jobo token create`)",
+                ));
+            }
+            let token = authenticate(ctx, headers).await?;
+            match token.role {
+                Role::User => Ok(Caller {
+                    user: token.user,
+                    admin: false,
+                }),
+                Role::Admin => Ok(Caller {
+                    user: token.user,
+                    admin: true,
+                }),
+                Role::Portal => Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "a portal token may call only the seed routes (/upload, /download, \
+                     /download_partial, /terminate), not /v1",
+                )),
+            }
+        }
+    }
+}
+
+/// The live token the request's bearer secret belongs to; `401` otherwise. Which of "no such
+/// token", "revoked" and "expired" it was is not told: a stolen secret learns nothing.
+pub async fn authenticate(ctx: &Ctx, headers: &HeaderMap) -> Result<crate::api::Token, ApiError> {
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(given) = given else {
+        return Err(unauthorized(
+            "authentication required: send an API token as Authorization: Bearer … \
+             (jobo: --token, JOBO_TOKEN or ~/.config/jobo/token)",
+        ));
+    };
+    let hash = secret::hash(given);
+    let now = store::now_ms();
+    let found = ctx
+        .core
+        .store
+        .call(move |c| store::find_live_token(c, &hash, now))
+        .await?;
+    found.ok_or_else(|| unauthorized("invalid, revoked or expired token"))
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, message)
+}
