@@ -16,8 +16,6 @@ pub enum QueueError {
     MissingRunSh,
     #[error("{0}")]
     Conflict(String),
-    #[error("job {0} belongs to another user")]
-    Forbidden(JobId),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("I/O error: {0}")]
@@ -119,19 +117,21 @@ pub async fn get(ctx: &Ctx, id: JobId) -> Result<Job, QueueError> {
         .await?)
 }
 
-fn check_owner(caller: &Caller, job: &Job) -> Result<(), QueueError> {
+/// A job the caller may see and act on: their own, or any for an admin. Another user's job
+/// answers exactly as a missing one does, so a job id tells nobody what others run.
+pub async fn get_own(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
+    let job = get(ctx, id).await?;
     if caller.admin || caller.user == job.user {
-        Ok(())
+        Ok(job)
     } else {
-        Err(QueueError::Forbidden(job.id))
+        Err(StoreError::NotFound(id).into())
     }
 }
 
 /// Cancels a queued or running job and returns it once it is final.
 pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
     let mut changes = ctx.core.events.subscribe();
-    let job = get(ctx, id).await?;
-    check_owner(caller, &job)?;
+    let job = get_own(ctx, caller, id).await?;
     if job.state.is_terminal() {
         return Err(QueueError::Conflict(format!(
             "job {id} is already {}; nothing to cancel (its results stay available)",
@@ -193,8 +193,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
 
 /// Removes a finished job's files and marks it `expired`; its history row stays.
 pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
-    let job = get(ctx, id).await?;
-    check_owner(caller, &job)?;
+    let job = get_own(ctx, caller, id).await?;
     if !job.state.is_terminal() {
         return Err(QueueError::Conflict(format!(
             "job {id} is {}; cancel it first (`jobo cancel {id}`)",

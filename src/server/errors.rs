@@ -13,7 +13,6 @@ impl From<QueueError> for ApiError {
         let status = match &e {
             QueueError::UnknownService(_) | QueueError::MissingRunSh => StatusCode::BAD_REQUEST,
             QueueError::Conflict(_) => StatusCode::CONFLICT,
-            QueueError::Forbidden(_) => StatusCode::FORBIDDEN,
             QueueError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             QueueError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
                 return disk_full(io);

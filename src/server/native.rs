@@ -79,18 +79,38 @@ pub async fn submit(
     Ok(json(status, &job))
 }
 
-pub async fn list(ctx: &Ctx, query: &str) -> Result<Response<Body>, ApiError> {
-    let q: ListQuery = parse_query(query)?;
+/// `GET /v1/jobs`: an admin's list has everyone's jobs (`?user=` picks one); anyone else's
+/// only their own, and asking for another user's is `403`: it would always be empty.
+pub async fn list(ctx: &Ctx, who: &Caller, query: &str) -> Result<Response<Body>, ApiError> {
+    let mut q: ListQuery = parse_query(query)?;
+    if !who.admin {
+        if let Some(other) = q.user.as_deref().filter(|u| *u != who.user) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{} may list only their own jobs, not {other}'s (an administrator may)",
+                    who.user
+                ),
+            ));
+        }
+        q.user = Some(who.user.clone());
+    }
     let jobs = ctx.core.store.call(move |c| store::list(c, &q)).await?;
     Ok(json(StatusCode::OK, &jobs))
 }
 
-pub async fn get(ctx: &Ctx, id: JobId) -> Result<Response<Body>, ApiError> {
-    Ok(json(StatusCode::OK, &queue::get(ctx, id).await?))
+pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
+    Ok(json(StatusCode::OK, &queue::get_own(ctx, who, id).await?))
 }
 
-pub async fn wait(ctx: &Ctx, id: JobId, query: &str) -> Result<Response<Body>, ApiError> {
+pub async fn wait(
+    ctx: &Ctx,
+    who: &Caller,
+    id: JobId,
+    query: &str,
+) -> Result<Response<Body>, ApiError> {
     let q: WaitQuery = parse_query(query)?;
+    queue::get_own(ctx, who, id).await?; // 404 for a job not theirs, before waiting
     let limit = Duration::from_secs(q.timeout.unwrap_or(60).min(3600));
     Ok(json(
         StatusCode::OK,
@@ -108,20 +128,26 @@ pub async fn remove(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>
 
 pub async fn logs(
     ctx: &Ctx,
+    who: &Caller,
     id: JobId,
     which: LogStream,
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
     let q: LogQuery = parse_query(query)?;
-    queue::get(ctx, id).await?; // 404 for an unknown job
+    queue::get_own(ctx, who, id).await?; // 404 for an unknown job or another user's
     Ok(log_response(ctx.clone(), id, which, q.offset, q.follow))
 }
 
 /// `GET /v1/jobs/{id}/results`: the work dir of a finished job.
-pub async fn results(ctx: &Ctx, id: JobId, query: &str) -> Result<Response<Body>, ApiError> {
+pub async fn results(
+    ctx: &Ctx,
+    who: &Caller,
+    id: JobId,
+    query: &str,
+) -> Result<Response<Body>, ApiError> {
     let q: ResultsQuery = parse_query(query)?;
     let format = Format::parse(q.format.as_deref())?;
-    let job = queue::get(ctx, id).await?;
+    let job = queue::get_own(ctx, who, id).await?;
     if !job.state.is_terminal() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -104,14 +104,14 @@ async fn native_route(
     };
     match route {
         Route::Services => native::services(ctx).await,
-        Route::ListJobs => native::list(ctx, &query).await,
+        Route::ListJobs => native::list(ctx, &who, &query).await,
         Route::Submit => native::submit(ctx, &who, &query, req).await,
-        Route::Job(id) => native::get(ctx, id).await,
+        Route::Job(id) => native::get(ctx, &who, id).await,
         Route::RemoveJob(id) => native::remove(ctx, &who, id).await,
-        Route::Wait(id) => native::wait(ctx, id, &query).await,
+        Route::Wait(id) => native::wait(ctx, &who, id, &query).await,
         Route::Cancel(id) => native::cancel(ctx, &who, id).await,
-        Route::Logs(id, stream) => native::logs(ctx, id, stream, &query).await,
-        Route::Results(id) => native::results(ctx, id, &query).await,
+        Route::Logs(id, stream) => native::logs(ctx, &who, id, stream, &query).await,
+        Route::Results(id) => native::results(ctx, &who, id, &query).await,
         Route::Nodes
         | Route::AddNode
         | Route::RemoveNode(_)
