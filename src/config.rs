@@ -18,6 +18,10 @@ pub const DEFAULT_CONFIG: &str = r#"# jobod.toml: settings of the jobo server (j
 # Unix group whose members administer jobod over the socket (besides root and jobod's own
 # user). Never the group that merely lets users reach the socket.
 admin_group = "jobo-admin"
+# Only the seed routes (/upload, /download, /download_partial, /terminate), with no token, for
+# a portal written for job-orchestrator; its jobs belong to "portal:<user_id>". Anyone who
+# reaches it can fetch and cancel every portal job: bind it to localhost behind the portal.
+# seed_listen = "127.0.0.1:5001"
 # Largest upload accepted, in bytes (1 GiB).
 max_upload_bytes = 1073741824
 # How long a cancelled or timed-out job gets between SIGTERM and SIGKILL.
@@ -128,6 +132,9 @@ pub struct ServerConfig {
     /// Members of this Unix group are administrators on the socket (as root and jobod's own
     /// user are). Not `jobo`: packages put every user who may reach the socket in that group.
     pub admin_group: String,
+    /// A second TCP listener serving only the seed routes, without a token, to an anonymous
+    /// portal: for portals written for job-orchestrator, which send none. Opt-in only.
+    pub seed_listen: Option<String>,
     pub max_upload_bytes: u64,
     #[serde(deserialize_with = "duration")]
     pub kill_grace: Duration,
@@ -140,6 +147,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: None,
             admin_group: "jobo-admin".into(),
+            seed_listen: None,
             max_upload_bytes: 1 << 30,
             kill_grace: Duration::from_secs(5),
             cleanup_interval: Duration::from_secs(60),

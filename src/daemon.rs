@@ -22,6 +22,7 @@ pub struct ServeOptions {
     pub data_dir: Option<PathBuf>,
     pub socket: Option<PathBuf>,
     pub listen: Option<String>,
+    pub seed_listen: Option<String>,
     pub config: Option<PathBuf>,
     pub no_local_worker: bool,
     /// Start over when the store is missing, empty, damaged or another data dir's (its files
@@ -58,6 +59,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let local_slots = (config.local_worker.enabled && !opts.no_local_worker)
         .then(|| config.local_worker.effective_slots());
     let listen = opts.listen.clone().or_else(|| config.server.listen.clone());
+    let seed_listen = opts
+        .seed_listen
+        .clone()
+        .or_else(|| config.server.seed_listen.clone());
     let core = Arc::new(Core {
         config: Arc::new(config),
         data: data.clone(),
@@ -94,12 +99,33 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!("listening on http://{bound}");
         tcp = Some(listener);
     }
+    let mut seed_tcp = None;
+    if let Some(addr) = seed_listen {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (seed_listen)"))?;
+        let bound = listener.local_addr()?;
+        std::fs::write(data.seed_addr_file(), bound.to_string())?;
+        tracing::warn!(
+            "seed_listen: serving the seed routes WITHOUT A TOKEN on http://{bound}: anyone \
+             who reaches it may upload, fetch and cancel every portal:* job; keep it on \
+             localhost behind the portal"
+        );
+        seed_tcp = Some(listener);
+    }
     let unix = server::bind_unix(&socket, access.mode)?;
     access.apply(&socket)?;
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = tcp {
         tasks.spawn(server::serve_tcp(ctx.clone(), listener, shutdown.clone()));
+    }
+    if let Some(listener) = seed_tcp {
+        tasks.spawn(server::serve_seed_tcp(
+            ctx.clone(),
+            listener,
+            shutdown.clone(),
+        ));
     }
     tracing::info!(
         "listening on {} (data in {}, {} local slots)",

@@ -42,6 +42,11 @@ impl DataDir {
         self.root.join("jobod.tcp")
     }
 
+    /// Where `jobod serve` writes the address `seed_listen` bound.
+    pub fn seed_addr_file(&self) -> PathBuf {
+        self.root.join("jobod-seed.tcp")
+    }
+
     /// A worker node's payloads, one dir per payload (emptied at start: the server owns the truth).
     pub fn payloads(&self) -> PathBuf {
         self.root.join("payloads")

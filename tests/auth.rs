@@ -149,6 +149,115 @@ fn users_see_and_touch_only_their_own_jobs() {
     assert_eq!(code, 200, "{job}");
 }
 
+/// An upload to `/upload` as a portal sends it; (status, answer).
+fn seed_upload(d: &Daemon, addr: &str, headers: &[(&str, &str)], user_id: &str) -> (u16, Value) {
+    let (ct, body) = common::multipart(
+        &[("user_id", user_id), ("service", "example")],
+        &[("run.sh", b"echo portal > out.txt\n")],
+    );
+    let mut all = headers.to_vec();
+    all.push(("Content-Type", &ct));
+    let stream = std::net::TcpStream::connect(addr).expect("connect");
+    let (code, resp) = common::raw_http(stream, "POST", "/upload", &all, &body);
+    let _ = d;
+    (code, serde_json::from_slice(&resp).unwrap_or(Value::Null))
+}
+
+/// `(status, WWW-Authenticate present)` of a request to `addr` with `headers`.
+fn seed_call(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, bool) {
+    let stream = std::net::TcpStream::connect(addr).expect("connect");
+    let resp = common::raw_exchange(stream, method, path, headers, b"");
+    let head = String::from_utf8_lossy(&resp).to_ascii_lowercase();
+    let challenged = head
+        .split("\r\n\r\n")
+        .next()
+        .is_some_and(|h| h.contains("www-authenticate: bearer"));
+    (common::parse_response(&resp).0, challenged)
+}
+
+#[test]
+fn seed_routes_keep_jobs_apart_too() {
+    let d = Daemon::builder().tcp().seed_tcp().start();
+    let main = d.tcp.clone().expect("tcp");
+    let seed = d.seed_tcp.clone().expect("seed tcp");
+    let alice = user(&d, "alice");
+    let bob = user(&d, "bob");
+    let portal = format!("Bearer {}", d.make_token("web", "portal"));
+    let a_long = alice.submit("sleep 300");
+    let a = [("Authorization", alice.bearer.as_str())];
+    let b = [("Authorization", bob.bearer.as_str())];
+    let p = [("Authorization", portal.as_str())];
+
+    // Without a token, the main listener's seed routes are 401 with the Bearer challenge.
+    for (method, path) in [
+        ("GET", format!("/download/{a_long}")),
+        ("GET", format!("/download_partial/{a_long}")),
+        ("POST", format!("/terminate/{a_long}")),
+    ] {
+        assert_eq!(seed_call(&main, method, &path, &[]), (401, true), "{path}");
+        // Another user's job is 404, as a missing one.
+        assert_eq!(seed_call(&main, method, &path, &b).0, 404, "bob {path}");
+        assert_eq!(seed_call(&main, method, &path, &p).0, 404, "portal {path}");
+        assert_eq!(
+            seed_call(&seed, method, &path, &[]).0,
+            404,
+            "anonymous {path}"
+        );
+    }
+    assert_eq!(seed_upload(&d, &main, &[], "5").0, 401);
+
+    // A user's upload is theirs (user_id is ignored); a portal's is portal:<user_id>.
+    let (code, up) = seed_upload(&d, &main, &a, "5");
+    assert_eq!(code, 201, "{up}");
+    let a_seed = up["id"].as_i64().expect("id");
+    let (code, up) = seed_upload(&d, &main, &p, "5");
+    assert_eq!(code, 201, "{up}");
+    let p_job = up["id"].as_i64().expect("id");
+    let (code, up) = seed_upload(&d, &seed, &[], "6");
+    assert_eq!(code, 201, "{up}");
+    let anon_job = up["id"].as_i64().expect("id");
+    let admin = As {
+        d: &d,
+        bearer: d.bearer(),
+    };
+    for (id, owner) in [
+        (a_seed, "alice"),
+        (p_job, "portal:5"),
+        (anon_job, "portal:6"),
+    ] {
+        let (_, job) = admin.call("GET", &format!("/v1/jobs/{id}/wait?timeout=60"));
+        assert_eq!(job["user"], owner, "{job}");
+        assert_eq!(job["state"], "succeeded", "{job}");
+    }
+    // Portals (by token or anonymous) see the portal jobs, not alice's; alice and bob not
+    // the portals'; an admin all.
+    let download = |addr: &str, id: i64, h: &[(&str, &str)]| {
+        seed_call(addr, "GET", &format!("/download/{id}"), h).0
+    };
+    assert_eq!(download(&main, p_job, &p), 200);
+    assert_eq!(download(&main, anon_job, &p), 200);
+    assert_eq!(download(&seed, p_job, &[]), 200);
+    assert_eq!(download(&main, a_seed, &p), 404);
+    assert_eq!(download(&seed, a_seed, &[]), 404);
+    assert_eq!(download(&main, p_job, &a), 404);
+    assert_eq!(download(&main, a_seed, &b), 404);
+    assert_eq!(download(&main, a_seed, &a), 200);
+    let admin_h = [("Authorization", admin.bearer.as_str())];
+    assert_eq!(download(&main, p_job, &admin_h), 200);
+    // A portal token is no /v1 caller, and the seed listener serves nothing but seed routes.
+    assert_eq!(seed_call(&main, "GET", "/v1/jobs", &p).0, 403);
+    assert_eq!(seed_call(&seed, "GET", "/v1/jobs", &[]).0, 404);
+    assert_eq!(seed_call(&seed, "GET", "/health", &[]).0, 404);
+    assert_eq!(seed_call(&seed, "GET", "/", &[]).0, 200);
+    // alice's running job survived every terminate above; she may terminate it herself.
+    assert_eq!(
+        seed_call(&main, "POST", &format!("/terminate/{a_long}"), &a).0,
+        200
+    );
+    let (_, job) = alice.call("GET", &format!("/v1/jobs/{a_long}"));
+    assert_eq!(job["state"], "cancelled", "{job}");
+}
+
 /// Real Unix users (and an admin group) for the socket, removed on drop.
 struct Users {
     names: Vec<String>,
@@ -290,6 +399,30 @@ fn socket_users_see_and_touch_only_their_own_jobs() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "bob {args:?} succeeded");
         assert!(err.contains("not found"), "bob {args:?}: {err}");
+    }
+    // The seed routes on the socket too.
+    for (method, path) in [
+        ("GET", format!("/download/{a_id}")),
+        ("GET", format!("/download_partial/{a_id}")),
+        ("POST", format!("/terminate/{a_id}")),
+    ] {
+        let script = format!(
+            "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\n\
+             s.sendall(b'{method} {path} HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 0\\r\\n\
+             Connection: close\\r\\n\\r\\n')\nprint(s.recv(64).split(b' ')[1].decode())"
+        );
+        let socket = d.socket();
+        let out = std::process::Command::new("runuser")
+            .args(["-u", bob, "--", "python3", "-c", &script])
+            .arg(&socket)
+            .output()
+            .expect("python3");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "404",
+            "bob {method} {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let listed = ok(jobo_as(&d, bob, &b_home, &["--json", "list"]));
     let listed: Value = serde_json::from_str(&listed).expect("json");

@@ -85,11 +85,18 @@ fn request(
 ) -> Reply {
     let timeout = Some(Duration::from_secs(60));
     match via {
-        Via::Tcp => {
+        // The native API with the admin token; the seed routes as an old portal does: on
+        // the seed_listen listener, without a token.
+        Via::Tcp if path.starts_with("/v1") || path == "/health" => {
             let s = TcpStream::connect(d.tcp.as_ref().expect("tcp")).expect("connect tcp");
             s.set_read_timeout(timeout).expect("timeout");
             let bearer = d.bearer();
             exchange(s, method, path, &d.with_token(headers, &bearer), body)
+        }
+        Via::Tcp => {
+            let s = TcpStream::connect(d.seed_tcp.as_ref().expect("seed tcp")).expect("connect");
+            s.set_read_timeout(timeout).expect("timeout");
+            exchange(s, method, path, headers, body)
         }
         Via::Socket => {
             let s = UnixStream::connect(d.socket()).expect("connect socket");
@@ -239,7 +246,7 @@ const CSV: &[u8] = b"a,b\n1,2\n3,4\n";
 
 /// The whole portal round trip over one transport.
 fn portal_round_trip(via: Via) {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
 
     let r = get(&d, via, "/");
     assert_eq!(r.status, 200);
@@ -259,7 +266,12 @@ fn portal_round_trip(via: Via) {
         &[("run.sh", job.run_sh.as_bytes()), ("data/in.csv", CSV)],
     );
     let native = get(&d, via, &format!("/v1/jobs/{id}")).json();
-    assert_eq!(native["user"], "42", "{native}");
+    // An anonymous portal's job is its user's, under portal:; a socket user's is theirs.
+    let owner = match via {
+        Via::Tcp => "portal:42",
+        Via::Socket => "root",
+    };
+    assert_eq!(native["user"], owner, "{native}");
     assert_eq!(native["service"], "example", "{native}");
 
     // Not finished yet: the status, as JSON.
@@ -320,7 +332,7 @@ fn portal_round_trip_over_the_socket() {
 }
 
 fn terminate_running(via: Via) {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
     let mut job = held_job(&d, "term");
     let id = upload(
         &d,
@@ -383,7 +395,7 @@ fn terminate_kills_a_running_job_over_the_socket() {
 
 #[test]
 fn a_failed_job_downloads_as_failed_status() {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
     let id = upload(
         &d,
         Via::Tcp,
@@ -411,20 +423,21 @@ fn a_failed_job_downloads_as_failed_status() {
 
 #[test]
 fn uploads_from_several_portal_users_are_separate_jobs() {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
     let a = upload(&d, Via::Tcp, "1", &[("run.sh", b"echo a > who.txt\n")]);
     let b = upload(&d, Via::Socket, "2", &[("run.sh", b"echo b > who.txt\n")]);
     assert_ne!(a, b);
-    for (id, user, who) in [(a, "1", "a\n"), (b, "2", "b\n")] {
+    for (id, user, who) in [(a, "portal:1", "a\n"), (b, "root", "b\n")] {
         let fin = wait_final(&d, Via::Socket, id);
         assert_eq!(fin["state"], "succeeded", "{fin}");
         assert_eq!(fin["user"], user, "{fin}");
-        // Downloadable over either transport, whichever one uploaded it.
-        for via in [Via::Tcp, Via::Socket] {
-            let files = reply_zip(&get(&d, via, &format!("/download/{id}")));
-            assert_eq!(content(&files, "who.txt"), who);
-        }
+        // Root (an admin) downloads either over the socket; the portal only its own.
+        let files = reply_zip(&get(&d, Via::Socket, &format!("/download/{id}")));
+        assert_eq!(content(&files, "who.txt"), who);
     }
+    let files = reply_zip(&get(&d, Via::Tcp, &format!("/download/{a}")));
+    assert_eq!(content(&files, "who.txt"), "a\n");
+    assert_eq!(get(&d, Via::Tcp, &format!("/download/{b}")).status, 404);
 }
 
 /// Uploads `parts` (field name, filename, content) as user 3; returns the answer.
@@ -442,7 +455,7 @@ fn upload_parts(d: &Daemon, parts: &[(&str, &str, &[u8])]) -> Reply {
 
 #[test]
 fn files_are_named_by_filename_unless_the_field_is_their_path() {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
     // The seed's own docs: `curl -F file=@run.sh -F file=@input.pdb …`.
     let r = upload_parts(
         &d,
@@ -465,7 +478,7 @@ fn files_are_named_by_filename_unless_the_field_is_their_path() {
 
 #[test]
 fn the_same_path_twice_or_a_bad_filename_is_refused() {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
     let run: &[u8] = b"true\n";
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str, &'a [u8])], &'a str);
     let cases: &[Case] = &[
@@ -525,7 +538,7 @@ fn the_same_path_twice_or_a_bad_filename_is_refused() {
 
 #[test]
 fn seed_paths_answer_a_wrong_method_with_405() {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
     for (method, path) in [
         ("GET", "/upload"),
         ("POST", "/download/1"),
@@ -541,7 +554,7 @@ fn seed_paths_answer_a_wrong_method_with_405() {
 
 #[test]
 fn zip_entries_carry_the_files_modification_times() {
-    let d = Daemon::builder().tcp().start();
+    let d = Daemon::builder().tcp().seed_tcp().start();
     let id = upload(&d, Via::Tcp, "4", &[("run.sh", b"echo x > out.txt\n")]);
     wait_final(&d, Via::Tcp, id);
     let r = get(&d, Via::Tcp, &format!("/download/{id}"));

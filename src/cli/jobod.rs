@@ -122,6 +122,10 @@ pub struct ServeArgs {
     /// Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)
     #[arg(long, env = "JOBOD_LISTEN", value_name = "HOST:PORT")]
     pub listen: Option<String>,
+    /// Serve only the seed routes, without a token, on this TCP address (for portals written
+    /// for job-orchestrator; bind it to localhost): `[server] seed_listen`
+    #[arg(long, env = "JOBOD_SEED_LISTEN", value_name = "HOST:PORT")]
+    pub seed_listen: Option<String>,
     /// Config file [default: jobod.toml in the mode's config dir, if it exists]
     #[arg(long, env = "JOBOD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -142,6 +146,7 @@ impl ServeArgs {
             data_dir: self.data_dir.clone(),
             socket: self.socket.clone(),
             listen: self.listen.clone(),
+            seed_listen: self.seed_listen.clone(),
             config: self.config.clone(),
             no_local_worker: self.no_local_worker,
             reinit: self.reinit,

@@ -18,12 +18,71 @@ use super::Peer;
 /// expired token), `400` (the old `X-Jobo-User` header), `403` (a portal token).
 pub async fn caller(ctx: &Ctx, peer: &Peer, headers: &HeaderMap) -> Result<Caller, ApiError> {
     match peer {
-        Peer::Unix { uid } => Ok(Caller {
-            user: user_name(*uid),
-            admin: *uid == 0
-                || *uid == ctx.admin_uid
-                || in_group(*uid, &ctx.core.config.server.admin_group),
-        }),
+        Peer::Unix { uid } => Ok(unix_caller(ctx, *uid)),
+        Peer::Tcp(_) => match seed_caller(ctx, peer, headers).await? {
+            SeedCaller::User(who) => Ok(who),
+            SeedCaller::Portal => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "a portal token may call only the seed routes (/upload, /download, \
+                 /download_partial, /terminate), not /v1",
+            )),
+        },
+        Peer::SeedTcp(_) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "the seed_listen listener serves only the seed routes",
+        )),
+    }
+}
+
+/// A socket caller: their Unix user; an admin if root, jobod's own user or in the admin group.
+fn unix_caller(ctx: &Ctx, uid: u32) -> Caller {
+    Caller {
+        user: user_name(uid),
+        admin: uid == 0
+            || uid == ctx.admin_uid
+            || in_group(uid, &ctx.core.config.server.admin_group),
+    }
+}
+
+/// Who calls a seed route (`/upload`, `/download`, `/download_partial`, `/terminate`).
+#[derive(Debug, Clone)]
+pub enum SeedCaller {
+    /// A portal: a `portal` token, or anyone on the `seed_listen` listener. It owns the jobs
+    /// it uploads as `portal:<user_id>` and sees every `portal:*` job: one portal token sees
+    /// all of the portals' jobs, since the seed API has no notion of which portal asks.
+    Portal,
+    /// A user (or admin) on the socket or with a user or admin token: their own jobs, as on
+    /// `/v1`; an upload's `user_id` is checked as the seed does, then ignored.
+    User(Caller),
+}
+
+impl SeedCaller {
+    /// Who owns a job this caller uploads with the seed's `user_id`.
+    pub fn owner(&self, user_id: i32) -> String {
+        match self {
+            SeedCaller::Portal => format!("portal:{user_id}"),
+            SeedCaller::User(who) => who.user.clone(),
+        }
+    }
+
+    /// Whether this caller may see and act on a job owned by `owner`.
+    pub fn may_see(&self, owner: &str) -> bool {
+        match self {
+            SeedCaller::Portal => owner.starts_with("portal:"),
+            SeedCaller::User(who) => who.admin || who.user == owner,
+        }
+    }
+}
+
+/// The caller of a seed route: `401` on TCP without a live token, `400` for `X-Jobo-User`.
+pub async fn seed_caller(
+    ctx: &Ctx,
+    peer: &Peer,
+    headers: &HeaderMap,
+) -> Result<SeedCaller, ApiError> {
+    match peer {
+        Peer::Unix { uid } => Ok(SeedCaller::User(unix_caller(ctx, *uid))),
+        Peer::SeedTcp(_) => Ok(SeedCaller::Portal),
         Peer::Tcp(_) => {
             if headers.contains_key(USER_HEADER) {
                 return Err(ApiError::bad_request(
@@ -32,21 +91,17 @@ pub async fn caller(ctx: &Ctx, peer: &Peer, headers: &HeaderMap) -> Result<Calle
                 ));
             }
             let token = authenticate(ctx, headers).await?;
-            match token.role {
-                Role::User => Ok(Caller {
+            Ok(match token.role {
+                Role::User => SeedCaller::User(Caller {
                     user: token.user,
                     admin: false,
                 }),
-                Role::Admin => Ok(Caller {
+                Role::Admin => SeedCaller::User(Caller {
                     user: token.user,
                     admin: true,
                 }),
-                Role::Portal => Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "a portal token may call only the seed routes (/upload, /download, \
-                     /download_partial, /terminate), not /v1",
-                )),
-            }
+                Role::Portal => SeedCaller::Portal,
+            })
         }
     }
 }

@@ -89,3 +89,11 @@ pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationTo
     })
     .await
 }
+
+/// The `seed_listen` listener: only the seed routes, every caller an anonymous portal.
+pub async fn serve_seed_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationToken) {
+    accept_tcp(listener, shutdown, |stream, addr| {
+        serve_connection(ctx.clone(), stream, Peer::SeedTcp(addr))
+    })
+    .await
+}

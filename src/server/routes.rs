@@ -1,7 +1,7 @@
 //! The one router served on the Unix socket and on TCP: native `/v1` and seed-compatible
 //! routes, plus health. It asks `identity.rs` who the caller is, then hands over to a handler.
 
-use super::identity::caller;
+use super::identity::{caller, seed_caller};
 use super::{native, nodes, seed, tokens};
 use crate::api::routes::{Route, RouteError};
 use crate::http::Body;
@@ -20,6 +20,8 @@ pub enum Peer {
         uid: u32,
     },
     Tcp(std::net::SocketAddr),
+    /// The `seed_listen` listener: seed routes only, no token, an anonymous portal.
+    SeedTcp(std::net::SocketAddr),
 }
 
 /// Whether `u` may name a user: what a token is made for and a job is owned by.
@@ -38,22 +40,54 @@ pub async fn handle(
     let path = req.uri().path().to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method().clone();
-    let resp = match (&method, segments.as_slice()) {
-        (&Method::GET, [""]) => json(StatusCode::OK, &serde_json::json!({"message": "pong"})),
-        (&Method::GET, ["health"]) => health(&ctx).await,
+    let seed_only = matches!(peer, Peer::SeedTcp(_));
+    let is_seed = matches!(
+        (&method, segments.as_slice()),
+        (&Method::POST, ["upload"])
+            | (&Method::GET, ["download" | "download_partial", _])
+            | (&Method::POST, ["terminate", _])
+    );
+    let who = if is_seed {
+        match seed_caller(&ctx, &peer, req.headers()).await {
+            Ok(who) => Some(who),
+            Err(e) => {
+                // Let a client that is still sending an upload finish, so it reads the refusal.
+                drop(req.map(UploadBody::new));
+                return Ok(challenge(e.seed(None)));
+            }
+        }
+    } else {
+        None
+    };
+    let resp = match (&method, segments.as_slice(), who) {
+        (&Method::GET, [""], _) => {
+            json(StatusCode::OK, &serde_json::json!({"message": "pong"}))
+        }
         // Seed-compatible routes answer in the seed's JSON shape.
-        (&Method::POST, ["upload"]) => seed::upload(&ctx, req).await,
-        (&Method::GET, ["download", id]) => seed::download(&ctx, id, false).await,
-        (&Method::GET, ["download_partial", id]) => seed::download(&ctx, id, true).await,
-        (&Method::POST, ["terminate", id]) => seed::terminate(&ctx, id).await,
-        (_, ["v1", ..]) => native_route(&ctx, &peer, req, &method, &path)
+        (&Method::POST, ["upload"], Some(who)) => seed::upload(&ctx, &who, req).await,
+        (&Method::GET, ["download", id], Some(who)) => {
+            seed::download(&ctx, &who, id, false).await
+        }
+        (&Method::GET, ["download_partial", id], Some(who)) => {
+            seed::download(&ctx, &who, id, true).await
+        }
+        (&Method::POST, ["terminate", id], Some(who)) => seed::terminate(&ctx, &who, id).await,
+        (&Method::GET, ["health"], _) if !seed_only => health(&ctx).await,
+        (_, ["v1", ..], _) => native_route(&ctx, &peer, req, &method, &path)
             .await
             .unwrap_or_else(refusal),
         // A seed path with the wrong method: the seed's router answers 405.
-        (_, ["" | "health" | "upload"] | ["download" | "download_partial" | "terminate", _]) => {
+        (_, ["" | "health" | "upload"] | ["download" | "download_partial" | "terminate", _], _)
+            if !(seed_only && method == Method::GET && segments == ["health"]) =>
+        {
             drop(req.map(UploadBody::new));
             full(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "")
         }
+        _ if seed_only => ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no route for {method} {path}: this listener (seed_listen) serves only the seed routes"),
+        )
+        .native(),
         _ => ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no route for {method} {path}"),
@@ -65,9 +99,12 @@ pub async fn handle(
 
 /// A native error answer; a `401` also names the scheme to authenticate with (RFC 9110).
 fn refusal(e: ApiError) -> Response<Body> {
-    let unauthorized = e.status == StatusCode::UNAUTHORIZED;
-    let mut resp = e.native();
-    if unauthorized {
+    challenge(e.native())
+}
+
+/// `resp`, with `WWW-Authenticate: Bearer` if it is a `401`.
+fn challenge(mut resp: Response<Body>) -> Response<Body> {
+    if resp.status() == StatusCode::UNAUTHORIZED {
         resp.headers_mut().insert(
             hyper::header::WWW_AUTHENTICATE,
             hyper::header::HeaderValue::from_static("Bearer"),

@@ -4,6 +4,7 @@
 //! Where the seed had a bug jobo answers better; the README lists every difference.
 
 use super::files::current_files;
+use super::identity::SeedCaller;
 use crate::api::SeedStatus;
 use crate::api::routes::job_id;
 use crate::http::Body;
@@ -29,13 +30,17 @@ fn status(code: StatusCode, id: JobId, state: JobState, message: String) -> Resp
 }
 
 /// `POST /upload`: multipart files plus `user_id` and `service` fields.
-pub async fn upload(ctx: &Ctx, req: Request<Incoming>) -> Response<Body> {
-    upload_inner(ctx, req)
+pub async fn upload(ctx: &Ctx, who: &SeedCaller, req: Request<Incoming>) -> Response<Body> {
+    upload_inner(ctx, who, req)
         .await
         .unwrap_or_else(|e| e.seed(None))
 }
 
-async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+async fn upload_inner(
+    ctx: &Ctx,
+    who: &SeedCaller,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
     // From here on, a refusal lets the client finish sending and read it.
     let req = req.map(upload::UploadBody::new);
     upload::check_length(req.headers(), ctx.core.config.server.max_upload_bytes)?;
@@ -65,7 +70,7 @@ async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body
         .trim()
         .to_string();
     let new = NewJob {
-        user: user_id.to_string(),
+        user: who.owner(user_id),
         service,
         priority: 0,
         timeout_secs: None,
@@ -85,14 +90,24 @@ async fn upload_inner(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<Body
     ))
 }
 
+/// Job `id` if `who` may see it; another owner's job is as missing as an unknown id.
+async fn visible(ctx: &Ctx, who: &SeedCaller, id: JobId) -> Result<crate::api::Job, QueueError> {
+    let job = queue::get(ctx, id).await?;
+    if who.may_see(&job.user) {
+        Ok(job)
+    } else {
+        Err(crate::store::StoreError::NotFound(id).into())
+    }
+}
+
 /// `GET /download/{id}` (zip when completed, else the status) and `/download_partial/{id}`
 /// (zip of the current files, whatever the state).
-pub async fn download(ctx: &Ctx, id: &str, partial: bool) -> Response<Body> {
+pub async fn download(ctx: &Ctx, who: &SeedCaller, id: &str, partial: bool) -> Response<Body> {
     let id = match job_id(id) {
         Ok(id) => id,
         Err(e) => return ApiError::from(e).seed(None),
     };
-    let job = match queue::get(ctx, id).await {
+    let job = match visible(ctx, who, id).await {
         Ok(job) => job,
         Err(e) => return ApiError::from(e).seed(Some(id)),
     };
@@ -110,17 +125,20 @@ pub async fn download(ctx: &Ctx, id: &str, partial: bool) -> Response<Body> {
 }
 
 /// `POST /terminate/{id}`: cancels a queued or running job.
-pub async fn terminate(ctx: &Ctx, id: &str) -> Response<Body> {
+pub async fn terminate(ctx: &Ctx, who: &SeedCaller, id: &str) -> Response<Body> {
     let id = match job_id(id) {
         Ok(id) => id,
         Err(e) => return ApiError::from(e).seed(None),
     };
-    // The seed API has no identity beyond the portal that fronts it.
-    let portal = Caller {
-        user: "portal".into(),
+    if let Err(e) = visible(ctx, who, id).await {
+        return ApiError::from(e).seed(Some(id));
+    }
+    // Who may touch the job was decided just above, by the seed's rules.
+    let allowed = Caller {
+        user: "seed".into(),
         admin: true,
     };
-    match queue::cancel(ctx, &portal, id).await {
+    match queue::cancel(ctx, &allowed, id).await {
         Ok(job) => status(StatusCode::OK, id, job.state, "job terminated".into()),
         Err(QueueError::Conflict(msg)) => match queue::get(ctx, id).await {
             Ok(job) => status(StatusCode::CONFLICT, id, job.state, msg),

@@ -24,11 +24,14 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub child: Option<Child>,
     pub tcp: Option<String>,
+    /// The `seed_listen` address (seed routes, no token), when started with `.seed_tcp()`.
+    pub seed_tcp: Option<String>,
     /// An admin API token, made over the socket (the tests run as root) when TCP is on:
     /// [`Daemon::http`] and `jobo` against [`Daemon::tcp_host`] send it.
     pub token: Option<String>,
     config: Option<String>,
     listen: bool,
+    seed_listen: bool,
     extra: Vec<String>,
     env: Vec<(String, String)>,
     /// The data dir is a tmpfs of its own, unmounted on drop.
@@ -38,6 +41,7 @@ pub struct Daemon {
 pub struct Builder {
     config: Option<String>,
     listen: bool,
+    seed_listen: bool,
     extra: Vec<String>,
     env: Vec<(String, String)>,
     tmpfs: Option<u64>,
@@ -52,6 +56,11 @@ impl Builder {
     /// Also listen on a free loopback TCP port.
     pub fn tcp(mut self) -> Self {
         self.listen = true;
+        self
+    }
+    /// Also serve the seed routes without a token (`--seed-listen`) on a free loopback port.
+    pub fn seed_tcp(mut self) -> Self {
+        self.seed_listen = true;
         self
     }
     pub fn arg(mut self, a: &str) -> Self {
@@ -80,9 +89,11 @@ impl Builder {
             dir,
             child: None,
             tcp: None,
+            seed_tcp: None,
             token: None,
             config: self.config,
             listen: self.listen,
+            seed_listen: self.seed_listen,
             extra: self.extra,
             env: self.env,
             mounted: self.tmpfs.is_some(),
@@ -97,6 +108,7 @@ impl Daemon {
         Builder {
             config: None,
             listen: false,
+            seed_listen: false,
             extra: Vec::new(),
             env: Vec::new(),
             tmpfs: None,
@@ -122,6 +134,13 @@ impl Daemon {
     }
     pub fn host(&self) -> String {
         format!("unix://{}", self.socket().display())
+    }
+    /// `http://` address of the `seed_listen` listener (started with `.seed_tcp()`).
+    pub fn seed_host(&self) -> String {
+        format!(
+            "http://{}",
+            self.seed_tcp.as_ref().expect("started with .seed_tcp()")
+        )
     }
     pub fn tcp_host(&self) -> String {
         format!("http://{}", self.tcp.as_ref().expect("started with .tcp()"))
@@ -150,6 +169,10 @@ impl Daemon {
             cmd.arg("--listen").arg("127.0.0.1:0");
             let _ = std::fs::remove_file(self.data().join("jobod.tcp"));
         }
+        if self.seed_listen {
+            cmd.arg("--seed-listen").arg("127.0.0.1:0");
+            let _ = std::fs::remove_file(self.data().join("jobod-seed.tcp"));
+        }
         self.child = Some(cmd.spawn().expect("spawn jobod"));
         self.wait_ready();
         if self.listen {
@@ -158,6 +181,11 @@ impl Daemon {
             if self.token.is_none() {
                 self.token = Some(self.make_token("root", "admin"));
             }
+        }
+        if self.seed_listen {
+            let file = self.data().join("jobod-seed.tcp");
+            let addr = std::fs::read_to_string(file).expect("seed tcp addr");
+            self.seed_tcp = Some(addr.trim().to_string());
         }
     }
 
