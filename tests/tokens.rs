@@ -146,6 +146,25 @@ fn tcp_callers_are_who_their_token_says() {
         assert_eq!(code, 403, "{path}: {error}");
         assert!(error.contains("alice"), "{error}");
     }
+    // Nor add a node or make a token.
+    for (path, body) in [
+        (
+            "/v1/nodes",
+            r#"{"url": "http://127.0.0.1:9", "services": ["example"]}"#,
+        ),
+        ("/v1/tokens", r#"{"user": "alice", "role": "admin"}"#),
+    ] {
+        let (code, resp) = d.http(
+            "POST",
+            path,
+            &[
+                ("Authorization", alice.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(code, 403, "POST {path}: {}", String::from_utf8_lossy(&resp));
+    }
     // An admin token may.
     let admin = d.bearer();
     assert_eq!(
@@ -176,6 +195,17 @@ fn tcp_callers_are_who_their_token_says() {
         tcp(&d, "/v1/jobs", &[("Authorization", bob.as_str())]).0,
         401
     );
+}
+
+#[test]
+fn an_api_token_is_no_node_token() {
+    let d = Daemon::builder().tcp().start();
+    let w = common::worker::Worker::start(&[]);
+    let admin = d.token.clone().expect("token");
+    let (code, _) = w.http("GET", "/v1/payloads", Some(&admin), &[], b"");
+    assert_eq!(code, 401, "a worker took an API token");
+    let (code, _) = w.http("GET", "/v1/payloads", Some(common::worker::TOKEN), &[], b"");
+    assert_eq!(code, 200);
 }
 
 #[test]
