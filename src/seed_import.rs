@@ -164,6 +164,10 @@ pub fn import(vars: impl IntoIterator<Item = (String, String)>) -> Result<String
 [server]
 # The seed listened on every interface (0.0.0.0). Behind a reverse proxy, prefer
 # listen = "127.0.0.1:{port}".
+# This listener takes only API tokens (`jobo token create`). A portal written for the seed
+# sends none: point it at a seed_listen listener instead (the seed routes only, no token;
+# keep it on localhost or behind the proxy), e.g. seed_listen = "127.0.0.1:{port}" in place
+# of listen.
 listen = "0.0.0.0:{port}"
 
 [local_worker]
