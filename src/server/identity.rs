@@ -1,7 +1,9 @@
-//! Who the caller of a native route is. On the Unix socket the kernel says (SO_PEERCRED):
-//! their Unix user, an administrator if root, jobod's own user or a member of
-//! `[server] admin_group`. On TCP only an API token says: `Authorization: Bearer <secret>`,
-//! looked up by its hash in the store; nothing the client merely declares is believed.
+//! Who the caller is. On the Unix socket the kernel says (SO_PEERCRED): their Unix user, an
+//! administrator if root, jobod's own user or a member of `[server] admin_group`. On TCP only
+//! an API token says: `Authorization: Bearer <secret>`, looked up by its hash in the store;
+//! nothing the client merely declares is believed. On the `seed_listen` listener everyone is
+//! an anonymous portal, and only the seed routes are served. Token users cannot be named
+//! `portal:…` (a `:` is not allowed in a user name), so no token passes for a portal's user.
 
 use crate::api::{Role, USER_HEADER};
 use crate::http::respond::ApiError;
