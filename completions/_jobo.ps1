@@ -23,6 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -39,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove finished jobs'' files (their history stays)')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
             [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'API tokens for TCP clients and portals (admins only)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -51,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Makes the submit safe to retry: the same key returns the same job')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Wait for the job to end and print its final state')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for the job to end and print its final state')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -68,6 +71,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to put the results [default: ./jobo-ID]')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -76,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;status' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -88,6 +93,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'limit')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -96,6 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;wait' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -104,6 +111,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;logs' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing as the job writes, until it ends')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing as the job writes, until it ends')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -116,6 +124,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Directory to unpack into [default: ./jobo-ID]')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Unpack into a directory that already exists')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -125,6 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;cancel' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -133,6 +143,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;rm' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -141,6 +152,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;service' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -151,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;service;ls' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -170,6 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;node' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -190,6 +204,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'How the server talks to the node')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -198,6 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;node;ls' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -206,6 +222,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;node;rm' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Remove even if jobs run there; they go back to the queue')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -215,6 +232,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;node;drain' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -223,6 +241,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;node;undrain' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -255,9 +274,73 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;node;help;help' {
             break
         }
+        'jobo;token' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print its secret, once, to stdout')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List tokens (never their secrets)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke tokens by id: they stop working at once')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;token;create' {
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user the token speaks for')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user the token speaks for')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the token may do')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Lifetime, e.g. 12h, 30d [default: never expires]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;token;ls' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;token;revoke' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;token;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print its secret, once, to stdout')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List tokens (never their secrets)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke tokens by id: they stop working at once')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;token;help;create' {
+            break
+        }
+        'jobo;token;help;ls' {
+            break
+        }
+        'jobo;token;help;revoke' {
+            break
+        }
+        'jobo;token;help;help' {
+            break
+        }
         'jobo;completions' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -275,6 +358,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove finished jobs'' files (their history stays)')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
             [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'API tokens for TCP clients and portals (admins only)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -334,6 +418,21 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;help;node;undrain' {
+            break
+        }
+        'jobo;help;token' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a token and print its secret, once, to stdout')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List tokens (never their secrets)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke tokens by id: they stop working at once')
+            break
+        }
+        'jobo;help;token;create' {
+            break
+        }
+        'jobo;help;token;ls' {
+            break
+        }
+        'jobo;help;token;revoke' {
             break
         }
         'jobo;help;completions' {

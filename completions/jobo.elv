@@ -20,6 +20,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -36,6 +37,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand rm 'Remove finished jobs'' files (their history stays)'
             cand service 'Services this server runs'
             cand node 'Worker nodes this server sends jobs to (admins only)'
+            cand token 'API tokens for TCP clients and portals (admins only)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -47,6 +49,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --idempotency-key 'Makes the submit safe to retry: the same key returns the same job'
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand -w 'Wait for the job to end and print its final state'
             cand --wait 'Wait for the job to end and print its final state'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -63,6 +66,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --output 'Where to put the results [default: ./jobo-ID]'
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -70,6 +74,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;status'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -81,6 +86,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --limit 'limit'
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -88,6 +94,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;wait'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -95,6 +102,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;logs'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand -f 'Keep printing as the job writes, until it ends'
             cand --follow 'Keep printing as the job writes, until it ends'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -106,6 +114,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --output 'Directory to unpack into [default: ./jobo-ID]'
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --force 'Unpack into a directory that already exists'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
@@ -114,6 +123,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;cancel'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -121,6 +131,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;rm'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -128,6 +139,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;service'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -137,6 +149,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;service;ls'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -152,6 +165,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;node'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -171,6 +185,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --protocol 'How the server talks to the node'
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -178,6 +193,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;node;ls'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -185,6 +201,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;node;rm'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --force 'Remove even if jobs run there; they go back to the queue'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
@@ -193,6 +210,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;node;drain'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -200,6 +218,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;node;undrain'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -224,9 +243,64 @@ set edit:completion:arg-completer[jobo] = {|@words|
         }
         &'jobo;node;help;help'= {
         }
+        &'jobo;token'= {
+            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand create 'Make a token and print its secret, once, to stdout'
+            cand ls 'List tokens (never their secrets)'
+            cand revoke 'Revoke tokens by id: they stop working at once'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jobo;token;create'= {
+            cand -u 'The user the token speaks for'
+            cand --user 'The user the token speaks for'
+            cand --role 'What the token may do'
+            cand --expires 'Lifetime, e.g. 12h, 30d [default: never expires]'
+            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'jobo;token;ls'= {
+            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'jobo;token;revoke'= {
+            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'jobo;token;help'= {
+            cand create 'Make a token and print its secret, once, to stdout'
+            cand ls 'List tokens (never their secrets)'
+            cand revoke 'Revoke tokens by id: they stop working at once'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jobo;token;help;create'= {
+        }
+        &'jobo;token;help;ls'= {
+        }
+        &'jobo;token;help;revoke'= {
+        }
+        &'jobo;token;help;help'= {
+        }
         &'jobo;completions'= {
             cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -243,6 +317,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand rm 'Remove finished jobs'' files (their history stays)'
             cand service 'Services this server runs'
             cand node 'Worker nodes this server sends jobs to (admins only)'
+            cand token 'API tokens for TCP clients and portals (admins only)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -285,6 +360,17 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;help;node;drain'= {
         }
         &'jobo;help;node;undrain'= {
+        }
+        &'jobo;help;token'= {
+            cand create 'Make a token and print its secret, once, to stdout'
+            cand ls 'List tokens (never their secrets)'
+            cand revoke 'Revoke tokens by id: they stop working at once'
+        }
+        &'jobo;help;token;create'= {
+        }
+        &'jobo;help;token;ls'= {
+        }
+        &'jobo;help;token;revoke'= {
         }
         &'jobo;help;completions'= {
         }

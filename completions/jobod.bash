@@ -83,7 +83,7 @@ _jobod() {
 
     case "${cmd}" in
         jobod)
-            opts="-h -V --system --user --data-dir --socket --socket-group --listen --config --no-local-worker --reinit --help --version serve worker check backup config help"
+            opts="-h -V --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help --version serve worker check backup config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,6 +102,10 @@ _jobod() {
                     return 0
                     ;;
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -377,7 +381,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__serve)
-            opts="-h --system --user --data-dir --socket --socket-group --listen --config --no-local-worker --reinit --help"
+            opts="-h --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -396,6 +400,10 @@ _jobod() {
                     return 0
                     ;;
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed-listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

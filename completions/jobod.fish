@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_jobod_global_optspecs
-    string join \n system user data-dir= socket= socket-group= listen= config= no-local-worker reinit h/help V/version
+    string join \n system user data-dir= socket= socket-group= listen= seed-listen= config= no-local-worker reinit h/help V/version
 end
 
 function __fish_jobod_needs_command
@@ -28,6 +28,7 @@ complete -c jobod -n "__fish_jobod_needs_command" -l data-dir -d 'Data directory
 complete -c jobod -n "__fish_jobod_needs_command" -l socket -d 'Unix socket to serve the API on' -r -F
 complete -c jobod -n "__fish_jobod_needs_command" -l socket-group -d 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod\'s own group; in user mode: none, 0600]' -r
 complete -c jobod -n "__fish_jobod_needs_command" -l listen -d 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)' -r
+complete -c jobod -n "__fish_jobod_needs_command" -l seed-listen -d 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`' -r
 complete -c jobod -n "__fish_jobod_needs_command" -l config -d 'Config file [default: jobod.toml in the mode\'s config dir, if it exists]' -r -F
 complete -c jobod -n "__fish_jobod_needs_command" -l system -d 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
 complete -c jobod -n "__fish_jobod_needs_command" -l user -d 'User mode (XDG paths) even when running as root'
@@ -45,6 +46,7 @@ complete -c jobod -n "__fish_jobod_using_subcommand serve" -l data-dir -d 'Data 
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l socket -d 'Unix socket to serve the API on' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l socket-group -d 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod\'s own group; in user mode: none, 0600]' -r
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l listen -d 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)' -r
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l seed-listen -d 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`' -r
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l config -d 'Config file [default: jobod.toml in the mode\'s config dir, if it exists]' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l system -d 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l user -d 'User mode (XDG paths) even when running as root'
