@@ -43,6 +43,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
     // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
     let _lock = host::lock_data_dir(&data)?;
+    let stop = host::StopSignal::new()?;
 
     let config_path = opts
         .config
@@ -137,7 +138,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
 
-    host::stop_signal().await?;
+    stop.wait().await;
     tracing::info!("shutting down");
     shutdown.cancel();
     // Runs are not left behind: local ones are killed now and requeued by the next start.

@@ -86,21 +86,36 @@ pub fn data_dir_locked(data: &DataDir) -> bool {
     file.try_lock_shared().is_err()
 }
 
-/// Returns at the first SIGTERM or SIGINT: how `jobod serve` and `jobod worker` are stopped.
-/// SIGHUP, which admins send daemons to reload, would otherwise kill jobod on the spot (its
-/// default action) and leave the socket behind; reloading is not implemented yet, so it is
-/// logged and ignored.
-pub async fn stop_signal() -> std::io::Result<()> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => tracing::warn!(
-                "SIGHUP ignored: reloading the configuration is not supported yet; restart jobod to apply changes"
-            ),
+/// How `jobod serve` and `jobod worker` are stopped: the first SIGTERM or SIGINT. SIGHUP,
+/// which admins send daemons to reload, would otherwise kill jobod on the spot (its default
+/// action) and leave the socket behind; reloading is not implemented yet, so it is logged and
+/// ignored. Made before the daemon binds its socket: from the moment a client can reach it,
+/// these signals are handled, never the default action.
+pub struct StopSignal {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    pub fn new() -> std::io::Result<StopSignal> {
+        Ok(StopSignal {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Returns at the first SIGTERM or SIGINT.
+    pub async fn wait(mut self) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                _ = self.hup.recv() => tracing::warn!(
+                    "SIGHUP ignored: reloading the configuration is not supported yet; restart jobod to apply changes"
+                ),
+            }
         }
     }
 }

@@ -175,42 +175,13 @@ pub fn uid() -> u32 {
 /// Whether the user `uid` belongs to the Unix group `group`, as its primary group or as a
 /// supplementary one (through NSS, so LDAP groups count). `false` when either is unknown.
 pub fn in_group(uid: u32, group: &str) -> bool {
-    let Ok(group) = std::ffi::CString::new(group) else {
+    let Ok(Some(wanted)) = group_id(group) else {
         return false;
     };
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut grp: libc::group = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the given sizes; getgrnam_r writes only into them.
-    let rc = unsafe {
-        libc::getgrnam_r(
-            group.as_ptr(),
-            &mut grp,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut found,
-        )
-    };
-    if rc != 0 || found.is_null() {
-        return false;
-    }
-    let wanted = grp.gr_gid;
     let mut pbuf = vec![0u8; 4096];
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: as above, for getpwuid_r.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut pwd,
-            pbuf.as_mut_ptr().cast(),
-            pbuf.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() {
+    let Some(pwd) = passwd(uid, &mut pbuf) else {
         return false;
-    }
+    };
     if pwd.pw_gid == wanted {
         return true;
     }
@@ -235,9 +206,10 @@ pub fn in_group(uid: u32, group: &str) -> bool {
     groups.contains(&wanted)
 }
 
-/// The name of a Unix user, or its number when it has no passwd entry.
-pub fn user_name(uid: u32) -> String {
-    let mut buf = vec![0u8; 4096];
+/// The passwd entry of `uid`, or `None` when it has none; its strings point into `buf`, which
+/// must outlive their use.
+fn passwd(uid: u32, buf: &mut [u8]) -> Option<libc::passwd> {
+    // SAFETY: an all-zero passwd is a valid value of this plain C struct.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: all pointers are valid for the given sizes; getpwuid_r writes only into them.
@@ -250,8 +222,14 @@ pub fn user_name(uid: u32) -> String {
             &mut result,
         )
     };
-    if rc == 0 && !result.is_null() {
-        // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
+    (rc == 0 && !result.is_null()).then_some(pwd)
+}
+
+/// The name of a Unix user, or its number when it has no passwd entry.
+pub fn user_name(uid: u32) -> String {
+    let mut buf = vec![0u8; 4096];
+    if let Some(pwd) = passwd(uid, &mut buf) {
+        // SAFETY: pw_name points at a NUL-terminated string inside `buf`, alive here.
         let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
         if let Ok(s) = name.to_str() {
             return s.to_string();

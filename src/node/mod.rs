@@ -46,6 +46,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
     // Held until exit: a second node on the same dir must not empty our payloads.
     let _lock = host::lock_data_dir(&data)?;
+    let stop = host::StopSignal::new()?;
     clean_leftovers(&data).await?;
     process::become_subreaper();
 
@@ -89,7 +90,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     );
     let accept = tokio::spawn(accept_loop(node, listener, shutdown.clone()));
 
-    host::stop_signal().await?;
+    stop.wait().await;
     tracing::info!("shutting down: killing running payloads");
     // Stops accepting and ends the feeds; log followers end with their payloads.
     shutdown.cancel();
