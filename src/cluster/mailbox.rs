@@ -98,3 +98,27 @@ impl<R> Inbox<R> {
         self.reports.recv().await
     }
 }
+
+/// A node's task: it handles commands and its sub-tasks' reports one at a time.
+pub(crate) trait Task {
+    type Report;
+
+    fn inbox(&mut self) -> &mut Inbox<Self::Report>;
+
+    async fn command(&mut self, command: Command);
+
+    async fn report(&mut self, report: Self::Report);
+
+    /// Awaits `fut` while handling commands and reports; `None` once the commands are closed.
+    async fn alongside<F: Future>(&mut self, fut: F) -> Option<F::Output> {
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            match self.inbox().next(fut.as_mut()).await {
+                Next::Done(out) => return Some(out),
+                Next::Command(command) => self.command(command).await,
+                Next::Report(report) => self.report(report).await,
+                Next::Closed => return None,
+            }
+        }
+    }
+}

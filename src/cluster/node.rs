@@ -27,6 +27,15 @@ impl Node {
         }
     }
 
+    /// The jobs the store has active (dispatched or running) on this node.
+    pub async fn active_jobs(&self) -> Result<Vec<Record>, crate::store::StoreError> {
+        let place = self.place.clone();
+        self.core
+            .store
+            .call(move |c| crate::store::active_on(c, &place))
+            .await
+    }
+
     /// Whether the stored job `rec` is an active job of this node.
     pub fn holds(&self, rec: &Record) -> bool {
         rec.job.state.is_active() && rec.job.node.as_ref() == Some(&self.place)

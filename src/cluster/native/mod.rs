@@ -15,7 +15,7 @@ mod session;
 use super::attempt;
 use super::collect::{self, Outcome};
 use super::live::Liveness;
-use super::mailbox::{Command, Inbox, Next};
+use super::mailbox::{Command, Inbox, Task};
 use super::node::Node;
 use super::remote::{RemoteError, retry};
 use crate::job::JobId;
@@ -64,6 +64,22 @@ pub fn spawn(node: Arc<Node>, live: Liveness, commands: mpsc::UnboundedReceiver<
         collecting: HashSet::new(),
     };
     tokio::spawn(task.run());
+}
+
+impl Task for Native {
+    type Report = Report;
+
+    fn inbox(&mut self) -> &mut Inbox<Report> {
+        &mut self.inbox
+    }
+
+    async fn command(&mut self, command: Command) {
+        self.on_command(command).await
+    }
+
+    async fn report(&mut self, report: Report) {
+        self.on_report(report).await
+    }
 }
 
 impl Native {
@@ -122,19 +138,6 @@ impl Native {
         self.wind_down().await;
     }
 
-    /// Awaits `fut` while handling commands and reports; `None` once the commands are closed.
-    async fn alongside<F: Future>(&mut self, fut: F) -> Option<F::Output> {
-        let mut fut = std::pin::pin!(fut);
-        loop {
-            match self.inbox.next(fut.as_mut()).await {
-                Next::Done(out) => return Some(out),
-                Next::Command(command) => self.command(command).await,
-                Next::Report(report) => self.report(report).await,
-                Next::Closed => return None,
-            }
-        }
-    }
-
     /// The node is gone from the registry: the link is over; what is in flight finishes.
     async fn wind_down(&mut self) {
         while !(self.pushing.is_empty() && self.collecting.is_empty()) {
@@ -145,7 +148,7 @@ impl Native {
         }
     }
 
-    async fn command(&mut self, command: Command) {
+    async fn on_command(&mut self, command: Command) {
         match command {
             Command::Start(rec) => self.push(rec),
             Command::Cancel { rec, reply } => {
@@ -185,7 +188,7 @@ impl Native {
         }
     }
 
-    async fn report(&mut self, report: Report) {
+    async fn on_report(&mut self, report: Report) {
         match report {
             Report::Pushed { rec, answer } => {
                 self.pushing.remove(&rec.job.id);

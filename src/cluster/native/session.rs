@@ -19,9 +19,9 @@
 use super::Native;
 use super::feed::{AbortOnDrop, LineError, Lines, MAX_LINE, renew};
 use crate::cluster::attempt;
+use crate::cluster::mailbox::Task;
 use crate::cluster::remote::RemoteError;
 use crate::protocol::{FeedEvent, PayloadInfo};
-use crate::store;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -124,13 +124,7 @@ impl Native {
             self.on_payload(p).await;
         }
         let node = self.node.clone();
-        let place = node.place.clone();
-        let active = match node
-            .core
-            .store
-            .call(move |c| store::active_on(c, &place))
-            .await
-        {
+        let active = match node.active_jobs().await {
             Ok(a) => a,
             Err(e) => return tracing::error!("node {}: cannot reconcile: {e}", node.name),
         };

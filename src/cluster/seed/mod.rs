@@ -20,11 +20,11 @@ mod submit;
 
 use super::attempt;
 use super::live::Liveness;
-use super::mailbox::{Command, Inbox, Next};
+use super::mailbox::{Command, Inbox, Task};
 use super::node::Node;
 use super::remote::retry;
 use crate::job::JobId;
-use crate::store::{self, Record};
+use crate::store::Record;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use submit::Submitted;
@@ -72,6 +72,22 @@ pub fn spawn(node: Arc<Node>, live: Liveness, commands: mpsc::UnboundedReceiver<
     tokio::spawn(task.run());
 }
 
+impl Task for Seed {
+    type Report = Report;
+
+    fn inbox(&mut self) -> &mut Inbox<Report> {
+        &mut self.inbox
+    }
+
+    async fn command(&mut self, command: Command) {
+        self.on_command(command).await
+    }
+
+    async fn report(&mut self, report: Report) {
+        self.on_report(report).await
+    }
+}
+
 impl Seed {
     /// Re-attaches to the node's jobs, then checks its health every beat until stopped.
     async fn run(mut self) {
@@ -109,19 +125,6 @@ impl Seed {
         self.wind_down().await;
     }
 
-    /// Awaits `fut` while handling commands and reports; `None` once the commands are closed.
-    async fn alongside<F: Future>(&mut self, fut: F) -> Option<F::Output> {
-        let mut fut = std::pin::pin!(fut);
-        loop {
-            match self.inbox.next(fut.as_mut()).await {
-                Next::Done(out) => return Some(out),
-                Next::Command(command) => self.command(command).await,
-                Next::Report(report) => self.report(report).await,
-                Next::Closed => return None,
-            }
-        }
-    }
-
     /// The node is gone from the registry: followers stop, submits on their way finish.
     async fn wind_down(&mut self) {
         self.stop.cancel();
@@ -136,13 +139,7 @@ impl Seed {
     /// Follows every job the store has on this node (after a server restart, or a re-add).
     async fn reattach(&mut self) {
         let node = self.node.clone();
-        let place = node.place.clone();
-        let active = match node
-            .core
-            .store
-            .call(move |c| store::active_on(c, &place))
-            .await
-        {
+        let active = match node.active_jobs().await {
             Ok(a) => a,
             Err(e) => return tracing::error!("node {}: cannot re-attach: {e}", node.name),
         };
@@ -159,7 +156,7 @@ impl Seed {
         }
     }
 
-    async fn command(&mut self, command: Command) {
+    async fn on_command(&mut self, command: Command) {
         match command {
             Command::Start(rec) => {
                 self.submitting.insert(rec.job.id);
@@ -198,7 +195,7 @@ impl Seed {
         }
     }
 
-    async fn report(&mut self, report: Report) {
+    async fn on_report(&mut self, report: Report) {
         match report {
             Report::Submitted { rec, answer } => {
                 self.submitting.remove(&rec.job.id);
