@@ -37,10 +37,16 @@ fn a_graceful_stop_never_changes_a_running_jobs_outcome() {
     let mut d = Daemon::builder()
         .config("[local_worker]\nslots = 6\n[services.example]\nmax_attempts = 3\n")
         .start();
-    let fifo = d.root().join("go");
-    mkfifo(&fifo);
-    let ids: Vec<i64> = (0..6)
-        .map(|i| held_job(&d, &format!("j{i}"), &fifo))
+    // A FIFO each: several readers of one FIFO may all see its writer's close, and the rest
+    // of the writes would then wait for readers that are gone.
+    let fifos: Vec<_> = (0..6).map(|i| d.root().join(format!("go{i}"))).collect();
+    let ids: Vec<i64> = fifos
+        .iter()
+        .enumerate()
+        .map(|(i, fifo)| {
+            mkfifo(fifo);
+            held_job(&d, &format!("j{i}"), fifo)
+        })
         .collect();
     for &id in &ids {
         let job = d.wait_until(id, "running", &|| d.log());
@@ -61,9 +67,9 @@ fn a_graceful_stop_never_changes_a_running_jobs_outcome() {
     for &id in &ids {
         d.wait_until(id, "running", &|| d.log());
     }
-    for _ in &ids {
-        // Opening the FIFO for writing waits for a reader: one release per job.
-        std::fs::write(&fifo, "go\n").expect("release a job");
+    for fifo in &fifos {
+        // Opening a FIFO for writing waits for its job to read it.
+        std::fs::write(fifo, "go\n").expect("release a job");
     }
     for &id in &ids {
         let job = d.wait(id);
