@@ -206,7 +206,7 @@ _jobo() {
 
     case "${cmd}" in
         jobo)
-            opts="-H -h -V --host --token --json --help --version submit run status list wait logs fetch cancel rm service node token completions help"
+            opts="-H -h -V --host --token --ca-cert --json --help --version submit run status list wait logs fetch cancel rm service node token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -224,6 +224,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -232,7 +236,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__cancel)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,6 +251,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -258,7 +266,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__completions)
-            opts="-H -h --host --token --json --help bash elvish fish powershell zsh"
+            opts="-H -h --host --token --ca-cert --json --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,6 +284,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -284,7 +296,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__fetch)
-            opts="-o -H -h --output --force --host --token --json --help"
+            opts="-o -H -h --output --force --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +319,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -654,7 +670,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__list)
-            opts="-H -h --state --service --user --limit --host --token --json --help"
+            opts="-H -h --state --service --user --limit --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -688,6 +704,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -696,7 +716,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__logs)
-            opts="-f -H -h --follow --host --token --json --help"
+            opts="-f -H -h --follow --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -711,6 +731,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -722,7 +746,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node)
-            opts="-H -h --host --token --json --help add ls rm drain undrain help"
+            opts="-H -h --host --token --ca-cert --json --help add ls rm drain undrain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +764,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -748,7 +776,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__add)
-            opts="-s -H -h --service --slots --token-file --name --protocol --host --token --json --help"
+            opts="-s -H -h --service --slots --token-file --name --protocol --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -790,6 +818,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -798,7 +830,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__drain)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,6 +845,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -922,7 +958,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__ls)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -937,6 +973,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -948,7 +988,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__rm)
-            opts="-H -h --force --host --token --json --help"
+            opts="-H -h --force --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,6 +1003,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -974,7 +1018,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__undrain)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +1036,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1000,7 +1048,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__rm)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1018,6 +1066,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1026,7 +1078,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__run)
-            opts="-s -o -H -h --service --priority --timeout --idempotency-key --output --host --token --json --help"
+            opts="-s -o -H -h --service --priority --timeout --idempotency-key --output --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1072,6 +1124,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1080,7 +1136,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__service)
-            opts="-H -h --host --token --json --help ls help"
+            opts="-H -h --host --token --ca-cert --json --help ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1095,6 +1151,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1148,7 +1208,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__service__subcmd__ls)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,6 +1226,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1174,7 +1238,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__status)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1192,6 +1256,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1200,7 +1268,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__submit)
-            opts="-s -w -H -h --service --priority --timeout --idempotency-key --wait --host --token --json --help"
+            opts="-s -w -H -h --service --priority --timeout --idempotency-key --wait --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1238,6 +1306,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1246,7 +1318,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__token)
-            opts="-H -h --host --token --json --help create ls revoke help"
+            opts="-H -h --host --token --ca-cert --json --help create ls revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1264,6 +1336,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1272,7 +1348,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__token__subcmd__create)
-            opts="-u -H -h --user --role --expires --host --token --json --help"
+            opts="-u -H -h --user --role --expires --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1303,6 +1379,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1384,7 +1464,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__token__subcmd__ls)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1399,6 +1479,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1410,7 +1494,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__token__subcmd__revoke)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1428,6 +1512,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1436,7 +1524,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__wait)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1451,6 +1539,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -83,7 +83,7 @@ _jobod() {
 
     case "${cmd}" in
         jobod)
-            opts="-h -V --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help --version serve worker check backup config help"
+            opts="-h -V --system --user --data-dir --socket --socket-group --listen --seed-listen --tls-cert --tls-key --config --no-local-worker --reinit --help --version serve worker check backup config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -106,6 +106,14 @@ _jobod() {
                     return 0
                     ;;
                 --seed-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -381,7 +389,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__serve)
-            opts="-h --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help"
+            opts="-h --system --user --data-dir --socket --socket-group --listen --seed-listen --tls-cert --tls-key --config --no-local-worker --reinit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +415,14 @@ _jobod() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -419,7 +435,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__worker)
-            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --help"
+            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --tls-cert --tls-key --tls-client-ca --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,6 +454,18 @@ _jobod() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What `jobod` runs with when no config file exists.
@@ -15,6 +15,10 @@ pub const DEFAULT_CONFIG: &str = r#"# jobod.toml: settings of the jobo server (j
 [server]
 # TCP address for remote users and web apps; off unless set (or given with --listen).
 # listen = "127.0.0.1:5000"
+# Serve it inside TLS (https://) with this certificate chain and key, both PEM files
+# (or --tls-cert/--tls-key). jobo then needs --ca-cert unless a system CA signed it.
+# tls_cert = "/etc/jobo/tls/server.pem"
+# tls_key = "/etc/jobo/tls/server.key"
 # Unix group whose members administer jobod over the socket (besides root and jobod's own
 # user). Never the group that merely lets users reach the socket.
 admin_group = "jobo-admin"
@@ -42,10 +46,17 @@ lease = "10s"
 # How long a request to a node may take before it counts as failed (uploads and downloads
 # of payloads are bounded by this per read, not in total).
 request_timeout = "30s"
+# https:// nodes: their certificates must be signed by a CA the system trusts or by this
+# one (PEM), ...
+# ca_cert = "/etc/jobo/tls/ca.pem"
+# ... and nodes started with --tls-client-ca take only a server that shows a certificate
+# signed by that CA: this one, with its key (PEM).
+# client_cert = "/etc/jobo/tls/client.pem"
+# client_key = "/etc/jobo/tls/client.key"
 
 # Worker nodes can be declared here as well as with `jobo node add`:
 # [[nodes]]
-# url = "http://10.0.0.5:9000"
+# url = "http://10.0.0.5:9000"   # https:// for a node started with --tls-cert
 # services = ["example"]
 # slots = 4
 # token_file = "/etc/jobo/node.token"
@@ -93,6 +104,11 @@ pub struct ClusterConfig {
     pub lease: Duration,
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
+    /// A CA (PEM) trusted for `https://` nodes, besides the system's.
+    pub ca_cert: Option<PathBuf>,
+    /// The client certificate (and its key) shown to nodes started with `--tls-client-ca`.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
 }
 
 impl Default for ClusterConfig {
@@ -100,6 +116,9 @@ impl Default for ClusterConfig {
         ClusterConfig {
             lease: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
         }
     }
 }
@@ -108,6 +127,11 @@ impl ClusterConfig {
     /// Nodes beat three times per lease, so one lost beat does not lose a node.
     pub fn beat(&self) -> Duration {
         self.lease / 3
+    }
+
+    /// `client_cert` and `client_key`, which go together.
+    pub fn client_identity(&self) -> Option<(&Path, &Path)> {
+        self.client_cert.as_deref().zip(self.client_key.as_deref())
     }
 }
 
@@ -135,11 +159,21 @@ pub struct ServerConfig {
     /// A second TCP listener serving only the seed routes, without a token, to an anonymous
     /// portal: for portals written for job-orchestrator, which send none. Opt-in only.
     pub seed_listen: Option<String>,
+    /// `listen` inside TLS: the certificate chain and its key (PEM).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub max_upload_bytes: u64,
     #[serde(deserialize_with = "duration")]
     pub kill_grace: Duration,
     #[serde(deserialize_with = "duration")]
     pub cleanup_interval: Duration,
+}
+
+impl ServerConfig {
+    /// `tls_cert` and `tls_key`, which go together.
+    pub fn tls(&self) -> Option<(PathBuf, PathBuf)> {
+        self.tls_cert.clone().zip(self.tls_key.clone())
+    }
 }
 
 impl Default for ServerConfig {
@@ -148,6 +182,8 @@ impl Default for ServerConfig {
             listen: None,
             admin_group: "jobo-admin".into(),
             seed_listen: None,
+            tls_cert: None,
+            tls_key: None,
             max_upload_bytes: 1 << 30,
             kill_grace: Duration::from_secs(5),
             cleanup_interval: Duration::from_secs(60),
@@ -215,6 +251,24 @@ impl Config {
             return Err(ConfigError::Parse {
                 path: origin.to_string(),
                 message: format!("service '{name}': max_attempts must be at least 1"),
+            });
+        }
+        let pairs = [
+            (
+                config.server.tls_cert.is_some(),
+                config.server.tls_key.is_some(),
+                "server.tls_cert and server.tls_key",
+            ),
+            (
+                config.cluster.client_cert.is_some(),
+                config.cluster.client_key.is_some(),
+                "cluster.client_cert and cluster.client_key",
+            ),
+        ];
+        if let Some((_, _, names)) = pairs.iter().find(|(a, b, _)| a != b) {
+            return Err(ConfigError::Parse {
+                path: origin.to_string(),
+                message: format!("{names} go together: set both or neither"),
             });
         }
         if config.cluster.lease < Duration::from_millis(100) {
@@ -285,6 +339,8 @@ mod tests {
         assert!(Config::parse("[server]\nlisten_addr = 1", "t").is_err());
         assert!(Config::parse("[services.a]\nretention = \"ten\"", "t").is_err());
         assert!(Config::parse("[services.a]\nmax_attempts = 0", "t").is_err());
+        assert!(Config::parse("[server]\ntls_cert = \"c.pem\"", "t").is_err());
+        assert!(Config::parse("[cluster]\nclient_key = \"k.pem\"", "t").is_err());
         let c = Config::parse("[services.a]\ntimeout = \"2s\"", "t").expect("parses");
         assert_eq!(c.services["a"].timeout, Some(Duration::from_secs(2)));
     }

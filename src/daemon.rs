@@ -8,6 +8,7 @@ use crate::events::Events;
 use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Shared};
+use crate::tls::{ClientTls, ServerTls};
 use crate::{cleaner, host, process, scheduler, server};
 use anyhow::Context;
 use std::os::unix::fs::PermissionsExt;
@@ -30,6 +31,8 @@ pub struct ServeOptions {
     pub reinit: bool,
     /// `--socket-group`: see [`paths::SocketAccess::resolve`] for the default.
     pub socket_group: Option<String>,
+    /// `--tls-cert` and `--tls-key` (else `[server] tls_cert/tls_key`): TCP inside TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
@@ -64,12 +67,26 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .seed_listen
         .clone()
         .or_else(|| config.server.seed_listen.clone());
+    let server_tls = match opts.tls.clone().or_else(|| config.server.tls()) {
+        Some(_) if listen.is_none() => {
+            tracing::warn!("a TLS certificate is set but no --listen address: nothing uses it");
+            None
+        }
+        Some((cert, key)) => Some(ServerTls::load(&cert, &key, None)?),
+        None => None,
+    };
+    // Loaded now, so a wrong path stops the start rather than every request to a node.
+    let node_tls = ClientTls::for_nodes(
+        config.cluster.ca_cert.as_deref(),
+        config.cluster.client_identity(),
+    )?;
     let core = Arc::new(Core {
         config: Arc::new(config),
         data: data.clone(),
         store,
         events: Events::default(),
         logs: LogHub::default(),
+        node_tls,
     });
     let backends = Backends::new(core.clone(), local_slots);
     let requeued = backends.recover().await?;
@@ -97,7 +114,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         std::fs::write(data.tcp_addr_file(), bound.to_string())?;
-        tracing::info!("listening on http://{bound}");
+        let scheme = if server_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!("listening on {scheme}://{bound}");
         tcp = Some(listener);
     }
     let mut seed_tcp = None;
@@ -119,7 +141,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = tcp {
-        tasks.spawn(server::serve_tcp(ctx.clone(), listener, shutdown.clone()));
+        tasks.spawn(server::serve_tcp(
+            ctx.clone(),
+            listener,
+            server_tls,
+            shutdown.clone(),
+        ));
     }
     if let Some(listener) = seed_tcp {
         tasks.spawn(server::serve_seed_tcp(

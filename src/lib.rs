@@ -36,4 +36,5 @@ pub mod seed_import;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod token;

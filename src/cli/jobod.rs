@@ -126,6 +126,23 @@ pub struct ServeArgs {
     /// for job-orchestrator; bind it to localhost): `[server] seed_listen`
     #[arg(long, env = "JOBOD_SEED_LISTEN", value_name = "HOST:PORT")]
     pub seed_listen: Option<String>,
+    /// Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server's
+    /// own first): `[server] tls_cert`
+    #[arg(
+        long,
+        env = "JOBOD_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM): `[server] tls_key`
+    #[arg(
+        long,
+        env = "JOBOD_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// Config file [default: jobod.toml in the mode's config dir, if it exists]
     #[arg(long, env = "JOBOD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -151,6 +168,7 @@ impl ServeArgs {
             no_local_worker: self.no_local_worker,
             reinit: self.reinit,
             socket_group: self.socket_group.clone(),
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
         }
     }
 }
@@ -174,6 +192,31 @@ pub struct WorkerArgs {
     /// none). Only on a private network: anyone who reaches the port can run code.
     #[arg(long)]
     pub allow_seed_without_token: bool,
+    /// Serve inside TLS with this certificate (PEM, the chain from the node's own first)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Take only clients that show a certificate signed by this CA (PEM): the server's
+    /// `[cluster] client_cert` (needs --tls-cert)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_TLS_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 impl WorkerArgs {
@@ -191,6 +234,8 @@ impl WorkerArgs {
                 .clone()
                 .unwrap_or_else(|| crate::paths::default_data_dir(system).join("worker")),
             allow_seed_without_token: self.allow_seed_without_token,
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
+            tls_client_ca: self.tls_client_ca.clone(),
         }
     }
 }

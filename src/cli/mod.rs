@@ -24,8 +24,8 @@ use std::path::PathBuf;
     about = "Submit batch jobs to jobod and fetch their results"
 )]
 pub struct Cli {
-    /// The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket,
-    /// starting a per-user jobod if none answers]
+    /// The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default:
+    /// the local socket, starting a per-user jobod if none answers]
     #[arg(
         long,
         short = 'H',
@@ -34,9 +34,9 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub host: Option<String>,
-    /// API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first
-    /// line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or
-    /// the file: other users can read a command line
+    /// API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the
+    /// first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN
+    /// or the file: other users can read a command line
     #[arg(
         long,
         global = true,
@@ -45,6 +45,10 @@ pub struct Cli {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system's
+    /// trusted CAs]
+    #[arg(long, global = true, env = "JOBO_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Print machine-readable JSON instead of tables and text
     #[arg(long, global = true)]
     pub json: bool,
@@ -179,7 +183,7 @@ pub enum ServiceCommand {
 pub enum NodeCommand {
     /// Add a worker node (`jobod worker`, or a seed node with --protocol seed)
     Add {
-        /// The node's address: http://host:port
+        /// The node's address: http://host:port, or https://host:port for a node with --tls-cert
         url: String,
         /// Services the node runs, comma-separated or repeated
         #[arg(
@@ -232,7 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         clap_complete::generate(shell, &mut cmd, "jobo", &mut std::io::stdout());
         return Ok(0);
     }
-    let client = connect::client(cli.host.as_deref(), cli.token).await?;
+    let client = connect::client(cli.host.as_deref(), cli.token, cli.ca_cert.as_deref()).await?;
     let json = cli.json;
     match cli.command {
         Command::Submit { args, wait } => submit::submit(&client, &args, wait, json).await,

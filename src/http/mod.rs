@@ -1,5 +1,5 @@
 //! HTTP plumbing both HTTP servers share: `jobod serve`'s API (`server/`) and a worker node's
-//! (`node/`). Connections and accept loops here; answers and errors in `respond.rs`; streamed
+//! (`node/`). Connections and accept loops here (TLS on TCP when configured: `tls/`); answers and errors in `respond.rs`; streamed
 //! uploads in `upload.rs` (tar.gz) and `multipart.rs`; streamed archives in `download.rs`.
 //! Nothing here knows a job, a queue or a payload table.
 
@@ -8,6 +8,7 @@ pub mod multipart;
 pub mod respond;
 pub mod upload;
 
+use crate::tls::ServerTls;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
@@ -19,6 +20,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::server::TlsStream;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 /// Every response body: a boxed stream of bytes (whole answers are one frame).
@@ -44,11 +47,17 @@ where
     });
 }
 
-/// Accepts TCP connections until `shutdown`, handing each to `serve`.
+/// A TCP connection as it is served: plain, or inside TLS.
+pub type TcpConn = Either<TcpStream, TlsStream<TcpStream>>;
+
+/// Accepts TCP connections until `shutdown`, handing each to `serve`; with `tls`, after a
+/// TLS handshake in the connection's own task (a failed one is logged at debug and the
+/// connection dropped), so a slow handshake never holds up the next accept.
 pub async fn accept_tcp(
     listener: TcpListener,
+    tls: Option<ServerTls>,
     shutdown: CancellationToken,
-    mut serve: impl FnMut(TcpStream, SocketAddr),
+    serve: impl Fn(TcpConn, SocketAddr) + Clone + Send + 'static,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -58,7 +67,17 @@ pub async fn accept_tcp(
         match accepted {
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
-                serve(stream, addr);
+                let Some(tls) = &tls else {
+                    serve(Either::Left(stream), addr);
+                    continue;
+                };
+                let (tls, serve) = (tls.clone(), serve.clone());
+                tokio::spawn(async move {
+                    match tls.accept(stream).await {
+                        Ok(stream) => serve(Either::Right(stream), addr),
+                        Err(e) => tracing::debug!("TLS handshake with {addr} failed: {e}"),
+                    }
+                });
             }
             Err(e) => accept_failed(e).await,
         }

@@ -1,5 +1,6 @@
-//! `jobod serve`'s HTTP API: accepts connections on the Unix socket and on TCP and serves each
-//! with hyper (`http/`), one task per connection, all through the same router (`routes.rs`).
+//! `jobod serve`'s HTTP API: accepts connections on the Unix socket and on TCP (inside TLS
+//! when `--tls-cert` is given) and serves each with hyper (`http/`), one task per connection,
+//! all through the same router (`routes.rs`).
 
 mod errors;
 mod files;
@@ -15,6 +16,7 @@ pub use routes::Peer;
 
 use crate::http::{accept_failed, accept_tcp, spawn_http};
 use crate::state::Ctx;
+use crate::tls::ServerTls;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -83,8 +85,14 @@ pub async fn serve_unix(ctx: Ctx, listener: UnixListener, shutdown: Cancellation
     }
 }
 
-pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationToken) {
-    accept_tcp(listener, shutdown, |stream, addr| {
+/// The `listen` listener, inside TLS when `tls` is given.
+pub async fn serve_tcp(
+    ctx: Ctx,
+    listener: TcpListener,
+    tls: Option<ServerTls>,
+    shutdown: CancellationToken,
+) {
+    accept_tcp(listener, tls, shutdown, move |stream, addr| {
         serve_connection(ctx.clone(), stream, Peer::Tcp(addr))
     })
     .await
@@ -92,7 +100,7 @@ pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationTo
 
 /// The `seed_listen` listener: only the seed routes, every caller an anonymous portal.
 pub async fn serve_seed_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationToken) {
-    accept_tcp(listener, shutdown, |stream, addr| {
+    accept_tcp(listener, None, shutdown, move |stream, addr| {
         serve_connection(ctx.clone(), stream, Peer::SeedTcp(addr))
     })
     .await
