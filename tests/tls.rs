@@ -242,3 +242,71 @@ fn node_with_client_ca_serves_only_servers_with_a_client_certificate() {
     assert_eq!(job["node"], "tls-node");
     assert_eq!(d.jobo_ok(&["logs", &id.to_string()]), "ran on the node\n");
 }
+
+/// TLS files that cannot be used stop the start with a message naming them, rather than
+/// every connection failing later.
+#[test]
+fn unusable_tls_files_stop_the_start() {
+    let pki = Pki::new("jobo test CA");
+    let cert = pki.server("server", &["127.0.0.1"]);
+    let other = pki.server("other", &["127.0.0.1"]);
+    let mut d = Daemon::start();
+    d.stop();
+    let stderr = |out: Output| text(&out.stderr);
+
+    let missing = d.root().join("missing.pem");
+    let missing = missing.to_str().expect("utf-8 path");
+    let serve = |cert: &str, key: &str| {
+        let args = [
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            key,
+        ];
+        stderr(d.serve_refused(&args))
+    };
+    let err = serve(missing, cert.key());
+    assert!(err.contains(missing), "{err}");
+    // A key that is not the certificate's.
+    let err = serve(cert.cert(), other.key());
+    assert!(err.contains("the key is not the certificate's"), "{err}");
+    // The server's CA for nodes.
+    let config = d.root().join("bad.toml");
+    std::fs::write(&config, format!("[cluster]\nca_cert = \"{missing}\"\n")).expect("config");
+    let out = d.serve_refused(&["--config", config.to_str().expect("utf-8 path")]);
+    let err = stderr(out);
+    assert!(
+        err.contains(missing) && err.contains("CA certificate"),
+        "{err}"
+    );
+
+    // A worker: a key without its certificate, and a missing client CA.
+    let token = d.root().join("node.token");
+    std::fs::write(&token, "t0ken\n").expect("token file");
+    let worker = |args: &[&str]| {
+        std::process::Command::new(JOBOD)
+            .args(["worker", "--listen", "127.0.0.1:0", "--token-file"])
+            .arg(&token)
+            .arg("--data-dir")
+            .arg(d.root().join("worker"))
+            .args(args)
+            .output()
+            .expect("run jobod worker")
+    };
+    let out = worker(&["--tls-key", cert.key()]);
+    assert!(!out.status.success());
+    assert!(stderr(out).contains("--tls-cert"));
+    let out = worker(&[
+        "--tls-cert",
+        cert.cert(),
+        "--tls-key",
+        cert.key(),
+        "--tls-client-ca",
+        missing,
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(out);
+    assert!(err.contains(missing) && err.contains("client CA"), "{err}");
+}

@@ -81,22 +81,19 @@ impl ClientTls {
             tracing::debug!("{added} system CA certificates ({ignored} unusable)");
         }
         if let Some(path) = opts.ca_cert {
-            for cert in pem::certs(path, "CA certificate")? {
-                roots.add(cert).map_err(|e| TlsError::Read {
-                    what: "CA certificate",
-                    path: path.to_path_buf(),
-                    message: format!("not a usable CA certificate: {e}"),
-                })?;
-            }
+            pem::add_roots(&mut roots, path, "CA certificate")?;
         }
         let builder = ClientConfig::builder_with_provider(super::provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
             .with_root_certificates(roots);
         let mut config = match opts.identity {
-            Some((cert, key)) => builder
-                .with_client_auth_cert(pem::certs(cert, "client certificate")?, pem::key(key)?)
-                .map_err(|e| TlsError::Config(e.to_string()))?,
+            Some((cert, key)) => {
+                let (chain, key_der) = pem::identity(cert, key, "client certificate")?;
+                builder
+                    .with_client_auth_cert(chain, key_der)
+                    .map_err(|e| pem::pair_error(cert, key, e))?
+            }
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];

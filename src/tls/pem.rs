@@ -15,10 +15,39 @@ pub enum TlsError {
     },
     #[error("{what} {path} holds no PEM certificate", path = .path.display())]
     NoCertificate { what: &'static str, path: PathBuf },
-    #[error("the TLS key and certificate do not go together: {0}")]
+    #[error(
+        "cannot use the certificate {cert} with the key {key}: {message}",
+        cert = .cert.display(), key = .key.display()
+    )]
+    Pair {
+        cert: PathBuf,
+        key: PathBuf,
+        message: String,
+    },
+    #[error("cannot set up TLS: {0}")]
     Config(String),
-    #[error("{0}")]
-    Usage(String),
+}
+
+/// A certificate chain with its key, both from PEM files (`what` names the certificate).
+pub fn identity(
+    cert: &Path,
+    key_path: &Path,
+    what: &'static str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    Ok((certs(cert, what)?, key(key_path)?))
+}
+
+/// [`TlsError::Pair`] from what rustls said of `cert` and `key` together.
+pub fn pair_error(cert: &Path, key: &Path, e: rustls::Error) -> TlsError {
+    let message = match e {
+        rustls::Error::InconsistentKeys(_) => "the key is not the certificate's".to_string(),
+        other => other.to_string(),
+    };
+    TlsError::Pair {
+        cert: cert.to_path_buf(),
+        key: key.to_path_buf(),
+        message,
+    }
 }
 
 /// Every certificate in `path` (a chain: the leaf first, then its intermediates).
@@ -53,6 +82,16 @@ pub fn key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 /// The CA certificates in `path`, as a trust store.
 pub fn roots(path: &Path, what: &'static str) -> Result<RootCertStore, TlsError> {
     let mut store = RootCertStore::empty();
+    add_roots(&mut store, path, what)?;
+    Ok(store)
+}
+
+/// Adds the CA certificates in `path` to `store`.
+pub fn add_roots(
+    store: &mut RootCertStore,
+    path: &Path,
+    what: &'static str,
+) -> Result<(), TlsError> {
     for cert in certs(path, what)? {
         store.add(cert).map_err(|e| TlsError::Read {
             what,
@@ -60,7 +99,7 @@ pub fn roots(path: &Path, what: &'static str) -> Result<RootCertStore, TlsError>
             message: format!("not a usable CA certificate: {e}"),
         })?;
     }
-    Ok(store)
+    Ok(())
 }
 
 fn pem_message(e: rustls::pki_types::pem::Error) -> String {

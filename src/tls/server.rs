@@ -27,8 +27,7 @@ impl ServerTls {
     /// The certificate chain in `cert`, its key in `key`, and when `client_ca` is given, a
     /// client certificate signed by that CA required of every client.
     pub fn load(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<ServerTls, TlsError> {
-        let chain = pem::certs(cert, "TLS certificate")?;
-        let key = pem::key(key)?;
+        let (chain, key_der) = pem::identity(cert, key, "TLS certificate")?;
         let provider = super::provider();
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -44,8 +43,8 @@ impl ServerTls {
             None => builder.with_no_client_auth(),
         };
         let mut config = builder
-            .with_single_cert(chain, key)
-            .map_err(|e| TlsError::Config(e.to_string()))?;
+            .with_single_cert(chain, key_der)
+            .map_err(|e| pem::pair_error(cert, key, e))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(ServerTls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
