@@ -81,6 +81,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         core,
         backends,
         admin_uid: paths::uid(),
+        audit: crate::audit::Audit::start(data.audit_log()),
     });
 
     let socket = opts

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod audit;
 pub mod backend;
 pub mod backends;
 pub mod bridge;

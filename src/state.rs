@@ -12,6 +12,8 @@ pub struct Shared {
     pub backends: Backends,
     /// The uid jobod runs as: on the socket, it and root may touch every job.
     pub admin_uid: u32,
+    /// Token use, node and token changes, admins' actions on others' jobs.
+    pub audit: crate::audit::Audit,
 }
 
 pub type Ctx = Arc<Shared>;

@@ -1,7 +1,7 @@
 //! The one router served on the Unix socket and on TCP: native `/v1` and seed-compatible
 //! routes, plus health. It asks `identity.rs` who the caller is, then hands over to a handler.
 
-use super::identity::{caller, seed_caller};
+use super::identity::{Asked, caller, seed_caller};
 use super::{native, nodes, seed, tokens};
 use crate::api::routes::{Route, RouteError};
 use crate::http::Body;
@@ -48,7 +48,13 @@ pub async fn handle(
             | (&Method::POST, ["terminate", _])
     );
     let who = if is_seed {
-        match seed_caller(&ctx, &peer, req.headers()).await {
+        let asked = Asked {
+            peer: &peer,
+            method: &method,
+            path: &path,
+            headers: req.headers(),
+        };
+        match seed_caller(&ctx, &asked).await {
             Ok(who) => Some(who),
             Err(e) => {
                 // Let a client that is still sending an upload finish, so it reads the refusal.
@@ -121,7 +127,13 @@ async fn native_route(
     path: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = req.uri().query().unwrap_or("").to_string();
-    let who = match caller(ctx, peer, req.headers()).await {
+    let asked = Asked {
+        peer,
+        method,
+        path,
+        headers: req.headers(),
+    };
+    let who = match caller(ctx, &asked).await {
         Ok(who) => who,
         Err(e) => {
             // Let a client that is still sending an upload finish, so it reads the refusal.
