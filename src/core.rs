@@ -2,9 +2,11 @@
 //! the live logs, the data dir and the configuration. Backends get this and nothing else of
 //! the daemon: not the API's context, not each other.
 
+use crate::api::Job;
 use crate::config::Config;
 use crate::events::Events;
 use crate::logs::LogHub;
+use crate::metrics::Metrics;
 use crate::paths::DataDir;
 use crate::store::Store;
 use std::sync::Arc;
@@ -15,4 +17,14 @@ pub struct Core {
     pub store: Store,
     pub events: Events,
     pub logs: LogHub,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Metrics,
+}
+
+impl Core {
+    /// Announces a committed transition of `job` (now in its new state) and counts it.
+    pub fn job_changed(&self, job: &Job) {
+        self.metrics.observe(job);
+        self.events.job_changed(job.id, job.state);
+    }
 }

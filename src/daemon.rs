@@ -70,6 +70,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         store,
         events: Events::default(),
         logs: LogHub::default(),
+        metrics: Default::default(),
     });
     let backends = Backends::new(core.clone(), local_slots);
     let requeued = backends.recover().await?;

@@ -24,6 +24,7 @@ pub mod http;
 pub mod job;
 pub mod local;
 pub mod logs;
+pub mod metrics;
 pub mod node;
 pub mod paths;
 pub mod placement;

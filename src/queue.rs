@@ -106,7 +106,8 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
         })
         .await??;
     if created {
-        ctx.core.events.job_changed(job.id, job.state);
+        ctx.core.metrics.input(job.input_bytes);
+        ctx.core.job_changed(&job);
     }
     Ok((job, created))
 }
@@ -179,7 +180,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         .await?;
     let rec = match done {
         (rec, Some(job)) => {
-            ctx.core.events.job_changed(id, job.state);
+            ctx.core.job_changed(&job);
             ctx.backends.discard(&rec);
             return Ok(job);
         }
@@ -236,7 +237,7 @@ pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         })
         .await?;
     remove_files(ctx, id).await;
-    ctx.core.events.job_changed(id, rec.job.state);
+    ctx.core.job_changed(&rec.job);
     Ok(rec.job)
 }
 

@@ -26,6 +26,17 @@ pub struct Asked<'a> {
     pub headers: &'a HeaderMap,
 }
 
+impl<'a> Asked<'a> {
+    pub fn of<B>(peer: &'a Peer, req: &'a hyper::Request<B>) -> Asked<'a> {
+        Asked {
+            peer,
+            method: req.method(),
+            path: req.uri().path(),
+            headers: req.headers(),
+        }
+    }
+}
+
 /// The caller of a native route, or why there is none: `401` (no, a wrong, revoked or
 /// expired token), `400` (the old `X-Jobo-User` header), `403` (a portal token).
 pub async fn caller(ctx: &Ctx, asked: &Asked<'_>) -> Result<Caller, ApiError> {

@@ -5,6 +5,7 @@ mod errors;
 mod files;
 mod follow;
 mod identity;
+mod metrics;
 mod native;
 mod nodes;
 pub mod routes;

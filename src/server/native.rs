@@ -161,7 +161,8 @@ pub async fn results(
         ));
     }
     let dir = current_files(ctx, &job)?;
-    Ok(archive_response(dir, format, &format!("job-{id}")))
+    let resp = archive_response(dir, format, &format!("job-{id}"));
+    Ok(super::metrics::counted(ctx, resp))
 }
 
 pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {

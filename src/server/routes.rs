@@ -48,13 +48,7 @@ pub async fn handle(
             | (&Method::POST, ["terminate", _])
     );
     let who = if is_seed {
-        let asked = Asked {
-            peer: &peer,
-            method: &method,
-            path: &path,
-            headers: req.headers(),
-        };
-        match seed_caller(&ctx, &asked).await {
+        match seed_caller(&ctx, &Asked::of(&peer, &req)).await {
             Ok(who) => Some(who),
             Err(e) => {
                 // Let a client that is still sending an upload finish, so it reads the refusal.
@@ -79,6 +73,12 @@ pub async fn handle(
         }
         (&Method::POST, ["terminate", id], Some(who)) => seed::terminate(&ctx, &who, id).await,
         (&Method::GET, ["health"], _) if !seed_only => health(&ctx).await,
+        (&Method::GET, ["metrics"], _) if !seed_only => {
+            match caller(&ctx, &Asked::of(&peer, &req)).await {
+                Ok(_) => super::metrics::metrics(&ctx).await.unwrap_or_else(refusal),
+                Err(e) => refusal(e),
+            }
+        }
         (_, ["v1", ..], _) => native_route(&ctx, &peer, req, &method, &path)
             .await
             .unwrap_or_else(refusal),
@@ -127,13 +127,7 @@ async fn native_route(
     path: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = req.uri().query().unwrap_or("").to_string();
-    let asked = Asked {
-        peer,
-        method,
-        path,
-        headers: req.headers(),
-    };
-    let who = match caller(ctx, &asked).await {
+    let who = match caller(ctx, &Asked::of(peer, &req)).await {
         Ok(who) => who,
         Err(e) => {
             // Let a client that is still sending an upload finish, so it reads the refusal.

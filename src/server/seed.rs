@@ -129,7 +129,10 @@ pub async fn download(ctx: &Ctx, who: &SeedCaller, id: &str, partial: bool) -> R
     };
     if job.state == JobState::Succeeded || (partial && job.state != JobState::Expired) {
         return match current_files(ctx, &job) {
-            Ok(dir) => archive_response(dir, Format::Zip, &format!("job-{id}")),
+            Ok(dir) => super::metrics::counted(
+                ctx,
+                archive_response(dir, Format::Zip, &format!("job-{id}")),
+            ),
             Err(e) => e.seed(Some(id)),
         };
     }
