@@ -1,6 +1,7 @@
 //! The wire types of the native `/v1` API, shared by the daemon and the CLI; its routes and
 //! their queries are in `routes.rs`.
 
+pub mod openapi;
 pub mod routes;
 
 pub use routes::{ListQuery, LogQuery, Route};

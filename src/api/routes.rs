@@ -109,6 +109,48 @@ impl Route {
         }
     }
 
+    /// The path as the API document names it, with `{id}`, `{stream}` and `{node}`.
+    pub fn template(&self) -> &'static str {
+        match self {
+            Route::Services => "/v1/services",
+            Route::ListJobs | Route::Submit => "/v1/jobs",
+            Route::Job(_) | Route::RemoveJob(_) => "/v1/jobs/{id}",
+            Route::Wait(_) => "/v1/jobs/{id}/wait",
+            Route::Cancel(_) => "/v1/jobs/{id}/cancel",
+            Route::Logs(..) => "/v1/jobs/{id}/logs/{stream}",
+            Route::Results(_) => "/v1/jobs/{id}/results",
+            Route::Nodes | Route::AddNode => "/v1/nodes",
+            Route::RemoveNode(_) => "/v1/nodes/{node}",
+            Route::Drain(_) => "/v1/nodes/{node}/drain",
+            Route::Undrain(_) => "/v1/nodes/{node}/undrain",
+            Route::Tokens | Route::CreateToken => "/v1/tokens",
+            Route::RevokeToken(_) => "/v1/tokens/{id}",
+        }
+    }
+
+    /// One route of every kind: what the tests and the API document's check walk through.
+    pub fn examples() -> Vec<Route> {
+        vec![
+            Route::Services,
+            Route::ListJobs,
+            Route::Submit,
+            Route::Job(7),
+            Route::RemoveJob(7),
+            Route::Wait(7),
+            Route::Cancel(7),
+            Route::Logs(7, LogStream::Stderr),
+            Route::Results(7),
+            Route::Nodes,
+            Route::AddNode,
+            Route::RemoveNode("10.0.0.5:9000".into()),
+            Route::Drain("a b/c?d".into()),
+            Route::Undrain("é".into()),
+            Route::Tokens,
+            Route::CreateToken,
+            Route::RevokeToken(3),
+        ]
+    }
+
     /// The path with `query` (one of this module's query types).
     pub fn uri<Q: Serialize>(&self, query: &Q) -> Result<String, serde_urlencoded::ser::Error> {
         with_query(self.path(), query)
@@ -300,26 +342,7 @@ mod tests {
 
     #[test]
     fn every_route_parses_back_from_its_path() {
-        let routes = [
-            Route::Services,
-            Route::ListJobs,
-            Route::Submit,
-            Route::Job(7),
-            Route::RemoveJob(7),
-            Route::Wait(7),
-            Route::Cancel(7),
-            Route::Logs(7, LogStream::Stderr),
-            Route::Results(7),
-            Route::Nodes,
-            Route::AddNode,
-            Route::RemoveNode("10.0.0.5:9000".into()),
-            Route::Drain("a b/c?d".into()),
-            Route::Undrain("é".into()),
-            Route::Tokens,
-            Route::CreateToken,
-            Route::RevokeToken(3),
-        ];
-        for route in routes {
+        for route in Route::examples() {
             assert_eq!(
                 Route::parse(&route.method(), &route.path()),
                 Ok(route.clone())

@@ -1,6 +1,7 @@
 //! `jobod serve`'s HTTP API: accepts connections on the Unix socket and on TCP and serves each
 //! with hyper (`http/`), one task per connection, all through the same router (`routes.rs`).
 
+mod docs;
 mod errors;
 mod files;
 mod follow;

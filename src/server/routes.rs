@@ -2,7 +2,7 @@
 //! routes, plus health. It asks `identity.rs` who the caller is, then hands over to a handler.
 
 use super::identity::{Asked, caller, seed_caller};
-use super::{native, nodes, seed, tokens};
+use super::{docs, native, nodes, seed, tokens};
 use crate::api::routes::{Route, RouteError};
 use crate::http::Body;
 use crate::http::respond::{ApiError, full, json};
@@ -73,6 +73,9 @@ pub async fn handle(
         }
         (&Method::POST, ["terminate", id], Some(who)) => seed::terminate(&ctx, &who, id).await,
         (&Method::GET, ["health"], _) if !seed_only => health(&ctx).await,
+        (&Method::GET, ["v1", "openapi.json"], _) if !seed_only => docs::openapi(),
+        (&Method::GET, ["swagger"], _) if !seed_only => docs::swagger(None),
+        (&Method::GET, ["swagger", file], _) if !seed_only => docs::swagger(Some(file)),
         (&Method::GET, ["metrics"], _) if !seed_only => {
             match caller(&ctx, &Asked::of(&peer, &req)).await {
                 Ok(_) => super::metrics::metrics(&ctx).await.unwrap_or_else(refusal),
