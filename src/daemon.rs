@@ -7,7 +7,7 @@ use crate::core::Core;
 use crate::events::Events;
 use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
-use crate::state::{Ctx, Shared};
+use crate::state::{Ctx, Facts, Shared};
 use crate::{cleaner, host, process, scheduler, server};
 use anyhow::Context;
 use std::os::unix::fs::PermissionsExt;
@@ -50,6 +50,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| paths::default_config(opts.system));
     let config = Config::load(&config_path, opts.config.is_some())?;
+    let config_file = config_path.exists().then(|| config_path.clone());
+    match &config_file {
+        Some(path) => tracing::info!("configuration: {}", path.display()),
+        None => tracing::info!(
+            "configuration: built-in default ({} does not exist; `jobod config default` prints it)",
+            config_path.display()
+        ),
+    }
     // Before the store is touched, so a wrong --socket-group fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
 
@@ -78,17 +86,26 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!("requeued {requeued} jobs interrupted by the last stop");
     }
     process::become_subreaper();
+    let socket = opts
+        .socket
+        .clone()
+        .unwrap_or_else(|| paths::default_socket(opts.system));
     let ctx: Ctx = Arc::new(Shared {
         core,
         backends,
         admin_uid: paths::uid(),
         audit: crate::audit::Audit::start(data.audit_log()),
+        facts: Facts {
+            system: opts.system,
+            started_at: crate::store::now_ms(),
+            config_file,
+            socket: socket.clone(),
+            listen: Default::default(),
+            seed_listen: Default::default(),
+        },
+        stop: CancellationToken::new(),
     });
 
-    let socket = opts
-        .socket
-        .clone()
-        .unwrap_or_else(|| paths::default_socket(opts.system));
     // The socket is bound last: once it accepts connections, everything else (the TCP
     // listener and its address file included) is in place.
     server::check_socket_free(&socket)?;
@@ -99,6 +116,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         std::fs::write(data.tcp_addr_file(), bound.to_string())?;
+        let _ = ctx.facts.listen.set(bound.to_string());
         tracing::info!("listening on http://{bound}");
         tcp = Some(listener);
     }
@@ -109,6 +127,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {addr} (seed_listen)"))?;
         let bound = listener.local_addr()?;
         std::fs::write(data.seed_addr_file(), bound.to_string())?;
+        let _ = ctx.facts.seed_listen.set(bound.to_string());
         tracing::warn!(
             "seed_listen: serving the seed routes WITHOUT A TOKEN on http://{bound}: anyone \
              who reaches it may upload, fetch and cancel every portal:* job; keep it on \
@@ -140,7 +159,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
 
-    stop.wait().await;
+    tokio::select! {
+        _ = stop.wait() => {}
+        _ = ctx.stop.cancelled() => tracing::info!("asked to stop over the API"),
+    }
     tracing::info!("shutting down");
     shutdown.cancel();
     // Runs are not left behind: local ones are killed now and requeued by the next start.

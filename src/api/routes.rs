@@ -17,6 +17,7 @@
 //! | `POST /v1/nodes/{id or name}/drain`, `…/undrain` | |
 //! | `GET`, `POST /v1/tokens` | (body: [`crate::api::NewToken`]) |
 //! | `DELETE /v1/tokens/{id}` | |
+//! | `GET /v1/system`, `POST /v1/system/stop` | |
 //!
 //! A node key (id or name) is percent-encoded in the path when it holds anything but
 //! letters, digits and `.`, `_`, `-`, `~`, `:`.
@@ -47,6 +48,8 @@ pub enum Route {
     Tokens,
     CreateToken,
     RevokeToken(i64),
+    System,
+    Stop,
 }
 
 /// Why a request matches no route.
@@ -82,9 +85,10 @@ impl Route {
             | Route::Logs(..)
             | Route::Results(_)
             | Route::Nodes
-            | Route::Tokens => Method::GET,
+            | Route::Tokens
+            | Route::System => Method::GET,
             Route::Submit | Route::Cancel(_) | Route::AddNode | Route::CreateToken => Method::POST,
-            Route::Drain(_) | Route::Undrain(_) => Method::POST,
+            Route::Drain(_) | Route::Undrain(_) | Route::Stop => Method::POST,
             Route::RemoveJob(_) | Route::RemoveNode(_) | Route::RevokeToken(_) => Method::DELETE,
         }
     }
@@ -106,6 +110,7 @@ impl Route {
             Route::Undrain(k) => format!("/v1/nodes/{}/undrain", key(k)),
             Route::Tokens | Route::CreateToken => "/v1/tokens".into(),
             Route::RevokeToken(id) => format!("/v1/tokens/{id}"),
+            Route::System | Route::Stop => self.template().into(),
         }
     }
 
@@ -125,6 +130,8 @@ impl Route {
             Route::Undrain(_) => "/v1/nodes/{node}/undrain",
             Route::Tokens | Route::CreateToken => "/v1/tokens",
             Route::RevokeToken(_) => "/v1/tokens/{id}",
+            Route::System => "/v1/system",
+            Route::Stop => "/v1/system/stop",
         }
     }
 
@@ -148,6 +155,8 @@ impl Route {
             Route::Tokens,
             Route::CreateToken,
             Route::RevokeToken(3),
+            Route::System,
+            Route::Stop,
         ]
     }
 
@@ -190,6 +199,8 @@ impl Route {
             (&Method::GET, ["tokens"]) => Route::Tokens,
             (&Method::POST, ["tokens"]) => Route::CreateToken,
             (&Method::DELETE, ["tokens", id]) => Route::RevokeToken(token_id(id)?),
+            (&Method::GET, ["system"]) => Route::System,
+            (&Method::POST, ["system", "stop"]) => Route::Stop,
             _ => {
                 return Err(RouteError::NotFound(format!(
                     "no route for {method} /v1/{}",
@@ -212,6 +223,7 @@ impl Route {
                 | Route::Tokens
                 | Route::CreateToken
                 | Route::RevokeToken(_)
+                | Route::Stop
         )
     }
 }

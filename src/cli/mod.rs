@@ -10,6 +10,7 @@ mod node;
 mod output;
 mod show;
 mod submit;
+mod system;
 mod token;
 
 pub mod jobod;
@@ -142,8 +143,19 @@ pub enum Command {
     /// API tokens for TCP clients and portals (admins only)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The server: what it is and runs with, and stopping it
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Version, mode, data dir, config file, what it enforces, nodes
+    Info,
+    /// Stop jobod as SIGTERM does, and wait until it is gone (admins only)
+    Stop,
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,6 +244,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         clap_complete::generate(shell, &mut cmd, "jobo", &mut std::io::stdout());
         return Ok(0);
     }
+    if matches!(cli.command, Command::System(SystemCommand::Stop)) && cli.host.is_none() {
+        // Starting a jobod only to stop it helps nobody.
+        system::ensure_running().await?;
+    }
     let client = connect::client(cli.host.as_deref(), cli.token).await?;
     let json = cli.json;
     match cli.command {
@@ -254,6 +270,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Service(ServiceCommand::Ls) => show::services(&client, json).await,
         Command::Node(cmd) => node::run(&client, cmd, json).await,
         Command::Token(cmd) => token::run(&client, cmd, json).await,
+        Command::System(cmd) => system::run(&client, cmd, json).await,
         Command::Completions { .. } => Ok(0),
     }
 }

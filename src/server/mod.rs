@@ -11,6 +11,7 @@ mod native;
 mod nodes;
 pub mod routes;
 mod seed;
+mod system;
 mod tokens;
 
 pub use routes::Peer;

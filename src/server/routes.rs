@@ -163,6 +163,8 @@ async fn native_route(
         | Route::RemoveNode(_)
         | Route::Drain(_)
         | Route::Undrain(_) => nodes::route(ctx, &who, route, &query, req).await,
+        Route::System => super::system::info(ctx, &who).await,
+        Route::Stop => super::system::stop(ctx, &who).await,
         Route::Tokens | Route::CreateToken | Route::RevokeToken(_) => {
             tokens::route(ctx, &who, route, req).await
         }
