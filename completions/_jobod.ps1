@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)')
             [CompletionResult]::new('--seed-listen', '--seed-listen', [CompletionResultType]::ParameterName, 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: jobod.toml in the mode''s config dir, if it exists]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode (XDG paths) even when running as root')
             [CompletionResult]::new('--no-local-worker', '--no-local-worker', [CompletionResultType]::ParameterName, 'Do not run jobs on this machine (only on worker nodes)')
@@ -50,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)')
             [CompletionResult]::new('--seed-listen', '--seed-listen', [CompletionResultType]::ParameterName, 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: jobod.toml in the mode''s config dir, if it exists]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode (XDG paths) even when running as root')
             [CompletionResult]::new('--no-local-worker', '--no-local-worker', [CompletionResultType]::ParameterName, 'Do not run jobs on this machine (only on worker nodes)')
@@ -63,6 +65,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)')
             [CompletionResult]::new('--slots', '--slots', [CompletionResultType]::ParameterName, 'Payloads run at once [default: number of CPUs]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--allow-seed-without-token', '--allow-seed-without-token', [CompletionResultType]::ParameterName, 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -70,6 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
         }
         'jobod;check' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (job store, job files)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode''s data dir, /var/lib/jobo [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode''s data dir (XDG) even when running as root')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Remove orphan job dirs (never a job''s row). Refused while jobod runs on the data dir')
@@ -79,6 +83,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
         }
         'jobod;backup' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (job store, job files)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode''s data dir, /var/lib/jobo [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode''s data dir (XDG) even when running as root')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -86,6 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             break
         }
         'jobod;config' {
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('default', 'default', [CompletionResultType]::ParameterValue, 'Print the built-in default configuration')
@@ -94,11 +100,13 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             break
         }
         'jobod;config;default' {
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobod;config;import-seed' {
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

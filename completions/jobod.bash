@@ -83,7 +83,7 @@ _jobod() {
 
     case "${cmd}" in
         jobod)
-            opts="-h -V --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help --version serve worker check backup config help"
+            opts="-h -V --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --log-format --help --version serve worker check backup config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,6 +113,10 @@ _jobod() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -121,7 +125,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__backup)
-            opts="-h --system --user --data-dir --help"
+            opts="-h --system --user --data-dir --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -129,6 +133,10 @@ _jobod() {
             case "${prev}" in
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -139,7 +147,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__check)
-            opts="-h --system --user --data-dir --fix --help"
+            opts="-h --system --user --data-dir --fix --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +155,10 @@ _jobod() {
             case "${prev}" in
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -157,12 +169,16 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__config)
-            opts="-h --help default import-seed help"
+            opts="-h --log-format --help default import-seed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -171,12 +187,16 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__config__subcmd__default)
-            opts="-h --help"
+            opts="-h --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -241,12 +261,16 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__config__subcmd__import__subcmd__seed)
-            opts="-h --help"
+            opts="-h --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -381,7 +405,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__serve)
-            opts="-h --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help"
+            opts="-h --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,6 +435,10 @@ _jobod() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -419,7 +447,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__worker)
-            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --help"
+            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,6 +467,10 @@ _jobod() {
                     ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -24,6 +24,7 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --listen 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)'
             cand --seed-listen 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`'
             cand --config 'Config file [default: jobod.toml in the mode''s config dir, if it exists]'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
             cand --user 'User mode (XDG paths) even when running as root'
             cand --no-local-worker 'Do not run jobs on this machine (only on worker nodes)'
@@ -46,6 +47,7 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --listen 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)'
             cand --seed-listen 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`'
             cand --config 'Config file [default: jobod.toml in the mode''s config dir, if it exists]'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
             cand --user 'User mode (XDG paths) even when running as root'
             cand --no-local-worker 'Do not run jobs on this machine (only on worker nodes)'
@@ -58,12 +60,14 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --token-file 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)'
             cand --slots 'Payloads run at once [default: number of CPUs]'
             cand --data-dir 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --allow-seed-without-token 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobod;check'= {
             cand --data-dir 'Data directory (job store, job files)'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode''s data dir, /var/lib/jobo [default for root]'
             cand --user 'User mode''s data dir (XDG) even when running as root'
             cand --fix 'Remove orphan job dirs (never a job''s row). Refused while jobod runs on the data dir'
@@ -72,12 +76,14 @@ set edit:completion:arg-completer[jobod] = {|@words|
         }
         &'jobod;backup'= {
             cand --data-dir 'Data directory (job store, job files)'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode''s data dir, /var/lib/jobo [default for root]'
             cand --user 'User mode''s data dir (XDG) even when running as root'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'jobod;config'= {
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand default 'Print the built-in default configuration'
@@ -85,10 +91,12 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'jobod;config;default'= {
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobod;config;import-seed'= {
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -86,10 +86,18 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!("requeued {requeued} jobs interrupted by the last stop");
     }
     process::become_subreaper();
-    let socket = opts
-        .socket
-        .clone()
-        .unwrap_or_else(|| paths::default_socket(opts.system));
+    // Sockets systemd made for us (jobod.socket) replace the ones we would bind.
+    let activated = crate::systemd::activated()?;
+    let socket = match activated.unix.as_ref().map(|l| l.local_addr()) {
+        Some(addr) => addr?
+            .as_pathname()
+            .map(PathBuf::from)
+            .context("the socket from systemd has no path")?,
+        None => opts
+            .socket
+            .clone()
+            .unwrap_or_else(|| paths::default_socket(opts.system)),
+    };
     let ctx: Ctx = Arc::new(Shared {
         core,
         backends,
@@ -108,9 +116,18 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     // The socket is bound last: once it accepts connections, everything else (the TCP
     // listener and its address file included) is in place.
-    server::check_socket_free(&socket)?;
+    if activated.unix.is_none() {
+        server::check_socket_free(&socket)?;
+    }
     let mut tcp = None;
-    if let Some(addr) = listen {
+    if let Some(listener) = activated.tcp {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let bound = listener.local_addr()?;
+        std::fs::write(data.tcp_addr_file(), bound.to_string())?;
+        let _ = ctx.facts.listen.set(bound.to_string());
+        tracing::info!("listening on http://{bound} (socket from systemd)");
+        tcp = Some(listener);
+    } else if let Some(addr) = listen {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
@@ -135,8 +152,16 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         );
         seed_tcp = Some(listener);
     }
-    let unix = server::bind_unix(&socket, access.mode)?;
-    access.apply(&socket)?;
+    let from_systemd = activated.unix.is_some();
+    let unix = match activated.unix {
+        // Its path, mode and group are the socket unit's (SocketMode=, SocketGroup=).
+        Some(listener) => tokio::net::UnixListener::from_std(listener)?,
+        None => {
+            let unix = server::bind_unix(&socket, access.mode)?;
+            access.apply(&socket)?;
+            unix
+        }
+    };
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = tcp {
@@ -158,18 +183,22 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(server::serve_unix(ctx.clone(), unix, shutdown.clone()));
     tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
+    crate::systemd::notify("READY=1");
 
     tokio::select! {
         _ = stop.wait() => {}
         _ = ctx.stop.cancelled() => tracing::info!("asked to stop over the API"),
     }
     tracing::info!("shutting down");
+    crate::systemd::notify("STOPPING=1");
     shutdown.cancel();
     // Runs are not left behind: local ones are killed now and requeued by the next start.
     if let Err(e) = ctx.backends.shutdown().await {
         tracing::error!("cannot list the local runs to stop them: {e}");
     }
-    let _ = std::fs::remove_file(&socket);
+    if !from_systemd {
+        let _ = std::fs::remove_file(&socket);
+    }
     Ok(())
 }
 

@@ -38,4 +38,5 @@ pub mod seed_import;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod systemd;
 pub mod token;
