@@ -249,8 +249,12 @@ fn a_second_daemon_does_not_take_over_a_data_dir_in_use() {
         .expect("jobod");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // The lock file names the holder's pid, and so does the refusal.
+    let pid = d.child.as_ref().expect("jobod").id();
+    let lock = std::fs::read_to_string(d.data().join("jobod.lock")).expect("lock file");
+    assert_eq!(lock.trim(), pid.to_string());
     assert!(
-        stderr.contains("another jobod is using the data dir"),
+        stderr.contains(&format!("another jobod (pid {pid}) is using the data dir")),
         "{stderr}"
     );
     assert_eq!(d.wait(id)["state"], "succeeded");
