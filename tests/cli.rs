@@ -463,3 +463,34 @@ fn system_mode_gives_the_socket_to_the_jobo_group_or_warns() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert!(child.wait().expect("wait").success(), "{}", log());
 }
+
+#[test]
+fn a_reader_that_went_away_ends_jobo_quietly() {
+    let d = Daemon::start();
+    let dir = job_dir(&d.work(), "job", &[("run.sh", "seq 1 20000")]);
+    let id = d.submit(&dir, "example");
+    d.wait(id);
+    let id = id.to_string();
+    for args in [
+        vec!["status"],
+        vec!["--json", "list"],
+        vec!["completions", "zsh"],
+        vec!["logs", &id],
+        vec!["status", &id],
+    ] {
+        // A pipe whose reader is gone before jobo writes: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(JOBO)
+            .args(&args)
+            .env("JOBO_HOST", d.host())
+            .env("XDG_CONFIG_HOME", d.root().join("config"))
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run jobo");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -7,7 +7,7 @@ pub mod generate;
 mod logs;
 mod manage;
 mod node;
-mod output;
+pub mod output;
 mod show;
 mod submit;
 mod system;
@@ -241,7 +241,9 @@ pub enum NodeCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Completions { shell } = cli.command {
         let mut cmd = Cli::command();
-        clap_complete::generate(shell, &mut cmd, "jobo", &mut std::io::stdout());
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "jobo", &mut script);
+        output::write_stdout(&String::from_utf8_lossy(&script));
         return Ok(0);
     }
     if matches!(cli.command, Command::System(SystemCommand::Stop)) && cli.host.is_none() {

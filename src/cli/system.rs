@@ -1,6 +1,7 @@
 //! `jobo system info|stop`: what the server is, and stopping it.
 
 use super::SystemCommand;
+use super::output::outln;
 use super::output::{ago, print_json, timestamp};
 use crate::api::{Route, SystemInfo};
 use crate::client::Client;
@@ -13,7 +14,7 @@ pub async fn run(client: &Client, cmd: SystemCommand, json: bool) -> anyhow::Res
             if json {
                 print_json(&info)?;
             } else {
-                print!("{}", describe(&info));
+                super::output::write_stdout(&describe(&info));
             }
             Ok(0)
         }
@@ -32,7 +33,7 @@ pub async fn run(client: &Client, cmd: SystemCommand, json: bool) -> anyhow::Res
             if json {
                 print_json(&info)?;
             } else {
-                println!("jobod (pid {}) stopped", info.pid);
+                outln!("jobod (pid {}) stopped", info.pid);
             }
             Ok(0)
         }
