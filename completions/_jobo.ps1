@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
             [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'API tokens for TCP clients and portals (admins only)')
+            [CompletionResult]::new('system', 'system', [CompletionResultType]::ParameterValue, 'The server: what it is and runs with, and stopping it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -359,6 +360,54 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;token;help;help' {
             break
         }
+        'jobo;system' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Version, mode, data dir, config file, what it enforces, nodes')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;system;info' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;system;stop' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;system;help' {
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Version, mode, data dir, config file, what it enforces, nodes')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;system;help;info' {
+            break
+        }
+        'jobo;system;help;stop' {
+            break
+        }
+        'jobo;system;help;help' {
+            break
+        }
         'jobo;completions' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
@@ -382,6 +431,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
             [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'API tokens for TCP clients and portals (admins only)')
+            [CompletionResult]::new('system', 'system', [CompletionResultType]::ParameterValue, 'The server: what it is and runs with, and stopping it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -456,6 +506,17 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;help;token;revoke' {
+            break
+        }
+        'jobo;help;system' {
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Version, mode, data dir, config file, what it enforces, nodes')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)')
+            break
+        }
+        'jobo;help;system;info' {
+            break
+        }
+        'jobo;help;system;stop' {
             break
         }
         'jobo;help;completions' {

@@ -52,6 +52,9 @@ _jobo() {
             jobo,submit)
                 cmd="jobo__subcmd__submit"
                 ;;
+            jobo,system)
+                cmd="jobo__subcmd__system"
+                ;;
             jobo,token)
                 cmd="jobo__subcmd__token"
                 ;;
@@ -94,6 +97,9 @@ _jobo() {
             jobo__subcmd__help,submit)
                 cmd="jobo__subcmd__help__subcmd__submit"
                 ;;
+            jobo__subcmd__help,system)
+                cmd="jobo__subcmd__help__subcmd__system"
+                ;;
             jobo__subcmd__help,token)
                 cmd="jobo__subcmd__help__subcmd__token"
                 ;;
@@ -117,6 +123,12 @@ _jobo() {
                 ;;
             jobo__subcmd__help__subcmd__service,ls)
                 cmd="jobo__subcmd__help__subcmd__service__subcmd__ls"
+                ;;
+            jobo__subcmd__help__subcmd__system,info)
+                cmd="jobo__subcmd__help__subcmd__system__subcmd__info"
+                ;;
+            jobo__subcmd__help__subcmd__system,stop)
+                cmd="jobo__subcmd__help__subcmd__system__subcmd__stop"
                 ;;
             jobo__subcmd__help__subcmd__token,create)
                 cmd="jobo__subcmd__help__subcmd__token__subcmd__create"
@@ -175,6 +187,24 @@ _jobo() {
             jobo__subcmd__service__subcmd__help,ls)
                 cmd="jobo__subcmd__service__subcmd__help__subcmd__ls"
                 ;;
+            jobo__subcmd__system,help)
+                cmd="jobo__subcmd__system__subcmd__help"
+                ;;
+            jobo__subcmd__system,info)
+                cmd="jobo__subcmd__system__subcmd__info"
+                ;;
+            jobo__subcmd__system,stop)
+                cmd="jobo__subcmd__system__subcmd__stop"
+                ;;
+            jobo__subcmd__system__subcmd__help,help)
+                cmd="jobo__subcmd__system__subcmd__help__subcmd__help"
+                ;;
+            jobo__subcmd__system__subcmd__help,info)
+                cmd="jobo__subcmd__system__subcmd__help__subcmd__info"
+                ;;
+            jobo__subcmd__system__subcmd__help,stop)
+                cmd="jobo__subcmd__system__subcmd__help__subcmd__stop"
+                ;;
             jobo__subcmd__token,create)
                 cmd="jobo__subcmd__token__subcmd__create"
                 ;;
@@ -206,7 +236,7 @@ _jobo() {
 
     case "${cmd}" in
         jobo)
-            opts="-H -h -V --host --token --ca-cert --json --help --version submit run status list wait logs fetch cancel rm service node token completions help"
+            opts="-H -h -V --host --token --ca-cert --json --help --version submit run status list wait logs fetch cancel rm service node token system completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -334,7 +364,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__help)
-            opts="submit run status list wait logs fetch cancel rm service node token completions help"
+            opts="submit run status list wait logs fetch cancel rm service node token system completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -588,6 +618,48 @@ _jobo() {
         jobo__subcmd__help__subcmd__submit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__help__subcmd__system)
+            opts="info stop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__help__subcmd__system__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__help__subcmd__system__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1294,6 +1366,152 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system)
+            opts="-H -h --host --token --ca-cert --json --help info stop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help)
+            opts="info stop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__info)
+            opts="-H -h --host --token --ca-cert --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__stop)
+            opts="-H -h --host --token --ca-cert --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -39,6 +39,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand service 'Services this server runs'
             cand node 'Worker nodes this server sends jobs to (admins only)'
             cand token 'API tokens for TCP clients and portals (admins only)'
+            cand system 'The server: what it is and runs with, and stopping it'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -319,6 +320,47 @@ set edit:completion:arg-completer[jobo] = {|@words|
         }
         &'jobo;token;help;help'= {
         }
+        &'jobo;system'= {
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand info 'Version, mode, data dir, config file, what it enforces, nodes'
+            cand stop 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jobo;system;info'= {
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'jobo;system;stop'= {
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'jobo;system;help'= {
+            cand info 'Version, mode, data dir, config file, what it enforces, nodes'
+            cand stop 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jobo;system;help;info'= {
+        }
+        &'jobo;system;help;stop'= {
+        }
+        &'jobo;system;help;help'= {
+        }
         &'jobo;completions'= {
             cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
             cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
@@ -341,6 +383,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand service 'Services this server runs'
             cand node 'Worker nodes this server sends jobs to (admins only)'
             cand token 'API tokens for TCP clients and portals (admins only)'
+            cand system 'The server: what it is and runs with, and stopping it'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -394,6 +437,14 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;help;token;ls'= {
         }
         &'jobo;help;token;revoke'= {
+        }
+        &'jobo;help;system'= {
+            cand info 'Version, mode, data dir, config file, what it enforces, nodes'
+            cand stop 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)'
+        }
+        &'jobo;help;system;info'= {
+        }
+        &'jobo;help;system;stop'= {
         }
         &'jobo;help;completions'= {
         }

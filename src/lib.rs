@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod audit;
 pub mod backend;
 pub mod backends;
 pub mod bridge;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod job;
 pub mod local;
 pub mod logs;
+pub mod metrics;
 pub mod node;
 pub mod paths;
 pub mod placement;
@@ -36,5 +38,6 @@ pub mod seed_import;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod systemd;
 pub mod tls;
 pub mod token;

@@ -1,5 +1,6 @@
 //! `jobo fetch`: stream a job's results and unpack them as they arrive.
 
+use super::output::outln;
 use super::output::transfer_bar;
 use super::parse_id;
 use crate::api::Route;
@@ -24,7 +25,7 @@ pub async fn fetch(
     if json {
         super::output::print_json(&serde_json::json!({"id": id, "path": dest}))?;
     } else {
-        println!("{}", dest.display());
+        outln!("{}", dest.display());
     }
     Ok(0)
 }

@@ -17,6 +17,22 @@ pub struct Jobod {
     pub command: Option<JobodCommand>,
     #[command(flatten)]
     pub serve: ServeArgs,
+    /// How log lines are written to stderr: text, or one JSON object a line (for log
+    /// collectors)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "JOBOD_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,9 +7,10 @@ pub mod generate;
 mod logs;
 mod manage;
 mod node;
-mod output;
+pub mod output;
 mod show;
 mod submit;
+mod system;
 mod token;
 
 pub mod jobod;
@@ -146,8 +147,19 @@ pub enum Command {
     /// API tokens for TCP clients and portals (admins only)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The server: what it is and runs with, and stopping it
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Version, mode, data dir, config file, what it enforces, nodes
+    Info,
+    /// Stop jobod as SIGTERM does, and wait until it is gone (admins only)
+    Stop,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,8 +245,14 @@ pub enum NodeCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Completions { shell } = cli.command {
         let mut cmd = Cli::command();
-        clap_complete::generate(shell, &mut cmd, "jobo", &mut std::io::stdout());
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "jobo", &mut script);
+        output::write_stdout(&String::from_utf8_lossy(&script));
         return Ok(0);
+    }
+    if matches!(cli.command, Command::System(SystemCommand::Stop)) && cli.host.is_none() {
+        // Starting a jobod only to stop it helps nobody.
+        system::ensure_running().await?;
     }
     let client = connect::client(cli.host.as_deref(), cli.token, cli.ca_cert.as_deref()).await?;
     let json = cli.json;
@@ -258,6 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Service(ServiceCommand::Ls) => show::services(&client, json).await,
         Command::Node(cmd) => node::run(&client, cmd, json).await,
         Command::Token(cmd) => token::run(&client, cmd, json).await,
+        Command::System(cmd) => system::run(&client, cmd, json).await,
         Command::Completions { .. } => Ok(0),
     }
 }

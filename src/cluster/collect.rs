@@ -161,7 +161,7 @@ async fn refuse(core: &Core, rec: &Record, why: String) -> Result<(), StoreError
         })
         .await?;
     if let Some(rec) = done {
-        core.events.job_changed(id, rec.job.state);
+        core.job_changed(&rec.job);
         // As after any outcome: no retry, so no pristine input to keep.
         let _ = tokio::fs::remove_dir_all(core.data.job(id).input()).await;
     }
@@ -216,7 +216,7 @@ pub async fn finish(
     let Some((rec, dir)) = done else {
         return Ok(false);
     };
-    core.events.job_changed(id, rec.job.state);
+    core.job_changed(&rec.job);
     // The pristine input was kept for a retry; there is none after an outcome.
     let _ = tokio::fs::remove_dir_all(dir.input()).await;
     Ok(true)

@@ -2,14 +2,17 @@
 //! when `--tls-cert` is given) and serves each with hyper (`http/`), one task per connection,
 //! all through the same router (`routes.rs`).
 
+mod docs;
 mod errors;
 mod files;
 mod follow;
 mod identity;
+mod metrics;
 mod native;
 mod nodes;
 pub mod routes;
 mod seed;
+mod system;
 mod tokens;
 
 pub use routes::Peer;

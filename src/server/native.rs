@@ -100,7 +100,10 @@ pub async fn list(ctx: &Ctx, who: &Caller, query: &str) -> Result<Response<Body>
 }
 
 pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
-    Ok(json(StatusCode::OK, &queue::get_own(ctx, who, id).await?))
+    Ok(json(
+        StatusCode::OK,
+        &queue::get_own(ctx, who, id, "status").await?,
+    ))
 }
 
 pub async fn wait(
@@ -110,7 +113,7 @@ pub async fn wait(
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
     let q: WaitQuery = parse_query(query)?;
-    queue::get_own(ctx, who, id).await?; // 404 for a job not theirs, before waiting
+    queue::get_own(ctx, who, id, "wait").await?; // 404 for a job not theirs, before waiting
     let limit = Duration::from_secs(q.timeout.unwrap_or(60).min(3600));
     Ok(json(
         StatusCode::OK,
@@ -134,7 +137,7 @@ pub async fn logs(
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
     let q: LogQuery = parse_query(query)?;
-    queue::get_own(ctx, who, id).await?; // 404 for an unknown job or another user's
+    queue::get_own(ctx, who, id, "logs").await?; // 404 for an unknown job or another user's
     Ok(log_response(ctx.clone(), id, which, q.offset, q.follow))
 }
 
@@ -147,7 +150,7 @@ pub async fn results(
 ) -> Result<Response<Body>, ApiError> {
     let q: ResultsQuery = parse_query(query)?;
     let format = Format::parse(q.format.as_deref())?;
-    let job = queue::get_own(ctx, who, id).await?;
+    let job = queue::get_own(ctx, who, id, "fetch").await?;
     if !job.state.is_terminal() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -158,7 +161,8 @@ pub async fn results(
         ));
     }
     let dir = current_files(ctx, &job)?;
-    Ok(archive_response(dir, format, &format!("job-{id}")))
+    let resp = archive_response(dir, format, &format!("job-{id}"));
+    Ok(super::metrics::counted(ctx, resp))
 }
 
 pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {

@@ -90,13 +90,24 @@ async fn upload_inner(
     ))
 }
 
-/// Job `id` if `who` may see it; another owner's job is as missing as an unknown id.
-async fn visible(ctx: &Ctx, who: &SeedCaller, id: JobId) -> Result<crate::api::Job, QueueError> {
-    let job = queue::get(ctx, id).await?;
-    if who.may_see(&job.user) {
-        Ok(job)
-    } else {
-        Err(crate::store::StoreError::NotFound(id).into())
+/// Job `id` if `who` may see it and `action` on it; another owner's job is as missing as an
+/// unknown id. An admin's action on another user's job goes to the audit log.
+async fn visible(
+    ctx: &Ctx,
+    who: &SeedCaller,
+    id: JobId,
+    action: &str,
+) -> Result<crate::api::Job, QueueError> {
+    match who {
+        SeedCaller::User(caller) => queue::get_own(ctx, caller, id, action).await,
+        SeedCaller::Portal { .. } => {
+            let job = queue::get(ctx, id).await?;
+            if who.may_see(&job.user) {
+                Ok(job)
+            } else {
+                Err(crate::store::StoreError::NotFound(id).into())
+            }
+        }
     }
 }
 
@@ -107,13 +118,21 @@ pub async fn download(ctx: &Ctx, who: &SeedCaller, id: &str, partial: bool) -> R
         Ok(id) => id,
         Err(e) => return ApiError::from(e).seed(None),
     };
-    let job = match visible(ctx, who, id).await {
+    let action = if partial {
+        "download_partial"
+    } else {
+        "download"
+    };
+    let job = match visible(ctx, who, id, action).await {
         Ok(job) => job,
         Err(e) => return ApiError::from(e).seed(Some(id)),
     };
     if job.state == JobState::Succeeded || (partial && job.state != JobState::Expired) {
         return match current_files(ctx, &job) {
-            Ok(dir) => archive_response(dir, Format::Zip, &format!("job-{id}")),
+            Ok(dir) => super::metrics::counted(
+                ctx,
+                archive_response(dir, Format::Zip, &format!("job-{id}")),
+            ),
             Err(e) => e.seed(Some(id)),
         };
     }
@@ -130,13 +149,15 @@ pub async fn terminate(ctx: &Ctx, who: &SeedCaller, id: &str) -> Response<Body> 
         Ok(id) => id,
         Err(e) => return ApiError::from(e).seed(None),
     };
-    if let Err(e) = visible(ctx, who, id).await {
-        return ApiError::from(e).seed(Some(id));
-    }
-    // Who may touch the job was decided just above, by the seed's rules.
+    let job = match visible(ctx, who, id, "terminate").await {
+        Ok(job) => job,
+        Err(e) => return ApiError::from(e).seed(Some(id)),
+    };
+    // Who may touch the job was decided just above, by the seed's rules: act as its owner.
     let allowed = Caller {
-        user: "seed".into(),
-        admin: true,
+        user: job.user,
+        admin: false,
+        actor: who.actor().clone(),
     };
     match queue::cancel(ctx, &allowed, id).await {
         Ok(job) => status(StatusCode::OK, id, job.state, "job terminated".into()),
