@@ -78,6 +78,18 @@ fn jobod_serves_on_a_socket_systemd_made() {
         .spawn()
         .expect("spawn systemd-socket-activate");
     let guard = Activated { child, dir };
+    // systemd-socket-activate binds the socket after it starts: wait for it (bounded back-off).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut pause = Duration::from_millis(2);
+    while !socket.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "systemd-socket-activate never bound {}",
+            socket.display()
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
 
     let jobo = |args: &[&str]| {
         std::process::Command::new(JOBO)
