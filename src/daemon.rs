@@ -77,10 +77,15 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!("requeued {requeued} jobs interrupted by the last stop");
     }
     process::become_subreaper();
+    let limits = &core.config.server;
+    let conns = crate::http::Conns::new(limits.max_connections, limits.body_read_timeout);
+    let submits = server::throttle::Throttle::new(limits.submit_rate, limits.submit_burst);
     let ctx: Ctx = Arc::new(Shared {
         core,
         backends,
         admin_uid: paths::uid(),
+        conns,
+        submits,
     });
 
     let socket = opts

@@ -12,6 +12,10 @@ pub struct Shared {
     pub backends: Backends,
     /// The uid jobod runs as: on the socket, it and root may touch every job.
     pub admin_uid: u32,
+    /// Open connections, across the listeners (`[server] max_connections`).
+    pub conns: Arc<crate::http::Conns>,
+    /// The per-user submit rate limit (`[server] submit_rate`).
+    pub submits: crate::server::throttle::Throttle,
 }
 
 pub type Ctx = Arc<Shared>;
