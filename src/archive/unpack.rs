@@ -250,8 +250,16 @@ pub fn unpack_tgz(src: impl Read, dest: &Path, limits: Limits) -> Result<u64, Ar
 
 /// The data of a GNU long-name entry (a name, NUL-terminated), if it can be a name at all.
 fn gnu_long_name(entry: &mut impl Read, size: u64) -> Result<Vec<u8>, ArchiveError> {
-    let mut name = read_small(entry, size, MAX_PATH as u64 + 1)
-        .ok_or_else(|| ArchiveError::NameTooLong(format!("a GNU long name of {size} bytes")))??;
+    let Some(name) = read_small(entry, size, MAX_PATH as u64 + 1) else {
+        // Named by its start, read no further.
+        let mut start = Vec::new();
+        entry.take(80).read_to_end(&mut start).map_err(read_error)?;
+        return Err(ArchiveError::NameTooLong(format!(
+            "{}… ({size} bytes)",
+            escaped(&start)
+        )));
+    };
+    let mut name = name?;
     if name.last() == Some(&0) {
         name.pop();
     }
