@@ -667,3 +667,60 @@ fn temp_disk_of_a_refused_upload_is_bounded_by_the_limit() {
         nothing_kept(&d, case, 0);
     }
 }
+
+/// A worker node takes uploads too (native pushes, the seed's `/submit`): the same names
+/// are refused there the same way, and nothing is kept.
+#[test]
+fn a_worker_node_refuses_the_same_uploads() {
+    use common::worker::{TOKEN, Worker};
+    let w = Worker::start(&[]);
+    let staged = || {
+        std::fs::read_dir(w.data().join("tmp"))
+            .map(|rd| rd.count())
+            .unwrap_or(0)
+    };
+    let long = format!("{}.txt", "n".repeat(300));
+    let cases: [(&str, Vec<u8>, &[&str]); 2] = [
+        (
+            "file a, then a/b",
+            raw_tgz(&[
+                (b"run.sh", b'0', RUN_SH),
+                (b"a", b'0', b"1"),
+                (b"a/b", b'0', b"2"),
+            ]),
+            &["'a'", "both a file and a directory"],
+        ),
+        (
+            "a 304-byte name",
+            raw_tgz(&[(b"run.sh", b'0', RUN_SH), (long.as_bytes(), b'0', b"x")]),
+            &["too long"],
+        ),
+    ];
+    for (i, (case, body, needles)) in cases.into_iter().enumerate() {
+        let path = format!("/v1/payloads/00000000-0000-4000-8000-00000000000{i}?job=1&attempt=1");
+        let (status, answer) = w.http("PUT", &path, Some(TOKEN), &[GZIP], &body);
+        error(case, status, &answer, 400, needles);
+        eventually(
+            &format!("{case}: node staging emptied"),
+            Duration::from_secs(10),
+            || staged() == 0,
+        );
+    }
+    let (ct, body) = multipart(&[], &[("run.sh", RUN_SH), ("a", b"1"), ("a/b", b"2")]);
+    let (status, answer) = w.http(
+        "POST",
+        "/submit",
+        Some(TOKEN),
+        &[("Content-Type", &ct)],
+        &body,
+    );
+    assert_eq!(status, 400, "{}", text(&answer));
+    assert!(
+        text(&answer).contains("both a file and a directory"),
+        "{}",
+        text(&answer)
+    );
+    eventually("node staging emptied", Duration::from_secs(10), || {
+        staged() == 0
+    });
+}

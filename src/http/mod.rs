@@ -1,6 +1,7 @@
 //! HTTP plumbing both HTTP servers share: `jobod serve`'s API (`server/`) and a worker node's
-//! (`node/`). Connections and accept loops here; answers and errors in `respond.rs`; streamed
-//! uploads in `upload.rs` (tar.gz) and `multipart.rs`; streamed archives in `download.rs`.
+//! (`node/`). Accept loops here, connections within limits in `conns.rs`; answers and errors
+//! in `respond.rs`; uploads in `upload.rs` (bodies within limits, tar.gz), `spool.rs` and
+//! `multipart.rs`; streamed archives in `download.rs`.
 //! Nothing here knows a job, a queue or a payload table.
 
 mod conns;

@@ -1,5 +1,7 @@
-//! Receiving uploads: streamed straight from the socket into a temp dir inside the data dir,
-//! counted against the size limit as they arrive, never held in memory whole.
+//! Receiving uploads into a temp dir inside the data dir, within [`UploadLimits`]: bytes
+//! counted as they arrive, an idle client dropped after `body_read_timeout`, never held in
+//! memory whole. A tar.gz body is spooled first (`spool.rs`) so its unpacker, which blocks,
+//! never waits on the network; multipart is written as it arrives (`multipart.rs`).
 
 use super::respond::ApiError;
 use super::spool::{Spooled, spool};
