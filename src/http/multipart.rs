@@ -27,8 +27,8 @@ const MAX_TEXT_FIELD: usize = 4096;
 /// entries instead.
 const MAX_TEXT_FIELDS: usize = 64;
 /// Bytes multer may take in without handing out a part or data (part headers, the preamble):
-/// it buffers those whole, so they must be bounded.
-pub const MAX_FRAMING: usize = 1 << 20;
+/// it buffers those whole, so they must be bounded. One more chunk may come on top.
+pub const MAX_FRAMING: usize = 64 * 1024;
 
 /// Where a file part is stored: its `filename`, as the seed stores it (its own docs send every
 /// file as field `file`), unless the field name ends in that filename: then the field name is
@@ -175,7 +175,8 @@ impl<S: Stream<Item = io::Result<Bytes>>> Stream for Paced<S> {
         }
         let item = std::task::ready!(self.inner.as_mut().poll_next(cx));
         if let Some(Ok(chunk)) = &item {
-            let taken = self.unparsed.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
+            // What came before this chunk: a chunk may hold a part header and much of its data.
+            let taken = self.unparsed.fetch_add(chunk.len(), Ordering::Relaxed);
             if taken > MAX_FRAMING {
                 self.fault.set_framing();
                 let e = io::Error::new(io::ErrorKind::InvalidData, "multipart framing too long");

@@ -15,8 +15,9 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
-/// Bodies up to this size are kept in memory (a trivial job's is a few hundred bytes).
-const IN_MEMORY: usize = 1 << 20;
+/// Bodies up to this size are kept in memory (a trivial job's is a few hundred bytes); small,
+/// since every connection may hold one while its client stalls.
+const IN_MEMORY: usize = 64 * 1024;
 
 /// A whole body, ready for a blocking reader.
 pub enum Spooled {
