@@ -26,8 +26,22 @@ admin_group = "jobo-admin"
 # a portal written for job-orchestrator; its jobs belong to "portal:<user_id>". Anyone who
 # reaches it can fetch and cancel every portal job: bind it to localhost behind the portal.
 # seed_listen = "127.0.0.1:5001"
-# Largest upload accepted, in bytes (1 GiB).
+# Largest upload accepted, in bytes (1 GiB): the body as sent, and its files once unpacked.
 max_upload_bytes = 1073741824
+# Most files and directories one upload may create (tar.gz or multipart).
+max_upload_entries = 100000
+# How long a client may leave a request half sent: the longest wait for the next bytes of a
+# body, and for a whole request head. A stalled upload is answered 408 and dropped, and its
+# temp files removed.
+body_read_timeout = "30s"
+# Connections open at once, on the socket and TCP together. Past it a new connection is
+# answered 503 with Retry-After and closed.
+max_connections = 512
+# Jobs one user may submit (native submit and seed /upload; each portal user counts as their
+# own): "N/s", "N/m" or "N/h" on average, and up to submit_burst at once; past it 429 with
+# Retry-After. "off" for no limit.
+submit_rate = "1000/s"
+submit_burst = 2000
 # How long a cancelled or timed-out job gets between SIGTERM and SIGKILL.
 kill_grace = "5s"
 # How often expired jobs are looked for.
@@ -163,6 +177,17 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub max_upload_bytes: u64,
+    /// Files and directories one upload may create.
+    pub max_upload_entries: u64,
+    /// Idle time allowed between the bytes of a request body, and for a request head.
+    #[serde(deserialize_with = "duration")]
+    pub body_read_timeout: Duration,
+    /// Connections open at once across the listeners.
+    pub max_connections: usize,
+    /// Submissions per user; `None` for no limit.
+    #[serde(deserialize_with = "rate")]
+    pub submit_rate: Option<Rate>,
+    pub submit_burst: u32,
     #[serde(deserialize_with = "duration")]
     pub kill_grace: Duration,
     #[serde(deserialize_with = "duration")]
@@ -185,9 +210,39 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             max_upload_bytes: 1 << 30,
+            max_upload_entries: 100_000,
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            submit_rate: Some(Rate { per_sec: 1000.0 }),
+            submit_burst: 2000,
             kill_grace: Duration::from_secs(5),
             cleanup_interval: Duration::from_secs(60),
         }
+    }
+}
+
+/// A rate of events, as `"N/s"`, `"N/m"` or `"N/h"` in the config.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub per_sec: f64,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let bad = || format!("invalid rate '{s}': write it like \"20/s\", \"100/m\" or \"off\"");
+        let (n, per) = s.split_once('/').ok_or_else(bad)?;
+        let n: f64 = n.trim().parse().map_err(|_| bad())?;
+        let secs = match per.trim() {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        if !(n.is_finite() && n > 0.0) {
+            return Err(bad());
+        }
+        Ok(Rate { per_sec: n / secs })
     }
 }
 
@@ -271,6 +326,31 @@ impl Config {
                 message: format!("{names} go together: set both or neither"),
             });
         }
+        let server = &config.server;
+        let bad_server = [
+            (
+                server.max_connections == 0,
+                "server.max_connections must be at least 1",
+            ),
+            (
+                server.max_upload_entries == 0,
+                "server.max_upload_entries must be at least 1",
+            ),
+            (
+                server.submit_burst == 0,
+                "server.submit_burst must be at least 1",
+            ),
+            (
+                server.body_read_timeout < Duration::from_millis(100),
+                "server.body_read_timeout must be at least 100ms",
+            ),
+        ];
+        if let Some((_, message)) = bad_server.iter().find(|(bad, _)| *bad) {
+            return Err(ConfigError::Parse {
+                path: origin.to_string(),
+                message: message.to_string(),
+            });
+        }
         if config.cluster.lease < Duration::from_millis(100) {
             return Err(ConfigError::Parse {
                 path: origin.to_string(),
@@ -314,6 +394,15 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
+/// A [`Rate`], or `"off"` for none.
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Rate>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim() == "off" {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
 fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
     s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
@@ -332,6 +421,28 @@ mod tests {
         assert_eq!(ex.max_attempts, 3);
         assert!(c.local_worker.enabled);
         assert_eq!(c.server.max_upload_bytes, 1 << 30);
+        // The text and the Default impl agree.
+        let d = ServerConfig::default();
+        assert_eq!(c.server.max_upload_entries, d.max_upload_entries);
+        assert_eq!(c.server.body_read_timeout, d.body_read_timeout);
+        assert_eq!(c.server.max_connections, d.max_connections);
+        assert_eq!(c.server.submit_rate, d.submit_rate);
+        assert_eq!(c.server.submit_burst, d.submit_burst);
+    }
+
+    #[test]
+    fn rates() {
+        let rate = |s: &str| {
+            Config::parse(&format!("[server]\nsubmit_rate = \"{s}\""), "t")
+                .map(|c| c.server.submit_rate)
+        };
+        assert_eq!(rate("20/s").ok(), Some(Some(Rate { per_sec: 20.0 })));
+        assert_eq!(rate("120/m").ok(), Some(Some(Rate { per_sec: 2.0 })));
+        assert_eq!(rate("off").ok(), Some(None));
+        for bad in ["20", "0/s", "-1/s", "x/s", "5/d"] {
+            assert!(rate(bad).is_err(), "{bad}");
+        }
+        assert!(Config::parse("[server]\nmax_connections = 0", "t").is_err());
     }
 
     #[test]

@@ -116,6 +116,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| paths::default_socket(opts.system)),
     };
+    let limits = &core.config.server;
+    let conns = crate::http::Conns::new(limits.max_connections, limits.body_read_timeout);
+    let submits = server::throttle::Throttle::new(limits.submit_rate, limits.submit_burst);
     let ctx: Ctx = Arc::new(Shared {
         core,
         backends,
@@ -130,6 +133,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             seed_listen: Default::default(),
         },
         stop: CancellationToken::new(),
+        conns,
+        submits,
     });
 
     // The socket is bound last: once it accepts connections, everything else (the TCP

@@ -32,6 +32,10 @@ pub struct Shared {
     pub facts: Facts,
     /// Cancelled by `POST /v1/system/stop`: the daemon then stops as on SIGTERM.
     pub stop: CancellationToken,
+    /// Open connections, across the listeners (`[server] max_connections`).
+    pub conns: Arc<crate::http::Conns>,
+    /// The per-user submit rate limit (`[server] submit_rate`).
+    pub submits: crate::server::throttle::Throttle,
 }
 
 pub type Ctx = Arc<Shared>;

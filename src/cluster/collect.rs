@@ -136,7 +136,12 @@ async fn unpack(
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
         super::remote::frames(body, timeout),
     ));
-    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limit))
+    // A job may leave any number of files: only their size is bounded.
+    let limits = archive::Limits {
+        bytes: limit,
+        ..archive::Limits::NONE
+    };
+    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limits))
         .await
         .map_err(|e| ArchiveError::Io(std::io::Error::other(e)))?
 }

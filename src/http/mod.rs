@@ -1,24 +1,22 @@
 //! HTTP plumbing both HTTP servers share: `jobod serve`'s API (`server/`) and a worker node's
-//! (`node/`). Connections and accept loops here (TLS on TCP when configured: `tls/`); answers and errors in `respond.rs`; streamed
-//! uploads in `upload.rs` (tar.gz) and `multipart.rs`; streamed archives in `download.rs`.
+//! (`node/`). Accept loops here (TLS on TCP when configured: `tls/`), connections within
+//! limits in `conns.rs`; answers and errors in `respond.rs`; uploads in `upload.rs` (bodies
+//! within limits, tar.gz), `spool.rs` and `multipart.rs`; streamed archives in `download.rs`.
 //! Nothing here knows a job, a queue or a payload table.
 
+mod conns;
 pub mod download;
 pub mod multipart;
 pub mod respond;
+mod spool;
 pub mod upload;
+
+pub use conns::Conns;
 
 use crate::tls::ServerTls;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 use tokio_util::either::Either;
@@ -26,26 +24,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Every response body: a boxed stream of bytes (whole answers are one frame).
 pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
-
-/// Serves HTTP/1.1 on one connection in its own task, every request through `handler`.
-pub fn spawn_http<S, F, Fut>(io: S, handler: F)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    F: Fn(Request<Incoming>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        // The timer arms hyper's header-read timeout (30 s), so a client that never finishes
-        // its request head cannot hold a connection forever.
-        if let Err(e) = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .serve_connection(TokioIo::new(io), service_fn(handler))
-            .await
-        {
-            tracing::debug!("connection ended: {e}");
-        }
-    });
-}
 
 /// A TCP connection as it is served: plain, or inside TLS.
 pub type TcpConn = Either<TcpStream, TlsStream<TcpStream>>;

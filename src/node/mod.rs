@@ -77,7 +77,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         lease,
         token,
         allow_seed_without_token: opts.allow_seed_without_token,
-        max_upload_bytes: defaults.max_upload_bytes,
+        limits: http::upload::UploadLimits::new(&defaults),
         tmp: data.tmp(),
         load: Load::new(),
         shutdown: shutdown.clone(),
@@ -151,9 +151,11 @@ async fn accept_loop(
     tls: Option<ServerTls>,
     shutdown: CancellationToken,
 ) {
+    let defaults = ServerConfig::default();
+    let conns = http::Conns::new(defaults.max_connections, defaults.body_read_timeout);
     http::accept_tcp(listener, tls, shutdown, move |stream, _| {
         let node = node.clone();
-        http::spawn_http(stream, move |req| routes::handle(node.clone(), req));
+        conns.serve(stream, move |req| routes::handle(node.clone(), req));
     })
     .await
 }

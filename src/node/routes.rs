@@ -27,7 +27,7 @@ pub struct Node {
     pub token: String,
     /// Let the seed routes through without a token (for the seed's server, which sends none).
     pub allow_seed_without_token: bool,
-    pub max_upload_bytes: u64,
+    pub limits: crate::http::upload::UploadLimits,
     /// Uploads in progress (emptied at start).
     pub tmp: PathBuf,
     pub load: Load,

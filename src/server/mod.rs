@@ -13,11 +13,12 @@ mod nodes;
 pub mod routes;
 mod seed;
 mod system;
+pub mod throttle;
 mod tokens;
 
 pub use routes::Peer;
 
-use crate::http::{accept_failed, accept_tcp, spawn_http};
+use crate::http::{accept_failed, accept_tcp};
 use crate::state::Ctx;
 use crate::tls::ServerTls;
 use std::os::unix::fs::PermissionsExt;
@@ -61,7 +62,8 @@ fn serve_connection<S>(ctx: Ctx, io: S, peer: Peer)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    spawn_http(io, move |req| {
+    let conns = ctx.conns.clone();
+    conns.serve(io, move |req| {
         routes::handle(ctx.clone(), peer.clone(), req)
     });
 }

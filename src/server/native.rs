@@ -54,14 +54,12 @@ pub async fn submit(
     if let Some(job) = queue::find_idempotent(ctx, &who.user, key.as_deref()).await? {
         return Ok(json(StatusCode::OK, &job));
     }
-    upload::check_length(req.headers(), ctx.core.config.server.max_upload_bytes)?;
-    let dir = upload::staging_dir(&ctx.core.data.tmp())?;
-    let input_bytes = upload::receive_tgz(
-        ctx.core.config.server.max_upload_bytes,
-        req.into_body(),
-        dir.path(),
-    )
-    .await?;
+    ctx.submits.take(&who.user)?;
+    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    upload::check_length(req.headers(), limits.bytes)?;
+    let tmp = ctx.core.data.tmp();
+    let dir = upload::staging_dir(&tmp)?;
+    let input_bytes = upload::receive_tgz(limits, req.into_body(), &tmp, dir.path()).await?;
     let new = NewJob {
         user: who.user.clone(),
         service,

@@ -43,16 +43,11 @@ async fn upload_inner(
 ) -> Result<Response<Body>, ApiError> {
     // From here on, a refusal lets the client finish sending and read it.
     let req = req.map(upload::UploadBody::new);
-    upload::check_length(req.headers(), ctx.core.config.server.max_upload_bytes)?;
+    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    upload::check_length(req.headers(), limits.bytes)?;
     let dir = upload::staging_dir(&ctx.core.data.tmp())?;
     let (parts, body) = req.into_parts();
-    let form = multipart::receive_multipart(
-        ctx.core.config.server.max_upload_bytes,
-        &parts.headers,
-        body,
-        dir.path(),
-    )
-    .await?;
+    let form = multipart::receive_multipart(limits, &parts.headers, body, dir.path()).await?;
     let user_id = form
         .fields
         .get("user_id")
@@ -69,8 +64,10 @@ async fn upload_inner(
         .ok_or_else(|| ApiError::bad_request("Missing service field"))?
         .trim()
         .to_string();
+    let owner = who.owner(user_id);
+    ctx.submits.take(&owner)?;
     let new = NewJob {
-        user: who.owner(user_id),
+        user: owner,
         service,
         priority: 0,
         timeout_secs: None,
