@@ -91,10 +91,11 @@ pub enum ClientError {
         "invalid host '{0}': use unix:///path/to/jobod.sock, http://host:port or https://host:port"
     )]
     BadEndpoint(String),
-    #[error("cannot connect to jobod at {endpoint}: {source}")]
+    /// The cause is in the message and not a `source`, so `{:#}` does not say it twice.
+    #[error("cannot connect to jobod at {endpoint}: {cause}")]
     Connect {
         endpoint: Endpoint,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A TLS failure, told in one line that names the host and the fix.
     #[error("{0}")]
@@ -103,13 +104,21 @@ pub enum ClientError {
     #[error("the server at http://{0} did not answer in HTTP: if it serves TLS, use https://{0}")]
     NotHttp(String),
     #[error("connection to jobod failed: {0}")]
-    Http(#[from] hyper::Error),
+    Http(hyper::Error),
     #[error("{message}")]
     Api { status: StatusCode, message: String },
     #[error("unexpected answer from jobod: {0}")]
     Decode(String),
     #[error("cannot encode the request: {0}")]
     Encode(String),
+}
+
+impl From<hyper::Error> for ClientError {
+    /// By hand rather than `#[from]`, which would also make it the `source` and have `{:#}`
+    /// print the cause twice.
+    fn from(e: hyper::Error) -> ClientError {
+        ClientError::Http(e)
+    }
 }
 
 impl From<serde_urlencoded::ser::Error> for ClientError {
@@ -182,9 +191,9 @@ impl Client {
 
     /// A new connection to the endpoint, TLS handshake done.
     pub async fn connect(&self) -> Result<Box<dyn Io>, ClientError> {
-        let connect_err = |source| ClientError::Connect {
+        let connect_err = |cause| ClientError::Connect {
             endpoint: self.endpoint.clone(),
-            source,
+            cause,
         };
         match &self.endpoint {
             Endpoint::Unix(path) => {

@@ -494,3 +494,21 @@ fn a_reader_that_went_away_ends_jobo_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_connection_error_says_its_cause_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(JOBO)
+        .arg("status")
+        .env(
+            "JOBO_HOST",
+            format!("unix://{}", dir.path().join("none.sock").display()),
+        )
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .expect("run jobo");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
