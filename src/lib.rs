@@ -41,3 +41,4 @@ pub mod store;
 pub mod systemd;
 pub mod tls;
 pub mod token;
+pub mod validator;
