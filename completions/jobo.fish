@@ -47,7 +47,11 @@ complete -c jobo -n "__fish_jobo_needs_command" -f -a "completions" -d 'Print a 
 complete -c jobo -n "__fish_jobo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -s s -l service -d 'Service to run the job in (see `jobo service ls`)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -l priority -d 'Order among your own queued jobs (higher runs first)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand submit" -l timeout -d 'Wall-clock limit of the run, e.g. 90s, 15m, 2h' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -l timeout -d 'Wall-clock limit of the run, e.g. 90s, 15m, 2h (at most the service\'s maximum)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -l memory -d 'Memory to request, e.g. 512M, 2G (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -l cpus -d 'CPUs to request, e.g. 1.5 (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -l pids -d 'Processes to request (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -s e -l env -d 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -l idempotency-key -d 'Makes the submit safe to retry: the same key returns the same job' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -s H -l host -d 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -l token -d 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line' -r
@@ -57,7 +61,11 @@ complete -c jobo -n "__fish_jobo_using_subcommand submit" -l json -d 'Print mach
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -s h -l help -d 'Print help'
 complete -c jobo -n "__fish_jobo_using_subcommand run" -s s -l service -d 'Service to run the job in (see `jobo service ls`)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -l priority -d 'Order among your own queued jobs (higher runs first)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand run" -l timeout -d 'Wall-clock limit of the run, e.g. 90s, 15m, 2h' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -l timeout -d 'Wall-clock limit of the run, e.g. 90s, 15m, 2h (at most the service\'s maximum)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -l memory -d 'Memory to request, e.g. 512M, 2G (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -l cpus -d 'CPUs to request, e.g. 1.5 (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -l pids -d 'Processes to request (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -s e -l env -d 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -l idempotency-key -d 'Makes the submit safe to retry: the same key returns the same job' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -s o -l output -d 'Where to put the results [default: ./jobo-ID]' -r -F
 complete -c jobo -n "__fish_jobo_using_subcommand run" -s H -l host -d 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]' -r

@@ -3,9 +3,12 @@
 //! The built-in default is itself a TOML text ([`DEFAULT_CONFIG`]), so `jobod config default`
 //! prints exactly what a daemon with no config file runs with.
 
+use crate::jobenv;
+use crate::validator::{self, Validator};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What `jobod` runs with when no config file exists.
@@ -80,9 +83,39 @@ request_timeout = "30s"
 [services.example]
 # max_running = 8           # jobs of this service running at once
 # max_running_per_user = 2  # jobs of one user in this service running at once
-# timeout = "1h"            # wall-clock limit of one run
 retention = "10d"           # results are removed this long after the job finished
 max_attempts = 3            # runs tried when the daemon or a node dies under a job
+
+# Limits of one run. Each is the default of a job that asks for none, and the most a job may
+# ask for (`jobo submit --timeout 10m --memory 2G --cpus 1.5 --pids 256`; more is refused)
+# unless a max_ key sets a higher maximum. Unset: no default, and any request is taken.
+# The timeout is enforced (SIGTERM, then SIGKILL after kill_grace; the job ends timed_out);
+# memory, cpus and pids are recorded with the job as requested, not enforced yet.
+# timeout = "1h"            # wall-clock limit
+# max_timeout = "4h"
+# memory = "2G"             # sizes: 512M, 2G, 1.5G (binary units)
+# max_memory = "8G"
+# cpus = 1.5
+# max_cpus = 4
+# pids = 256
+# max_pids = 1024
+# max_output = "10G"        # work dir + logs; each log stops growing here, and a run over it fails
+
+# The job's environment: nothing of jobod's own. PATH and LANG as set here, TZ if set, HOME and
+# TMPDIR in the job's dir, USER, LOGNAME and JOBO_JOB_ID, JOBO_SERVICE, JOBO_USER,
+# JOBO_ATTEMPT; plus the variables of `jobo submit -e KEY=VALUE` that this list allows
+# (names, or prefixes ending in *).
+# path = "/usr/local/bin:/usr/bin:/bin"
+# lang = "C.UTF-8"
+# tz = "Europe/Amsterdam"
+# env = ["OMP_NUM_THREADS", "MY_*"]
+
+# The script validator: run.sh is checked at submit (400 naming the rule and line) and again
+# on the node. A sanity check, not a sandbox. Rules and categories: see the README.
+# validator = true
+# allow_rules = ["network-tool"]        # rules or categories not applied (network: curl, wget…)
+# allow = ['^wget https://data\.example\.org/']   # lines matching one of these pass
+# deny = ['\bmy_forbidden_tool\b']      # extra rules (named deny[0], deny[1], …)
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -277,11 +310,37 @@ impl LocalWorkerConfig {
 pub struct ServiceConfig {
     pub max_running: Option<u32>,
     pub max_running_per_user: Option<u32>,
-    #[serde(deserialize_with = "opt_duration")]
-    pub timeout: Option<Duration>,
     #[serde(deserialize_with = "duration")]
     pub retention: Duration,
     pub max_attempts: u32,
+    // Limits (src/limits/): each the default of a job, and its maximum unless max_ says more.
+    #[serde(deserialize_with = "opt_duration")]
+    pub timeout: Option<Duration>,
+    #[serde(deserialize_with = "opt_duration")]
+    pub max_timeout: Option<Duration>,
+    #[serde(deserialize_with = "opt_size")]
+    pub memory: Option<u64>,
+    #[serde(deserialize_with = "opt_size")]
+    pub max_memory: Option<u64>,
+    pub cpus: Option<f64>,
+    pub max_cpus: Option<f64>,
+    pub pids: Option<u64>,
+    pub max_pids: Option<u64>,
+    #[serde(deserialize_with = "opt_size")]
+    pub max_output: Option<u64>,
+    // The job's environment (src/jobenv.rs).
+    pub path: String,
+    pub lang: String,
+    pub tz: Option<String>,
+    pub env: Vec<String>,
+    // The script validator (src/validator/).
+    pub validator: bool,
+    pub allow_rules: Vec<String>,
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+    /// The validator compiled from the four keys above (none when off), by [`Config::parse`].
+    #[serde(skip)]
+    pub checker: Option<Arc<Validator>>,
 }
 
 impl Default for ServiceConfig {
@@ -289,24 +348,113 @@ impl Default for ServiceConfig {
         ServiceConfig {
             max_running: None,
             max_running_per_user: None,
-            timeout: None,
             retention: Duration::from_secs(10 * 24 * 3600),
             max_attempts: 3,
+            timeout: None,
+            max_timeout: None,
+            memory: None,
+            max_memory: None,
+            cpus: None,
+            max_cpus: None,
+            pids: None,
+            max_pids: None,
+            max_output: None,
+            path: jobenv::DEFAULT_PATH.into(),
+            lang: jobenv::DEFAULT_LANG.into(),
+            tz: None,
+            env: Vec::new(),
+            validator: true,
+            allow_rules: Vec::new(),
+            allow: Vec::new(),
+            deny: Vec::new(),
+            checker: None,
         }
+    }
+}
+
+impl ServiceConfig {
+    /// The longest timeout a job may ask for (and the cap of every run's).
+    pub fn timeout_max(&self) -> Option<Duration> {
+        self.max_timeout.or(self.timeout)
+    }
+
+    /// The validator settings, as nodes receive them with a push.
+    pub fn validator_settings(&self) -> validator::Settings {
+        validator::Settings {
+            enabled: self.validator,
+            allow_rules: self.allow_rules.clone(),
+            allow: self.allow.clone(),
+            deny: self.deny.clone(),
+        }
+    }
+
+    /// What is wrong with this service's settings, if anything; compiles its validator.
+    fn check(&mut self) -> Result<(), String> {
+        if self.max_attempts == 0 {
+            return Err("max_attempts must be at least 1".into());
+        }
+        fn above<T: PartialOrd + std::fmt::Debug>(
+            default: Option<T>,
+            max: Option<T>,
+            key: &str,
+        ) -> Result<(), String> {
+            match (default, max) {
+                (Some(d), Some(m)) if d > m => {
+                    Err(format!("{key} ({d:?}) is above max_{key} ({m:?})"))
+                }
+                _ => Ok(()),
+            }
+        }
+        above(self.timeout, self.max_timeout, "timeout")?;
+        above(self.memory, self.max_memory, "memory")?;
+        above(self.cpus, self.max_cpus, "cpus")?;
+        above(self.pids, self.max_pids, "pids")?;
+        for cpus in [self.cpus, self.max_cpus].into_iter().flatten() {
+            if !cpus.is_finite() || cpus <= 0.0 {
+                return Err(format!("cpus must be a number above 0, not {cpus}"));
+            }
+        }
+        if [
+            self.pids,
+            self.max_pids,
+            self.memory,
+            self.max_memory,
+            self.max_output,
+        ]
+        .contains(&Some(0))
+            || [self.timeout, self.max_timeout].contains(&Some(Duration::ZERO))
+        {
+            return Err("a limit of 0 lets nothing run; leave it out for none".into());
+        }
+        if self.path.is_empty() || std::env::split_paths(&self.path).any(|p| !p.is_absolute()) {
+            return Err(format!(
+                "path '{}' must be a list of absolute directories",
+                self.path
+            ));
+        }
+        if let Some(bad) = self.env.iter().find(|p| !jobenv::valid_pattern(p)) {
+            return Err(format!(
+                "env entry '{bad}' is not a variable name (or a prefix ending in *)"
+            ));
+        }
+        self.checker = Validator::new(&self.validator_settings())
+            .map_err(|e| e.to_string())?
+            .map(Arc::new);
+        Ok(())
     }
 }
 
 impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_string(),
             message: e.to_string(),
         })?;
-        if let Some((name, _)) = config.services.iter().find(|(_, s)| s.max_attempts == 0) {
-            return Err(ConfigError::Parse {
+        for (name, service) in &mut config.services {
+            service.check().map_err(|message| ConfigError::Parse {
                 path: origin.to_string(),
-                message: format!("service '{name}': max_attempts must be at least 1"),
-            });
+                message: format!("service '{name}': {message}"),
+            })?;
         }
         let pairs = [
             (
@@ -409,6 +557,30 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
         .transpose()
 }
 
+/// A size in bytes: a number, or a string such as "2G" ([`crate::limits::size`]).
+fn opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Option::<Size>::deserialize(d)? {
+        None => Ok(None),
+        Some(Size::Bytes(n)) => Ok(Some(n)),
+        Some(Size::Text(s)) => crate::limits::size::parse(&s)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid size '{s}' (e.g. 512M, 2G)"))),
+    }
+}
+
+/// The service `s` of a config holding only `[services.s]` and `toml`, for unit tests.
+#[cfg(test)]
+pub fn test_service(toml: &str) -> ServiceConfig {
+    let c = Config::parse(&format!("[services.s]\n{toml}"), "test").expect("parses");
+    c.services["s"].clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,5 +626,36 @@ mod tests {
         assert!(Config::parse("[cluster]\nclient_key = \"k.pem\"", "t").is_err());
         let c = Config::parse("[services.a]\ntimeout = \"2s\"", "t").expect("parses");
         assert_eq!(c.services["a"].timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn limits_environment_and_validator_are_checked() {
+        let c = Config::parse(
+            "[services.a]\nmemory = \"1G\"\nmax_memory = 4294967296\ncpus = 1.5\n\
+             max_output = \"10G\"\nenv = [\"OMP_NUM_THREADS\", \"MY_*\"]\n\
+             allow_rules = [\"network\"]",
+            "t",
+        )
+        .expect("parses");
+        let a = &c.services["a"];
+        assert_eq!((a.memory, a.max_memory), (Some(1 << 30), Some(4 << 30)));
+        assert_eq!(a.max_output, Some(10 << 30));
+        assert_eq!(a.path, "/usr/local/bin:/usr/bin:/bin");
+        assert!(a.checker.is_some());
+        let off = Config::parse("[services.a]\nvalidator = false", "t").expect("parses");
+        assert!(off.services["a"].checker.is_none());
+        for bad in [
+            "timeout = \"2h\"\nmax_timeout = \"1h\"",
+            "cpus = 0",
+            "memory = \"lots\"",
+            "pids = 0",
+            "path = \"bin:/usr/bin\"",
+            "env = [\"A-B\"]",
+            "deny = [\"(\"]",
+            "allow_rules = [\"no-such-rule\"]",
+        ] {
+            let err = Config::parse(&format!("[services.a]\n{bad}"), "t");
+            assert!(err.is_err(), "{bad}");
+        }
     }
 }

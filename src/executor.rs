@@ -2,6 +2,7 @@
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
 
+use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
@@ -22,6 +23,12 @@ pub struct RunSpec {
     pub dir: JobDir,
     pub timeout: Option<Duration>,
     pub kill_grace: Duration,
+    /// `JOBO_ATTEMPT`: which run of the job this is (1 for the first).
+    pub attempt: u32,
+    /// `PATH`, `LANG`, `TZ` and the job's own variables (src/jobenv.rs).
+    pub env: RunEnv,
+    /// Each log file stops growing at this size (the service's `max_output`).
+    pub max_output: Option<u64>,
 }
 
 /// How a run ended.
@@ -42,10 +49,6 @@ pub struct Running {
     pub start_time: Option<u64>,
     copiers: Vec<JoinHandle<()>>,
 }
-
-/// Variables a job sees; nothing else of the daemon's environment reaches it.
-const PASSED_THROUGH: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ"];
-const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// `bash` as the child's `execvp` would find it in `path` (the job's `PATH`), or the bare name
 /// when that search depends on the child's working directory (a relative or empty entry).
@@ -74,8 +77,9 @@ fn shell(path: &std::ffi::OsStr) -> PathBuf {
 /// Starts `bash run.sh` in the job's work dir.
 pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     let work = spec.dir.work();
-    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
-    let mut cmd = Command::new(shell(&path));
+    // Nothing of the daemon's own environment: the allow-list of src/jobenv.rs only.
+    let path = std::ffi::OsStr::new(&spec.env.path);
+    let mut cmd = Command::new(shell(path));
     cmd.arg("run.sh")
         .current_dir(&work)
         .env_clear()
@@ -83,19 +87,16 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    for key in PASSED_THROUGH {
-        if let Some(v) = std::env::var_os(key) {
-            cmd.env(key, v);
-        }
-    }
-    cmd.env("PATH", &path);
+    cmd.envs(spec.env.vars.iter().map(|(k, v)| (k, v)));
+    cmd.env("PATH", path);
     cmd.env("HOME", &work)
         .env("TMPDIR", spec.dir.scratch())
         .env("USER", &spec.user)
         .env("LOGNAME", &spec.user)
         .env("JOBO_JOB_ID", &spec.job_id)
         .env("JOBO_USER", &spec.user)
-        .env("JOBO_SERVICE", &spec.service);
+        .env("JOBO_SERVICE", &spec.service)
+        .env("JOBO_ATTEMPT", spec.attempt.to_string());
 
     let mut child = process::spawn_own(|| cmd.spawn(), Child::id)?;
     let pid = child
@@ -109,10 +110,12 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
             out,
             spec.dir.log(LogStream::Stdout),
             logs.clone(),
+            spec.max_output,
         ));
     }
     if let Some(err) = child.stderr.take() {
-        copiers.push(copy_to_log(err, spec.dir.log(LogStream::Stderr), logs));
+        let path = spec.dir.log(LogStream::Stderr);
+        copiers.push(copy_to_log(err, path, logs, spec.max_output));
     }
     Ok(Running {
         child,
@@ -122,11 +125,14 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     })
 }
 
-/// Appends a pipe to a log file, telling followers after each write.
+/// Appends a pipe to a log file, telling followers after each write. With a `cap`, the file
+/// stops growing there and the rest is read and dropped (the job is not blocked on a full
+/// pipe; the end-of-run check fails it, src/limits/output.rs).
 fn copy_to_log(
     mut pipe: impl AsyncRead + Unpin + Send + 'static,
     path: std::path::PathBuf,
     logs: LogWriter,
+    cap: Option<u64>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut file = match tokio::fs::OpenOptions::new()
@@ -142,10 +148,16 @@ fn copy_to_log(
             }
         };
         let mut buf = vec![0u8; 64 * 1024];
+        let mut room = cap.unwrap_or(u64::MAX);
         loop {
             match pipe.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    let n = n.min(usize::try_from(room).unwrap_or(usize::MAX));
+                    if n == 0 {
+                        continue;
+                    }
+                    room -= n as u64;
                     let written = file.write_all(&buf[..n]).await;
                     // tokio's File buffers; flush so a follower woken below sees the bytes.
                     if written.is_err() || file.flush().await.is_err() {

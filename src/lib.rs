@@ -22,6 +22,8 @@ pub mod failpoints;
 pub mod host;
 pub mod http;
 pub mod job;
+pub mod jobenv;
+pub mod limits;
 pub mod local;
 pub mod logs;
 pub mod metrics;

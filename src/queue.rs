@@ -2,10 +2,13 @@
 //! file moves and wake-ups that go with it; both API flavours (native and seed) call these.
 
 use crate::api::Job;
+use crate::config::ServiceConfig;
 use crate::events::next_change;
 use crate::job::{JobId, JobState};
 use crate::state::Ctx;
 use crate::store::{self, NewJob, StoreError};
+use crate::validator::{self, Rejection};
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +17,8 @@ pub enum QueueError {
     UnknownService(String),
     #[error("the job directory has no run.sh")]
     MissingRunSh,
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -53,11 +58,25 @@ pub async fn find_idempotent(
         .await?)
 }
 
-pub fn check_service(ctx: &Ctx, service: &str) -> Result<(), QueueError> {
-    match ctx.core.config.service(service) {
-        Some(_) => Ok(()),
-        None => Err(QueueError::UnknownService(service.to_string())),
+/// The settings of service `name`, if it exists.
+pub fn service<'a>(ctx: &'a Ctx, name: &str) -> Result<&'a ServiceConfig, QueueError> {
+    ctx.core
+        .config
+        .service(name)
+        .ok_or_else(|| QueueError::UnknownService(name.to_string()))
+}
+
+/// The script validator of `service` on the upload's `run.sh` (none when it is off there).
+fn validate(service: &ServiceConfig, run_sh: &Path) -> Result<(), QueueError> {
+    let Some(checker) = &service.checker else {
+        return Ok(());
+    };
+    let size = std::fs::metadata(run_sh)?.len();
+    if size > validator::MAX_SCRIPT_BYTES {
+        return Err(Rejection::TooLarge(size).into());
     }
+    checker.check(&std::fs::read(run_sh)?)?;
+    Ok(())
 }
 
 /// Turns a complete, valid upload into a queued job. Returns the job and whether it is new
@@ -67,10 +86,12 @@ pub fn check_service(ctx: &Ctx, service: &str) -> Result<(), QueueError> {
 /// happens inside the transaction, so a crash leaves either both or (after the rollback) a
 /// stray directory that the next submit with that id replaces.
 pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError> {
-    check_service(ctx, &upload.job.service)?;
-    if !upload.dir.path().join("run.sh").is_file() {
+    let service = service(ctx, &upload.job.service)?;
+    let run_sh = upload.dir.path().join("run.sh");
+    if !run_sh.is_file() {
         return Err(QueueError::MissingRunSh);
     }
+    validate(service, &run_sh)?;
     let data = ctx.core.data.clone();
     // The closure's outer error is the database's, the inner one the file move's (after
     // which the transaction rolls back as it is dropped).

@@ -205,10 +205,7 @@ mod tests {
                 &NewJob {
                     user: user.into(),
                     service: "example".into(),
-                    priority: 0,
-                    timeout_secs: None,
-                    input_bytes: 0,
-                    idempotency_key: None,
+                    ..NewJob::default()
                 },
             )?;
         }

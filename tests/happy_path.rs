@@ -84,7 +84,7 @@ fn a_job_over_its_timeout_is_killed_and_marked_timed_out() {
     let id: i64 = out.trim().parse().unwrap();
     let job = d.wait(id);
     assert_eq!(job["state"], "timed_out", "{job}");
-    assert_eq!(job["timeout_secs"], 1);
+    assert_eq!(job["requested_limits"]["timeout_secs"], 1);
     assert!(
         job["reason"]
             .as_str()

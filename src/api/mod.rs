@@ -34,7 +34,24 @@ pub struct Job {
     pub finished_at: Option<i64>,
     pub input_bytes: u64,
     pub output_bytes: Option<u64>,
+    /// What the job asked for, or got by default from its service, within its maxima. Only
+    /// the timeout is enforced (by the executor); the others are not enforced yet.
+    pub requested_limits: Limits,
+    /// The job's own environment variables (`jobo submit -e KEY=VALUE`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: crate::jobenv::Vars,
+}
+
+/// Limits of one run (src/limits/): a job's requested ones, or a service's defaults or maxima.
+/// `None`: no limit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Limits {
     pub timeout_secs: Option<u64>,
+    pub memory_bytes: Option<u64>,
+    pub cpus: Option<f64>,
+    pub pids: Option<u64>,
+    /// The output cap: work dir and logs at the end of the run (the service's `max_output`).
+    pub output_bytes: Option<u64>,
 }
 
 /// A service as `GET /v1/services` lists it.
@@ -44,6 +61,10 @@ pub struct Service {
     pub max_running: Option<u32>,
     pub max_running_per_user: Option<u32>,
     pub timeout_secs: Option<u64>,
+    /// What a job gets when it asks for nothing.
+    pub default_limits: Limits,
+    /// The most a job may ask for.
+    pub max_limits: Limits,
     pub retention_secs: u64,
     pub max_attempts: u32,
     pub queued: u64,

@@ -295,6 +295,17 @@ pub struct SubmitQuery {
     /// A duration as `humantime` reads it ("90s", "2h").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    /// A size ("512M", "2G").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// A number of CPUs ("1.5").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<String>,
+    /// The job's own variables as a JSON object (`{"OMP_NUM_THREADS": "4"}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
 /// Query of `GET /v1/jobs`.

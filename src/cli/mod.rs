@@ -67,9 +67,21 @@ pub struct SubmitArgs {
     /// Order among your own queued jobs (higher runs first)
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i64,
-    /// Wall-clock limit of the run, e.g. 90s, 15m, 2h
+    /// Wall-clock limit of the run, e.g. 90s, 15m, 2h (at most the service's maximum)
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+    /// Memory to request, e.g. 512M, 2G (recorded; not enforced yet)
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPUs to request, e.g. 1.5 (recorded; not enforced yet)
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+    /// Processes to request (recorded; not enforced yet)
+    #[arg(long, value_name = "N")]
+    pub pids: Option<String>,
+    /// An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
     /// Makes the submit safe to retry: the same key returns the same job
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,

@@ -1,7 +1,8 @@
 //! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
 //! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
 
-use crate::api::{Job, Node, Token};
+use crate::api::{Job, Limits, Node, Token};
+use crate::limits::size;
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -38,21 +39,6 @@ pub struct OutputClosed;
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
-}
-
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 pub fn timestamp(ms: i64) -> String {
@@ -170,6 +156,44 @@ pub fn tokens_table(tokens: &[Token]) -> String {
     t.to_string()
 }
 
+/// A job's requested limits, saying which one is enforced (the timeout, by jobo itself).
+fn requested_limits(l: &Limits) -> String {
+    let timeout = l.timeout_secs.map_or("none".into(), |s| {
+        format!(
+            "{} (enforced)",
+            humantime::format_duration(Duration::from_secs(s))
+        )
+    });
+    let mut parts = vec![format!("timeout {timeout}")];
+    let requested: Vec<String> = [
+        l.memory_bytes
+            .map(|m| format!("memory {}", size::format(m))),
+        l.cpus.map(|c| format!("cpus {c}")),
+        l.pids.map(|p| format!("pids {p}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !requested.is_empty() {
+        parts.push(format!(
+            "{} (requested, not enforced yet)",
+            requested.join(", ")
+        ));
+    }
+    if let Some(cap) = l.output_bytes {
+        parts.push(format!("output {} (checked at the end)", size::format(cap)));
+    }
+    parts.join("; ")
+}
+
+fn env(vars: &crate::jobenv::Vars) -> String {
+    if vars.is_empty() {
+        return "-".into();
+    }
+    let pairs: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(" ")
+}
+
 pub fn job_detail(j: &Job) -> String {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let mut t = table();
@@ -187,14 +211,10 @@ pub fn job_detail(j: &Job) -> String {
         ("runtime", opt(runtime(j))),
         ("exit code", opt(j.exit_code.map(|c| c.to_string()))),
         ("reason", opt(j.reason.clone())),
-        ("input", bytes(j.input_bytes)),
-        ("output", opt(j.output_bytes.map(bytes))),
-        (
-            "timeout",
-            opt(j
-                .timeout_secs
-                .map(|s| humantime::format_duration(Duration::from_secs(s)).to_string())),
-        ),
+        ("input", size::format(j.input_bytes)),
+        ("output", opt(j.output_bytes.map(size::format))),
+        ("limits", requested_limits(&j.requested_limits)),
+        ("env", env(&j.env)),
     ];
     for (k, v) in rows {
         t.add_row([format!("{k}:"), v]);

@@ -27,6 +27,10 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
         service: Some(args.service.clone()),
         priority: args.priority,
         timeout: args.timeout.clone(),
+        memory: args.memory.clone(),
+        cpus: args.cpus.clone(),
+        pids: args.pids.clone(),
+        env: env_json(&args.env)?,
     };
     let path = Route::Submit.uri(&query)?;
 
@@ -48,6 +52,23 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
     let resp = client.send_ok(req).await;
     bar.finish_and_clear();
     Ok(decode(resp?).await?)
+}
+
+/// `-e KEY=VALUE` arguments as the API's JSON object (none without any).
+fn env_json(pairs: &[String]) -> anyhow::Result<Option<String>> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let mut vars = crate::jobenv::Vars::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            anyhow::bail!("-e {pair}: expected KEY=VALUE");
+        };
+        if vars.insert(key.to_string(), value.to_string()).is_some() {
+            anyhow::bail!("-e {key}: given twice");
+        }
+    }
+    Ok(Some(serde_json::to_string(&vars)?))
 }
 
 pub async fn submit(

@@ -6,6 +6,8 @@ use super::Inner;
 use crate::archive;
 use crate::executor::{self, Outcome, RunSpec};
 use crate::job::{JobId, JobState};
+use crate::jobenv::RunEnv;
+use crate::limits::{self, output};
 use crate::store::{self, Record, now_ms};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -33,13 +35,8 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     let job = rec.job;
     let id = job.id;
     let dir = worker.core.data.job(id);
-    let timeout = job.timeout_secs.map(Duration::from_secs).or_else(|| {
-        worker
-            .core
-            .config
-            .service(&job.service)
-            .and_then(|s| s.timeout)
-    });
+    let service = worker.core.config.service(&job.service);
+    let timeout = limits::run_timeout(&job.requested_limits, service);
     let spec = RunSpec {
         job_id: id.to_string(),
         user: job.user.clone(),
@@ -47,6 +44,9 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         dir: dir.clone(),
         timeout,
         kill_grace: worker.core.config.server.kill_grace,
+        attempt: job.attempts,
+        env: RunEnv::of(service, &job.env),
+        max_output: job.requested_limits.output_bytes,
     };
 
     let prepare = {
@@ -113,12 +113,20 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         return;
     }
 
-    let work = dir.work();
-    let output_bytes = tokio::task::spawn_blocking(move || archive::dir_size(&work).ok())
+    let cap = spec.max_output;
+    let measured = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let bytes = archive::dir_size(&dir.work()).ok();
+            let over = cap.and_then(|cap| output::over_cap(&dir, bytes.unwrap_or(0), cap));
+            (bytes, over)
+        })
         .await
-        .ok()
-        .flatten();
+        .unwrap_or_default()
+    };
+    let (output_bytes, over_cap) = measured;
     let (state, exit_code, reason) = match outcome {
+        Outcome::Exited(code) if over_cap.is_some() => (JobState::Failed, Some(code), over_cap),
         Outcome::Exited(0) => (JobState::Succeeded, Some(0), None),
         Outcome::Exited(code) => (
             JobState::Failed,

@@ -2,7 +2,7 @@
 //! server calls to push payloads, follow them and collect them. JSON in and out; errors are
 //! `{"error": …}`.
 
-use super::payloads::{Order, Submitted};
+use super::payloads::{Order, RunSettings, Submitted};
 use super::routes::Node;
 use super::{feed, follow};
 use crate::api::LogQuery;
@@ -11,8 +11,10 @@ use crate::bridge::stream_from_blocking;
 use crate::http::Body;
 use crate::http::respond::{ApiError, json, no_content, parse_query, stream};
 use crate::http::upload::{self, UploadBody};
+use crate::jobenv::RunEnv;
 use crate::paths::LogStream;
 use crate::protocol::{FeedQuery, LeaseRenewal, NodeRoute, PayloadState, PushQuery};
+use crate::validator::{self, Validator};
 use hyper::{Request, Response, StatusCode, header};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +73,7 @@ async fn put(
             "timeout must be at least 1 second (leave it out for none)",
         ));
     }
+    let run = run_settings(&q)?;
     // A retried push: answered as it is, its body read and thrown away (by `UploadBody`).
     if let Some(info) = node.payloads.info(&id) {
         return Ok(json(StatusCode::OK, &info));
@@ -97,6 +100,7 @@ async fn put(
         timeout: q.timeout.map(Duration::from_secs),
         kill_grace: q.kill_grace_ms.map(Duration::from_millis),
         seed_id: None,
+        run,
     };
     match node.payloads.submit(order, staged).await {
         Ok(Submitted::New(info)) => {
@@ -110,6 +114,33 @@ async fn put(
         Ok(Submitted::Existing(info)) => Ok(json(StatusCode::OK, &info)),
         Err(e) => Err(internal("store the payload", e)),
     }
+}
+
+/// How a pushed payload runs, from its query (defaults for what an older server leaves out).
+fn run_settings(q: &PushQuery) -> Result<RunSettings, ApiError> {
+    let json = |what: &str, text: &str| ApiError::bad_request(format!("invalid {what}: {text}"));
+    let vars = q
+        .env
+        .as_deref()
+        .map(|e| serde_json::from_str(e).map_err(|err| json("env", &err.to_string())))
+        .transpose()?;
+    let validator = match q.validator.as_deref() {
+        None => validator::builtin(),
+        Some(text) => {
+            let settings: validator::Settings =
+                serde_json::from_str(text).map_err(|e| json("validator", &e.to_string()))?;
+            Validator::new(&settings)
+                .map_err(|e| json("validator", &e.to_string()))?
+                .map(Arc::new)
+        }
+    };
+    Ok(RunSettings {
+        service: q.service.clone(),
+        user: q.user.clone(),
+        env: RunEnv::received(q.path.clone(), vars),
+        max_output: q.max_output,
+        validator,
+    })
 }
 
 /// `POST /v1/lease?sent_ms=T&lease_ms=L`: the server renews the node's lease (fencing).

@@ -11,9 +11,11 @@
 use super::lease::Lease;
 use super::run::{Fence, Fencing, Reporter, run, store};
 use crate::executor::RunSpec;
+use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{DataDir, JobDir};
 use crate::protocol::{PayloadInfo, PayloadState};
+use crate::validator::{self, Validator};
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -60,6 +62,32 @@ pub struct Order {
     pub kill_grace: Option<Duration>,
     /// The number the seed's routes know it by (payloads from `/submit` only).
     pub seed_id: Option<u32>,
+    pub run: RunSettings,
+}
+
+/// How a payload runs, as its server decided (the local worker's way): its job's service and
+/// user, its variables, output cap and script validator. The defaults are for payloads from
+/// the seed's `/submit` and from older servers.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub service: Option<String>,
+    pub user: Option<String>,
+    pub env: RunEnv,
+    pub max_output: Option<u64>,
+    /// None: the validator is off for this payload.
+    pub validator: Option<Arc<Validator>>,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            service: None,
+            user: None,
+            env: RunEnv::default(),
+            max_output: None,
+            validator: validator::builtin(),
+        }
+    }
 }
 
 impl Order {
@@ -220,13 +248,25 @@ impl Payloads {
         drop(table);
         // Before the run starts, so the feed sees `prepared` before `running`.
         let _ = self.inner.changes.send(info.clone());
+        // The job's id, service and user, as on the server's own worker.
+        let job_id = match (order.job, order.seed_id) {
+            (Some(job), _) => job.to_string(),
+            (None, Some(n)) => n.to_string(),
+            (None, None) => order.id.to_string(),
+        };
+        let how = order.run;
         let spec = RunSpec {
-            job_id: order.id.to_string(),
-            user: crate::paths::user_name(crate::paths::uid()),
-            service: "node".into(),
+            job_id,
+            user: how
+                .user
+                .unwrap_or_else(|| crate::paths::user_name(crate::paths::uid())),
+            service: how.service.unwrap_or_else(|| "node".into()),
             dir,
             timeout: order.timeout,
             kill_grace,
+            attempt: order.attempt.unwrap_or(1),
+            env: how.env,
+            max_output: how.max_output,
         };
         let report = Reporter {
             info: tx,
@@ -243,6 +283,7 @@ impl Payloads {
             report,
             logs,
             fencing,
+            how.validator,
         ));
         Ok(Submitted::New(info))
     }

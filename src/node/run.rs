@@ -8,10 +8,12 @@
 
 use super::lease::Lease;
 use crate::executor::{self, Outcome, RunSpec};
+use crate::limits::output;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
 use crate::protocol::{PayloadInfo, PayloadState};
+use crate::validator::{Rejection, Validator};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,7 +128,9 @@ pub async fn run(
     report: Reporter,
     logs: LogWriter,
     fencing: Option<Fencing>,
+    validator: Option<Arc<Validator>>,
 ) {
+    let payload = name(&spec);
     let permit = tokio::select! {
         biased;
         _ = cancel.cancelled() => None,
@@ -140,7 +144,10 @@ pub async fn run(
     let fence = fencing.as_ref().map(|f| &*f.fence);
     let (mut state, mut code, mut reason) = match permit {
         Some(_permit) if !fence.is_some_and(Fence::is_fenced) => {
-            execute(&spec, &cancel, &report, logs, fence).await
+            match refused(&spec, validator.as_deref()).await {
+                Some(why) => (PayloadState::Failed, None, Some(why)),
+                None => execute(&spec, &cancel, &report, logs, fence).await,
+            }
         }
         Some(_) => (PayloadState::Killed, None, None),
         None => (
@@ -160,17 +167,46 @@ pub async fn run(
     if let Err(e) = tokio::fs::remove_dir_all(spec.dir.scratch()).await
         && e.kind() != io::ErrorKind::NotFound
     {
-        tracing::warn!("payload {}: cannot remove its tmp dir: {e}", spec.job_id);
+        tracing::warn!("payload {payload}: cannot remove its tmp dir: {e}");
     }
     tracing::info!(
-        "payload {} {state:?}{}",
-        spec.job_id,
+        "payload {payload} {state:?}{}",
         reason
             .as_deref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default()
     );
     report.set(state, code, reason);
+}
+
+/// The payload's uuid (its dir's name), for the node's log: `JOBO_JOB_ID` is the job's.
+fn name(spec: &RunSpec) -> String {
+    spec.dir
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The script validator's answer on the payload's `run.sh` before it runs: the reason it
+/// fails with (also written to its stderr log), or `None` to run it.
+async fn refused(spec: &RunSpec, validator: Option<&Validator>) -> Option<String> {
+    let validator = validator?;
+    let run_sh = spec.dir.work().join("run.sh");
+    let checked = match tokio::fs::metadata(&run_sh).await {
+        Ok(m) if m.len() > crate::validator::MAX_SCRIPT_BYTES => {
+            Err(Rejection::TooLarge(m.len()).to_string())
+        }
+        Ok(_) => match tokio::fs::read(&run_sh).await {
+            Ok(script) => validator.check(&script).map_err(|r| r.to_string()),
+            Err(e) => Err(format!("cannot read run.sh: {e}")),
+        },
+        Err(e) => Err(format!("cannot read run.sh: {e}")),
+    };
+    let why = checked.err()?;
+    let note = format!("jobod worker: {why}\n");
+    let _ = tokio::fs::write(spec.dir.log(LogStream::Stderr), note).await;
+    Some(why)
 }
 
 /// Runs `run.sh` once it has a slot; returns how it ended.
@@ -184,7 +220,7 @@ async fn execute(
     let running = match executor::spawn(spec, logs) {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!("payload {}: cannot start run.sh: {e}", spec.job_id);
+            tracing::error!("payload {}: cannot start run.sh: {e}", name(spec));
             let note = format!("jobod worker: cannot start run.sh: {e}\n");
             let _ = tokio::fs::write(spec.dir.log(LogStream::Stderr), note).await;
             return (
@@ -198,10 +234,15 @@ async fn execute(
         f.spawned(running.pid);
     }
     report.set(PayloadState::Running, None, None);
-    tracing::info!("payload {} running (pid {})", spec.job_id, running.pid);
+    tracing::info!("payload {} running (pid {})", name(spec), running.pid);
     let outcome = running.wait(spec, cancel).await;
     if let Some(f) = fence {
         f.ended();
+    }
+    if let Outcome::Exited(n) = outcome
+        && let Some(why) = output::check(&spec.dir, spec.max_output).await
+    {
+        return (PayloadState::Failed, Some(n), Some(why));
     }
     match outcome {
         Outcome::Exited(0) => (PayloadState::Completed, Some(0), None),

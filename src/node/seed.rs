@@ -120,6 +120,7 @@ pub async fn submit(node: &Node, req: Request<UploadBody>) -> Result<Response<Bo
         timeout: None,
         kill_grace: None,
         seed_id: Some(n),
+        run: Default::default(),
     };
     let info = match node.payloads.submit(order, staged).await {
         Ok(Submitted::New(info) | Submitted::Existing(info)) => info,

@@ -179,6 +179,25 @@ pub struct PushQuery {
     pub timeout: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kill_grace_ms: Option<u64>,
+    /// The job's service and user, for `JOBO_SERVICE` and `JOBO_USER` (a node's defaults for
+    /// payloads from older servers: `node` and its own user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The run's `PATH` (src/jobenv.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `LANG`, `TZ` and the job's own variables, as a JSON object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Bytes; the service's `max_output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output: Option<u64>,
+    /// The service's script validator settings ([`crate::validator::Settings`]) as JSON;
+    /// none: the built-in rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator: Option<String>,
 }
 
 #[cfg(test)]
@@ -236,6 +255,12 @@ mod tests {
             attempt: 2,
             timeout: None,
             kill_grace_ms: Some(5000),
+            service: None,
+            user: None,
+            path: None,
+            env: None,
+            max_output: None,
+            validator: None,
         };
         assert_eq!(
             NodeRoute::Push("u".into()).uri(&q)?,

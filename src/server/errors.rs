@@ -11,7 +11,9 @@ use hyper::StatusCode;
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> ApiError {
         let status = match &e {
-            QueueError::UnknownService(_) | QueueError::MissingRunSh => StatusCode::BAD_REQUEST,
+            QueueError::UnknownService(_) | QueueError::MissingRunSh | QueueError::Rejected(_) => {
+                StatusCode::BAD_REQUEST
+            }
             QueueError::Conflict(_) => StatusCode::CONFLICT,
             QueueError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             QueueError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {

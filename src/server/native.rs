@@ -9,6 +9,8 @@ use crate::http::download::{Format, archive_response};
 use crate::http::respond::{ApiError, json, parse_query};
 use crate::http::upload;
 use crate::job::JobId;
+use crate::jobenv;
+use crate::limits;
 use crate::paths::LogStream;
 use crate::queue::{self, Caller, Upload};
 use crate::state::Ctx;
@@ -30,15 +32,26 @@ pub async fn submit(
     let service = q
         .service
         .ok_or_else(|| ApiError::bad_request("missing query parameter 'service'"))?;
-    queue::check_service(ctx, &service)?;
-    let timeout_secs = q
-        .timeout
-        .map(|t| {
-            humantime::parse_duration(&t)
-                .map(|d| d.as_secs().max(1))
-                .map_err(|e| ApiError::bad_request(format!("invalid timeout '{t}': {e}")))
-        })
-        .transpose()?;
+    let config = queue::service(ctx, &service)?;
+    // Refused before the upload is read: the limits and variables asked for.
+    let bad = |e: &dyn std::fmt::Display| ApiError::bad_request(e.to_string());
+    let request = limits::Request::parse(
+        q.timeout.as_deref(),
+        q.memory.as_deref(),
+        q.cpus.as_deref(),
+        q.pids.as_deref(),
+    )
+    .map_err(|e| bad(&e))?;
+    let requested_limits = limits::resolve(&service, config, &request).map_err(|e| bad(&e))?;
+    let env: jobenv::Vars = match &q.env {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            ApiError::bad_request(format!(
+                "invalid env: a JSON object of strings is expected ({e})"
+            ))
+        })?,
+        None => jobenv::Vars::new(),
+    };
+    jobenv::check(&service, config, &env).map_err(|e| bad(&e))?;
     let key = req
         .headers()
         .get(IDEMPOTENCY_HEADER)
@@ -64,7 +77,8 @@ pub async fn submit(
         user: who.user.clone(),
         service,
         priority: q.priority,
-        timeout_secs,
+        limits: requested_limits,
+        env,
         input_bytes,
         idempotency_key: key,
     };
@@ -179,6 +193,8 @@ pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
                         max_running: s.max_running,
                         max_running_per_user: s.max_running_per_user,
                         timeout_secs: s.timeout.map(|t| t.as_secs()),
+                        default_limits: crate::limits::defaults(s),
+                        max_limits: crate::limits::maxima(s),
                         retention_secs: s.retention.as_secs(),
                         max_attempts: s.max_attempts,
                         queued,

@@ -66,11 +66,16 @@ async fn upload_inner(
         .to_string();
     let owner = who.owner(user_id);
     ctx.submits.take(&owner)?;
+    // The seed's uploads ask for no limits: the service's defaults.
+    let config = queue::service(ctx, &service)?;
+    let limits = crate::limits::resolve(&service, config, &Default::default())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let new = NewJob {
         user: owner,
         service,
         priority: 0,
-        timeout_secs: None,
+        limits,
+        env: Default::default(),
         input_bytes: form.bytes,
         idempotency_key: parts
             .headers

@@ -1,8 +1,9 @@
 //! Queries and state transitions on the `jobs` table.
 
 use super::StoreError;
-use crate::api::{Job, ListQuery};
+use crate::api::{Job, Limits, ListQuery};
 use crate::job::{JobId, JobState};
+use crate::jobenv::Vars;
 use crate::placement::Placement;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,14 +21,31 @@ pub struct Record {
 }
 
 /// What a submit inserts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewJob {
     pub user: String,
     pub service: String,
     pub priority: i64,
-    pub timeout_secs: Option<u64>,
+    pub limits: Limits,
+    pub env: Vars,
     pub input_bytes: u64,
     pub idempotency_key: Option<String>,
+}
+
+/// The `env` column: a JSON object, NULL when empty.
+fn env_to_sql(env: &Vars) -> Option<String> {
+    (!env.is_empty())
+        .then(|| serde_json::to_string(env).ok())
+        .flatten()
+}
+
+fn env_from_sql(i: usize, text: Option<String>) -> rusqlite::Result<Vars> {
+    match text {
+        None => Ok(Vars::new()),
+        Some(t) => serde_json::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        }),
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -37,7 +55,8 @@ pub fn now_ms() -> i64 {
 }
 
 const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
-     submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload";
+     submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload, \
+     memory_bytes, cpus, pids, max_output_bytes, env";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
     let state: String = r.get(3)?;
@@ -60,7 +79,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
             finished_at: r.get(11)?,
             input_bytes: r.get(12)?,
             output_bytes: r.get(13)?,
-            timeout_secs: r.get(14)?,
+            requested_limits: Limits {
+                timeout_secs: r.get(14)?,
+                memory_bytes: r.get(18)?,
+                cpus: r.get(19)?,
+                pids: r.get(20)?,
+                output_bytes: r.get(21)?,
+            },
+            env: env_from_sql(22, r.get(22)?)?,
         },
         pid: r.get(15)?,
         pid_start: r.get(16)?,
@@ -71,7 +97,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
 pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
     tx.prepare_cached(
         "INSERT INTO jobs (user, service, state, priority, submitted_at, input_bytes, \
-         timeout_secs, idempotency_key) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
+         timeout_secs, idempotency_key, memory_bytes, cpus, pids, max_output_bytes, env) \
+         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         new.user,
@@ -79,8 +106,13 @@ pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
         new.priority,
         now_ms(),
         new.input_bytes,
-        new.timeout_secs,
-        new.idempotency_key
+        new.limits.timeout_secs,
+        new.idempotency_key,
+        new.limits.memory_bytes,
+        new.limits.cpus,
+        new.limits.pids,
+        new.limits.output_bytes,
+        env_to_sql(&new.env)
     ])?;
     Ok(tx.last_insert_rowid())
 }
@@ -330,9 +362,8 @@ mod tests {
             user: user.into(),
             service: "s".into(),
             priority,
-            timeout_secs: None,
             input_bytes: 1,
-            idempotency_key: None,
+            ..NewJob::default()
         }
     }
 

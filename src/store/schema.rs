@@ -74,6 +74,15 @@ CREATE TABLE tokens (
     revoked INTEGER
 );
 "#,
+    r#"
+-- A job's requested limits besides timeout_secs (src/limits/; NULL: none) and its own
+-- environment variables as a JSON object (src/jobenv.rs; NULL: none).
+ALTER TABLE jobs ADD COLUMN memory_bytes INTEGER;
+ALTER TABLE jobs ADD COLUMN cpus REAL;
+ALTER TABLE jobs ADD COLUMN pids INTEGER;
+ALTER TABLE jobs ADD COLUMN max_output_bytes INTEGER;
+ALTER TABLE jobs ADD COLUMN env TEXT;
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).

@@ -3,6 +3,8 @@
 
 use crate::cluster::node::Node;
 use crate::cluster::remote::{RemoteError, retry};
+use crate::jobenv::{RunEnv, Vars};
+use crate::limits;
 use crate::protocol::{PayloadInfo, PushQuery};
 use crate::store::Record;
 
@@ -12,17 +14,23 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
     let core = &node.core;
     let job = &rec.job;
     let payload = rec.payload.clone().unwrap_or_default();
-    let timeout = job.timeout_secs.or_else(|| {
-        core.config
-            .service(&job.service)
-            .and_then(|s| s.timeout)
-            .map(|t| t.as_secs().max(1))
-    });
+    let service = core.config.service(&job.service);
+    let timeout = limits::run_timeout(&job.requested_limits, service).map(|t| t.as_secs().max(1));
+    // The node runs it as the local worker would: same variables, same validator.
+    let env = RunEnv::of(service, &job.env);
+    let vars: Vars = env.vars.into_iter().collect();
+    let validator = service.map(|s| s.validator_settings()).unwrap_or_default();
     let query = PushQuery {
         job: job.id,
         attempt: job.attempts,
         timeout,
         kill_grace_ms: u64::try_from(core.config.server.kill_grace.as_millis()).ok(),
+        service: Some(job.service.clone()),
+        user: Some(job.user.clone()),
+        path: Some(env.path),
+        env: serde_json::to_string(&vars).ok(),
+        max_output: job.requested_limits.output_bytes,
+        validator: serde_json::to_string(&validator).ok(),
     };
     let input = core.data.job(job.id).input();
     let bytes = job.input_bytes;

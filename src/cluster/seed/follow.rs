@@ -149,10 +149,10 @@ async fn current(
 /// its dispatch, while the node has not said it runs).
 fn overdue(core: &Core, rec: &Record, followed_since: std::time::Instant) -> Option<Duration> {
     let job = &rec.job;
-    let secs = job.timeout_secs.or_else(|| {
-        let service = core.config.service(&job.service)?;
-        service.timeout.map(|t| t.as_secs().max(1))
-    })?;
+    let service = core.config.service(&job.service);
+    let secs = crate::limits::run_timeout(&job.requested_limits, service)?
+        .as_secs()
+        .max(1);
     let limit = Duration::from_secs(secs);
     let over = match job.started_at {
         Some(started) => now_ms() >= started.saturating_add(secs as i64 * 1000),
