@@ -73,7 +73,7 @@ fn time_until_no_process(root: &Path, logs: &dyn Fn() -> String) -> Duration {
 fn overlap_job(parent: &Path, log: &Path, marker: &Path) -> PathBuf {
     let script = format!(
         "log={log}\n\
-         id=$JOBO_JOB_ID\n\
+         id=$JOBO_JOB_ID.$JOBO_ATTEMPT\n\
          echo \"start $id\" >> $log\n\
          if [ ! -e {marker} ]; then\n\
            touch {marker}\n\
