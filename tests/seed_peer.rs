@@ -185,11 +185,12 @@ fn alive(pid: i32) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Old clients as `--protocol seed` nodes of jobod.
 
-/// A server whose only places are the old clients `clients` (1 slot each), lease 1 s.
+/// A server whose only places are the old clients `clients` (1 slot each), lease 1 s. Its
+/// own validator lets network tools through, so that the old client's refuses them.
 fn server_with_clients(clients: &[&Seed]) -> Daemon {
     let mut config = String::from(
         "[cluster]\nlease = \"1s\"\n[local_worker]\nenabled = false\n\
-         [services.example]\nmax_attempts = 3\n",
+         [services.example]\nmax_attempts = 3\nallow_rules = [\"network-tool\"]\n",
     );
     for c in clients {
         config.push_str(&format!(
