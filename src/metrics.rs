@@ -222,7 +222,8 @@ mod tests {
             finished_at: finished,
             input_bytes: 0,
             output_bytes: None,
-            timeout_secs: None,
+            requested_limits: Default::default(),
+            env: Default::default(),
         }
     }
 

@@ -88,7 +88,31 @@ pub const OPERATIONS: &[Operation] = &[
                 "timeout",
                 In::Query,
                 "string",
-                "Wall-clock limit, e.g. 10m.",
+                "Wall-clock limit, e.g. 10m; at most the service's maximum (400 over it).",
+            ),
+            (
+                "memory",
+                In::Query,
+                "string",
+                "Memory to request, e.g. 2G; recorded, not enforced yet.",
+            ),
+            (
+                "cpus",
+                In::Query,
+                "string",
+                "CPUs to request, e.g. 1.5; recorded, not enforced yet.",
+            ),
+            (
+                "pids",
+                In::Query,
+                "string",
+                "Processes to request; recorded, not enforced yet.",
+            ),
+            (
+                "env",
+                In::Query,
+                "string",
+                "The job's variables as a JSON object; names the service's env allows.",
             ),
             (
                 "Idempotency-Key",
