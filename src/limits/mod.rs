@@ -33,7 +33,7 @@ pub enum LimitError {
         asked: String,
         max: String,
         service: String,
-        key: &'static str,
+        key: String,
     },
     #[error("invalid {what} '{value}': {why}")]
     Invalid {
@@ -103,16 +103,13 @@ impl Request {
     }
 }
 
-/// Refuses `asked` over `max`, naming the limit, both values and the key that set the maximum
-/// (`max_key` when the service has one, else the default's `key`).
-#[allow(clippy::too_many_arguments)]
+/// Refuses `asked` over `max`, naming the limit `what`, both values and the key that set the
+/// maximum (`max_<what>` when the service has one, else the default's `<what>`).
 fn within<T: PartialOrd + Copy>(
-    asked: Option<T>,
-    max: Option<T>,
+    (asked, max): (Option<T>, Option<T>),
     has_max_key: bool,
     show: impl Fn(T) -> String,
     what: &'static str,
-    (key, max_key): (&'static str, &'static str),
     service: &str,
 ) -> Result<(), LimitError> {
     match (asked, max) {
@@ -121,7 +118,11 @@ fn within<T: PartialOrd + Copy>(
             asked: show(a),
             max: show(m),
             service: service.to_string(),
-            key: if has_max_key { max_key } else { key },
+            key: if has_max_key {
+                format!("max_{what}")
+            } else {
+                what.to_string()
+            },
         }),
         _ => Ok(()),
     }
@@ -151,47 +152,30 @@ pub fn maxima(service: &ServiceConfig) -> Limits {
 
 /// Checks `req` against service `name`'s maxima and fills in its defaults.
 pub fn resolve(name: &str, service: &ServiceConfig, req: &Request) -> Result<Limits, LimitError> {
-    let max = maxima(service);
-    let s = service;
-    let show_duration = |d: Duration| humantime::format_duration(d).to_string();
-    let timeout_keys = ("timeout", "max_timeout");
+    let (s, max) = (service, maxima(service));
+    let duration = |d: Duration| humantime::format_duration(d).to_string();
     within(
-        req.timeout,
-        s.timeout_max(),
+        (req.timeout, s.timeout_max()),
         s.max_timeout.is_some(),
-        show_duration,
+        duration,
         "timeout",
-        timeout_keys,
         name,
     )?;
-    let memory_keys = ("memory", "max_memory");
+    let memory = (req.memory, max.memory_bytes);
+    within(memory, s.max_memory.is_some(), size::format, "memory", name)?;
+    let count = |n: u64| n.to_string();
     within(
-        req.memory,
-        max.memory_bytes,
-        s.max_memory.is_some(),
-        size::format,
-        "memory",
-        memory_keys,
-        name,
-    )?;
-    let show = |n: f64| n.to_string();
-    within(
-        req.cpus,
-        max.cpus,
+        (req.cpus, max.cpus),
         s.max_cpus.is_some(),
-        show,
+        |c| c.to_string(),
         "cpus",
-        ("cpus", "max_cpus"),
         name,
     )?;
-    let show = |n: u64| n.to_string();
     within(
-        req.pids,
-        max.pids,
+        (req.pids, max.pids),
         s.max_pids.is_some(),
-        show,
+        count,
         "pids",
-        ("pids", "max_pids"),
         name,
     )?;
     let default = defaults(service);
