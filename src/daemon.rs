@@ -4,8 +4,6 @@
 use crate::backends::Backends;
 use crate::config::Config;
 use crate::core::Core;
-use crate::events::Events;
-use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Facts, Shared};
 use crate::tls::{ClientTls, ServerTls};
@@ -46,7 +44,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
     // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
     let _lock = host::lock_data_dir(&data)?;
-    let stop = host::StopSignal::new()?;
+    let mut signals = host::StopSignal::new()?;
 
     let config_path = opts
         .config
@@ -89,15 +87,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.cluster.ca_cert.as_deref(),
         config.cluster.client_identity(),
     )?;
-    let core = Arc::new(Core {
-        config: Arc::new(config),
-        data: data.clone(),
-        store,
-        events: Events::default(),
-        logs: LogHub::default(),
-        node_tls,
-        metrics: Default::default(),
-    });
+    let core = Arc::new(Core::new(Arc::new(config), data.clone(), store, node_tls));
     let backends = Backends::new(core.clone(), local_slots);
     let requeued = backends.recover().await?;
     if requeued > 0 {
@@ -116,7 +106,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| paths::default_socket(opts.system)),
     };
-    let limits = &core.config.server;
+    let limits = &core.config().server;
     let conns = crate::http::Conns::new(limits.max_connections, limits.body_read_timeout);
     let submits = server::throttle::Throttle::new(limits.submit_rate, limits.submit_burst);
     let ctx: Ctx = Arc::new(Shared {
@@ -216,9 +206,28 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
     crate::systemd::notify("READY=1");
 
-    tokio::select! {
-        _ = stop.wait() => {}
-        _ = ctx.stop.cancelled() => tracing::info!("asked to stop over the API"),
+    // SIGHUP reloads what it can from the file that was loaded at start (or the built-in
+    // default when there was none, which a file created since then replaces).
+    let reload_path = ctx.facts.config_file.clone().or_else(|| {
+        opts.config
+            .clone()
+            .or_else(|| Some(paths::default_config(opts.system)))
+    });
+    loop {
+        tokio::select! {
+            asked = signals.next() => match asked {
+                host::Asked::Stop => break,
+                host::Asked::Reload => {
+                    let path = reload_path.as_deref().filter(|p| p.exists());
+                    let result = crate::reload::reload(&ctx.core, path);
+                    crate::reload::log(path, &result);
+                }
+            },
+            _ = ctx.stop.cancelled() => {
+                tracing::info!("asked to stop over the API");
+                break;
+            }
+        }
     }
     tracing::info!("shutting down");
     crate::systemd::notify("STOPPING=1");

@@ -33,6 +33,7 @@ pub mod placement;
 pub mod process;
 pub mod protocol;
 pub mod queue;
+pub mod reload;
 pub mod scheduler;
 pub mod secret;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.

@@ -53,7 +53,7 @@ pub const RESULTS_PER_UPLOAD: u64 = 10;
 
 /// The most file content taken from a node for one run.
 pub fn results_limit(core: &Core) -> u64 {
-    core.config
+    core.config()
         .server
         .max_upload_bytes
         .saturating_mul(RESULTS_PER_UPLOAD)

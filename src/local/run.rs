@@ -35,7 +35,8 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     let job = rec.job;
     let id = job.id;
     let dir = worker.core.data.job(id);
-    let service = worker.core.config.service(&job.service);
+    let config = worker.core.config();
+    let service = config.service(&job.service);
     let timeout = limits::run_timeout(&job.requested_limits, service);
     let spec = RunSpec {
         job_id: id.to_string(),
@@ -43,7 +44,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         service: job.service.clone(),
         dir: dir.clone(),
         timeout,
-        kill_grace: worker.core.config.server.kill_grace,
+        kill_grace: worker.core.config().server.kill_grace,
         attempt: job.attempts,
         env: RunEnv::of(service, &job.env),
         max_output: job.requested_limits.output_bytes,

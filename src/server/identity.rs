@@ -68,7 +68,7 @@ fn unix_caller(ctx: &Ctx, uid: u32) -> Caller {
         user,
         admin: uid == 0
             || uid == ctx.admin_uid
-            || in_group(uid, &ctx.core.config.server.admin_group),
+            || in_group(uid, &ctx.core.config().server.admin_group),
     }
 }
 

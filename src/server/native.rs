@@ -42,7 +42,7 @@ pub async fn submit(
         q.pids.as_deref(),
     )
     .map_err(|e| bad(&e))?;
-    let requested_limits = limits::resolve(&service, config, &request).map_err(|e| bad(&e))?;
+    let requested_limits = limits::resolve(&service, &config, &request).map_err(|e| bad(&e))?;
     let env: jobenv::Vars = match &q.env {
         Some(text) => serde_json::from_str(text).map_err(|e| {
             ApiError::bad_request(format!(
@@ -51,7 +51,7 @@ pub async fn submit(
         })?,
         None => jobenv::Vars::new(),
     };
-    jobenv::check(&service, config, &env).map_err(|e| bad(&e))?;
+    jobenv::check(&service, &config, &env).map_err(|e| bad(&e))?;
     let key = req
         .headers()
         .get(IDEMPOTENCY_HEADER)
@@ -68,7 +68,7 @@ pub async fn submit(
         return Ok(json(StatusCode::OK, &job));
     }
     ctx.submits.take(&who.user)?;
-    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    let limits = upload::UploadLimits::new(&ctx.core.config().server);
     upload::check_length(req.headers(), limits.bytes)?;
     let tmp = ctx.core.data.tmp();
     let dir = upload::staging_dir(&tmp)?;
@@ -178,7 +178,7 @@ pub async fn results(
 }
 
 pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
-    let config = ctx.core.config.clone();
+    let config = ctx.core.config();
     let list = ctx
         .core
         .store

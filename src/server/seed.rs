@@ -43,7 +43,7 @@ async fn upload_inner(
 ) -> Result<Response<Body>, ApiError> {
     // From here on, a refusal lets the client finish sending and read it.
     let req = req.map(upload::UploadBody::new);
-    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    let limits = upload::UploadLimits::new(&ctx.core.config().server);
     upload::check_length(req.headers(), limits.bytes)?;
     let dir = upload::staging_dir(&ctx.core.data.tmp())?;
     let (parts, body) = req.into_parts();
@@ -68,7 +68,7 @@ async fn upload_inner(
     ctx.submits.take(&owner)?;
     // The seed's uploads ask for no limits: the service's defaults.
     let config = queue::service(ctx, &service)?;
-    let limits = crate::limits::resolve(&service, config, &Default::default())
+    let limits = crate::limits::resolve(&service, &config, &Default::default())
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let new = NewJob {
         user: owner,

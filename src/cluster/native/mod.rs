@@ -84,7 +84,7 @@ impl Task for Native {
 
 impl Native {
     async fn run(mut self) {
-        let config = &self.node.core.config.cluster;
+        let config = &self.node.core.config().cluster;
         let (lease, beat) = (config.lease, config.beat());
         let max_backoff = beat.clamp(Duration::from_millis(50), Duration::from_secs(2));
         let mut backoff = Duration::from_millis(50);
