@@ -58,6 +58,7 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --token-file 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)'
             cand --slots 'Payloads run at once [default: number of CPUs]'
             cand --data-dir 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]'
+            cand --run-as-allow 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed''s /submit run as the first. A node that is not root runs them as itself and ignores this'
             cand --allow-seed-without-token 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code'
             cand -h 'Print help'
             cand --help 'Print help'

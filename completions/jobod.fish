@@ -57,6 +57,7 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l listen -d 'Addres
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l token-file -d 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l slots -d 'Payloads run at once [default: number of CPUs]' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l data-dir -d 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l run-as-allow -d 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed\'s /submit run as the first. A node that is not root runs them as itself and ignores this' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l allow-seed-without-token -d 'Serve the seed\'s client routes without a token (for the seed\'s server, which sends none). Only on a private network: anyone who reaches the port can run code'
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -s h -l help -d 'Print help'
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l data-dir -d 'Data directory (job store, job files)' -r -F

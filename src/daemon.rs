@@ -8,9 +8,8 @@ use crate::events::Events;
 use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Shared};
-use crate::{cleaner, host, process, scheduler, server};
+use crate::{cleaner, host, perms, process, run_as, scheduler, server};
 use anyhow::Context;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -38,9 +37,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| paths::default_data_dir(opts.system)),
     );
+    // A root jobod's files are its own alone (jobs run as other users); before any is made.
+    perms::private_umask();
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
-    let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
+    let _ = perms::set_mode(data.root(), perms::data_dir_mode());
     // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
     let _lock = host::lock_data_dir(&data)?;
     let stop = host::StopSignal::new()?;
@@ -50,13 +51,18 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| paths::default_config(opts.system));
     let config = Config::load(&config_path, opts.config.is_some())?;
-    // Before the store is touched, so a wrong --socket-group fails fast.
+    // Before the store is touched, so a wrong --socket-group or run_as fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
+    let accounts = run_as::check_services(&config)?;
 
     // Checks that the store is sound and belongs to the job dirs beside it before trusting it:
     // a lost store must not come back empty and hand out the ids of existing job dirs.
     let store = crate::store::open_data_dir(&data, opts.reinit)?;
     clean_tmp(&data).context("cannot prepare the data dir")?;
+    let db = data.db();
+    let (wal, shm) = (db.with_extension("db-wal"), db.with_extension("db-shm"));
+    perms::make_private(&[&db, &wal, &shm]).context("cannot make the job store private")?;
+    run_as::warn_unreachable(&data.jobs(), &accounts);
     let local_slots = (config.local_worker.enabled && !opts.no_local_worker)
         .then(|| config.local_worker.effective_slots());
     let listen = opts.listen.clone().or_else(|| config.server.listen.clone());
@@ -157,5 +163,7 @@ fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
         std::fs::remove_dir_all(&tmp)?;
     }
     std::fs::create_dir_all(tmp)?;
-    std::fs::create_dir_all(data.jobs())
+    std::fs::create_dir_all(data.jobs())?;
+    // Job accounts pass through it to their own job's dir.
+    perms::set_mode(&data.jobs(), perms::data_dir_mode())
 }

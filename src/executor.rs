@@ -1,10 +1,15 @@
 //! Runs one payload: `bash run.sh` in the payload dir, in a process group of its
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
+//!
+//! A run that is to be another user's ([`RunAs::Account`], a root jobod) switches in the child
+//! after the fork, before `exec`: groups, then gid, then uid (all async-signal-safe; the
+//! account was looked up in the parent), then into the work dir as that user.
 
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
+use crate::run_as::RunAs;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -17,7 +22,10 @@ use tokio_util::sync::CancellationToken;
 pub struct RunSpec {
     /// `JOBO_JOB_ID` of the run: a job number on the server, a payload uuid on a node.
     pub job_id: String,
+    /// Whose job it is (`JOBO_USER`): a user name, or `portal:<id>`.
     pub user: String,
+    /// The Unix user it runs as (`USER`, `LOGNAME`).
+    pub run_as: RunAs,
     pub service: String,
     pub dir: JobDir,
     pub timeout: Option<Duration>,
@@ -91,11 +99,15 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     cmd.env("PATH", &path);
     cmd.env("HOME", &work)
         .env("TMPDIR", spec.dir.scratch())
-        .env("USER", &spec.user)
-        .env("LOGNAME", &spec.user)
+        .env("USER", spec.run_as.name())
+        .env("LOGNAME", spec.run_as.name())
         .env("JOBO_JOB_ID", &spec.job_id)
         .env("JOBO_USER", &spec.user)
         .env("JOBO_SERVICE", &spec.service);
+
+    if let Some(account) = spec.run_as.account() {
+        switch_user(&mut cmd, account, &work)?;
+    }
 
     let mut child = process::spawn_own(|| cmd.spawn(), Child::id)?;
     let pid = child
@@ -120,6 +132,62 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         start_time,
         copiers,
     })
+}
+
+/// Why a run could not start, in words that say what to do: a work dir the run's account cannot
+/// reach names the directory in the way.
+pub fn spawn_failure(spec: &RunSpec, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied
+        && let Some(account) = spec.run_as.account()
+        && let Some(blocked) = crate::run_as::blocked_at(&spec.dir.work(), account)
+    {
+        return format!(
+            "cannot start run.sh as {}: {} is not searchable by that user (chmod o+x {1}, or \
+             use a data dir it can reach)",
+            account.name,
+            blocked.display()
+        );
+    }
+    format!("cannot start run.sh: {e}")
+}
+
+/// Makes the child become `account` before it execs: supplementary groups, primary group and
+/// uid, in that order (each needs the privilege the next one drops); then it enters `work`
+/// again as that user, so a work dir the account cannot reach fails the spawn instead of the
+/// job's first use of `$HOME`; and jobs get the usual umask back (a root jobod's is 077).
+///
+/// A closure before `exec` makes the standard library fork instead of `posix_spawn`.
+fn switch_user(
+    cmd: &mut Command,
+    account: &crate::account::Account,
+    work: &std::path::Path,
+) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let groups: Vec<libc::gid_t> = account.groups.clone();
+    let (uid, gid) = (account.uid, account.gid);
+    let cwd = std::ffi::CString::new(work.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::other("NUL in the work dir's path"))?;
+    let check = |rc: libc::c_int| {
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    // SAFETY: the closure runs in the forked child and makes only async-signal-safe calls
+    // (setgroups, setgid, setuid, chdir, umask) on data prepared before the fork; it
+    // allocates nothing (`last_os_error` only reads errno).
+    unsafe {
+        cmd.pre_exec(move || {
+            check(libc::setgroups(groups.len(), groups.as_ptr()))?;
+            check(libc::setgid(gid))?;
+            check(libc::setuid(uid))?;
+            check(libc::chdir(cwd.as_ptr()))?;
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    Ok(())
 }
 
 /// Appends a pipe to a log file, telling followers after each write.

@@ -3,6 +3,7 @@
 //!
 //! See `ARCHITECTURE.md` for a map of these modules and the path of one job through them.
 
+pub mod account;
 pub mod api;
 pub mod archive;
 pub mod backend;
@@ -25,10 +26,12 @@ pub mod local;
 pub mod logs;
 pub mod node;
 pub mod paths;
+pub mod perms;
 pub mod placement;
 pub mod process;
 pub mod protocol;
 pub mod queue;
+pub mod run_as;
 pub mod scheduler;
 pub mod secret;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.

@@ -27,6 +27,9 @@ pub enum QueueError {
 pub struct Caller {
     pub user: String,
     pub admin: bool,
+    /// The caller's uid when it came over the Unix socket (the kernel said so); `None` on
+    /// TCP. A root jobod runs the jobs of a socket caller as that user.
+    pub uid: Option<u32>,
 }
 
 /// An upload unpacked into a temp dir inside the data dir, ready to become a job.

@@ -209,6 +209,7 @@ mod tests {
                     timeout_secs: None,
                     input_bytes: 0,
                     idempotency_key: None,
+                    run_as: None,
                 },
             )?;
         }

@@ -34,6 +34,10 @@ pub struct Job {
     pub input_bytes: u64,
     pub output_bytes: Option<u64>,
     pub timeout_secs: Option<u64>,
+    /// The Unix user it runs as (none: a job from before jobo recorded it, which runs as its
+    /// service's `run_as`).
+    #[serde(default)]
+    pub run_as: Option<String>,
 }
 
 /// A service as `GET /v1/services` lists it.

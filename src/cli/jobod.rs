@@ -174,6 +174,17 @@ pub struct WorkerArgs {
     /// none). Only on a private network: anyone who reaches the port can run code.
     #[arg(long)]
     pub allow_seed_without_token: bool,
+    /// Users a root node may run payloads as: the server names one with each payload, and
+    /// payloads of the seed's /submit run as the first. A node that is not root runs them as
+    /// itself and ignores this
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_RUN_AS_ALLOW",
+        value_name = "USER[,USER..]",
+        value_delimiter = ',',
+        default_value = crate::run_as::DEFAULT_RUN_AS
+    )]
+    pub run_as_allow: Vec<String>,
 }
 
 impl WorkerArgs {
@@ -191,6 +202,7 @@ impl WorkerArgs {
                 .clone()
                 .unwrap_or_else(|| crate::paths::default_data_dir(system).join("worker")),
             allow_seed_without_token: self.allow_seed_without_token,
+            run_as_allow: self.run_as_allow.clone(),
         }
     }
 }

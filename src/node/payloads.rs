@@ -14,6 +14,7 @@ use crate::executor::RunSpec;
 use crate::logs::LogWriter;
 use crate::paths::{DataDir, JobDir};
 use crate::protocol::{PayloadInfo, PayloadState};
+use crate::run_as::RunAs;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -60,6 +61,8 @@ pub struct Order {
     pub kill_grace: Option<Duration>,
     /// The number the seed's routes know it by (payloads from `/submit` only).
     pub seed_id: Option<u32>,
+    /// Who it runs as.
+    pub run_as: RunAs,
 }
 
 impl Order {
@@ -189,7 +192,7 @@ impl Payloads {
 
     async fn admit(&self, order: Order, staged: tempfile::TempDir) -> io::Result<Submitted> {
         let dir = self.inner.data.payload(&order.id.to_string());
-        let stored = store(dir.clone(), staged).await;
+        let stored = store(dir.clone(), staged, order.run_as.clone()).await;
         let mut table = self.lock();
         table.arriving.remove(&order.id);
         stored?;
@@ -223,6 +226,7 @@ impl Payloads {
         let spec = RunSpec {
             job_id: order.id.to_string(),
             user: crate::paths::user_name(crate::paths::uid()),
+            run_as: order.run_as.clone(),
             service: "node".into(),
             dir,
             timeout: order.timeout,

@@ -179,6 +179,10 @@ pub struct PushQuery {
     pub timeout: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kill_grace_ms: Option<u64>,
+    /// The Unix user to run it as; a root node refuses one outside its allow-list (`403`).
+    /// None: the node's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
 }
 
 #[cfg(test)]
@@ -236,10 +240,11 @@ mod tests {
             attempt: 2,
             timeout: None,
             kill_grace_ms: Some(5000),
+            run_as: Some("jobo-run".into()),
         };
         assert_eq!(
             NodeRoute::Push("u".into()).uri(&q)?,
-            "/v1/payloads/u?job=4&attempt=2&kill_grace_ms=5000"
+            "/v1/payloads/u?job=4&attempt=2&kill_grace_ms=5000&run_as=jobo-run"
         );
         Ok(())
     }

@@ -43,6 +43,7 @@ fn unix_caller(ctx: &Ctx, uid: u32) -> Caller {
         admin: uid == 0
             || uid == ctx.admin_uid
             || in_group(uid, &ctx.core.config.server.admin_group),
+        uid: Some(uid),
     }
 }
 
@@ -64,6 +65,14 @@ impl SeedCaller {
         match self {
             SeedCaller::Portal => format!("portal:{user_id}"),
             SeedCaller::User(who) => who.user.clone(),
+        }
+    }
+
+    /// The caller's uid when it came over the socket: whose jobs run as that user.
+    pub fn socket_uid(&self) -> Option<u32> {
+        match self {
+            SeedCaller::Portal => None,
+            SeedCaller::User(who) => who.uid,
         }
     }
 
@@ -97,10 +106,12 @@ pub async fn seed_caller(
                 Role::User => SeedCaller::User(Caller {
                     user: token.user,
                     admin: false,
+                    uid: None,
                 }),
                 Role::Admin => SeedCaller::User(Caller {
                     user: token.user,
                     admin: true,
+                    uid: None,
                 }),
                 Role::Portal => SeedCaller::Portal,
             })

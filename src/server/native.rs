@@ -11,6 +11,7 @@ use crate::http::upload;
 use crate::job::JobId;
 use crate::paths::LogStream;
 use crate::queue::{self, Caller, Upload};
+use crate::run_as;
 use crate::state::Ctx;
 use crate::store::{self, NewJob};
 use hyper::body::Incoming;
@@ -64,6 +65,7 @@ pub async fn submit(
     .await?;
     let new = NewJob {
         user: who.user.clone(),
+        run_as: Some(run_as::for_submit(&ctx.core.config, who.uid, &service)),
         service,
         priority: q.priority,
         timeout_secs,

@@ -136,10 +136,12 @@ mod tests {
         let user = Caller {
             user: "alice".into(),
             admin: false,
+            uid: None,
         };
         let admin = Caller {
             user: "root".into(),
             admin: true,
+            uid: None,
         };
         let e = check_admin(&user).expect_err("refused");
         assert_eq!(e.status, StatusCode::FORBIDDEN);

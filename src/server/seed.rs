@@ -13,6 +13,7 @@ use crate::http::respond::{ApiError, json};
 use crate::http::{multipart, upload};
 use crate::job::{JobId, JobState};
 use crate::queue::{self, Caller, QueueError, Upload};
+use crate::run_as;
 use crate::state::Ctx;
 use crate::store::NewJob;
 use hyper::body::Incoming;
@@ -69,8 +70,10 @@ async fn upload_inner(
         .ok_or_else(|| ApiError::bad_request("Missing service field"))?
         .trim()
         .to_string();
+    let run_as = run_as::for_submit(&ctx.core.config, who.socket_uid(), &service);
     let new = NewJob {
         user: who.owner(user_id),
+        run_as: Some(run_as),
         service,
         priority: 0,
         timeout_secs: None,
@@ -137,6 +140,7 @@ pub async fn terminate(ctx: &Ctx, who: &SeedCaller, id: &str) -> Response<Body> 
     let allowed = Caller {
         user: "seed".into(),
         admin: true,
+        uid: None,
     };
     match queue::cancel(ctx, &allowed, id).await {
         Ok(job) => status(StatusCode::OK, id, job.state, "job terminated".into()),

@@ -28,6 +28,8 @@ pub struct NewJob {
     pub timeout_secs: Option<u64>,
     pub input_bytes: u64,
     pub idempotency_key: Option<String>,
+    /// The Unix user it is to run as ([`crate::run_as::for_submit`]).
+    pub run_as: Option<String>,
 }
 
 pub fn now_ms() -> i64 {
@@ -37,7 +39,7 @@ pub fn now_ms() -> i64 {
 }
 
 const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
-     submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload";
+     submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload, run_as";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
     let state: String = r.get(3)?;
@@ -61,6 +63,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
             input_bytes: r.get(12)?,
             output_bytes: r.get(13)?,
             timeout_secs: r.get(14)?,
+            run_as: r.get(18)?,
         },
         pid: r.get(15)?,
         pid_start: r.get(16)?,
@@ -71,7 +74,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
 pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
     tx.prepare_cached(
         "INSERT INTO jobs (user, service, state, priority, submitted_at, input_bytes, \
-         timeout_secs, idempotency_key) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
+         timeout_secs, idempotency_key, run_as) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         new.user,
@@ -80,7 +83,8 @@ pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
         now_ms(),
         new.input_bytes,
         new.timeout_secs,
-        new.idempotency_key
+        new.idempotency_key,
+        new.run_as
     ])?;
     Ok(tx.last_insert_rowid())
 }
@@ -322,6 +326,7 @@ mod tests {
             timeout_secs: None,
             input_bytes: 1,
             idempotency_key: None,
+            run_as: None,
         }
     }
 

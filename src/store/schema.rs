@@ -74,6 +74,11 @@ CREATE TABLE tokens (
     revoked INTEGER
 );
 "#,
+    r#"
+-- The Unix user a job runs as, decided at submit (run_as.rs). NULL on jobs submitted before:
+-- those run as their service's run_as.
+ALTER TABLE jobs ADD COLUMN run_as TEXT;
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).

@@ -23,6 +23,11 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
         attempt: job.attempts,
         timeout,
         kill_grace_ms: u64::try_from(core.config.server.kill_grace.as_millis()).ok(),
+        run_as: Some(
+            job.run_as
+                .clone()
+                .unwrap_or_else(|| core.config.run_as(&job.service).to_string()),
+        ),
     };
     let input = core.data.job(job.id).input();
     let bytes = job.input_bytes;
