@@ -37,11 +37,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| paths::default_data_dir(opts.system)),
     );
-    // A root jobod's files are its own alone (jobs run as other users); before any is made.
-    perms::private_umask();
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
-    let _ = perms::set_mode(data.root(), perms::data_dir_mode());
+    // Closed until the store in it is private (a new one is made 0644); opened below.
+    let _ = perms::set_mode(data.root(), perms::PRIVATE_DIR);
     // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
     let _lock = host::lock_data_dir(&data)?;
     let stop = host::StopSignal::new()?;
@@ -62,6 +61,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let db = data.db();
     let (wal, shm) = (db.with_extension("db-wal"), db.with_extension("db-shm"));
     perms::make_private(&[&db, &wal, &shm]).context("cannot make the job store private")?;
+    // Job users pass through it to their job dirs (when jobod is root).
+    perms::set_mode(data.root(), perms::data_dir_mode())
+        .with_context(|| format!("cannot set the mode of {}", data.root().display()))?;
     run_as::warn_unreachable(&data.jobs(), &accounts);
     let local_slots = (config.local_worker.enabled && !opts.no_local_worker)
         .then(|| config.local_worker.effective_slots());
@@ -162,7 +164,8 @@ fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
     }
-    std::fs::create_dir_all(tmp)?;
+    std::fs::create_dir_all(&tmp)?;
+    perms::set_mode(&tmp, perms::PRIVATE_DIR)?;
     std::fs::create_dir_all(data.jobs())?;
     // Job accounts pass through it to their own job's dir.
     perms::set_mode(&data.jobs(), perms::data_dir_mode())

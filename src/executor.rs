@@ -2,10 +2,11 @@
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
 //!
-//! A run that is to be another user's ([`RunAs::Account`], a root jobod) switches in the child
-//! after the fork, before `exec`: groups, then gid, then uid (all async-signal-safe; the
-//! account was looked up in the parent), then into the work dir as that user.
+//! A run that is to be another user's ([`RunAs::Account`], a root jobod) is spawned by a thread
+//! that has taken on that user's credentials for the spawn ([`crate::as_user`]), so it still
+//! starts with `posix_spawn` and the daemon is never forked.
 
+use crate::as_user::Switched;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
@@ -105,11 +106,12 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .env("JOBO_USER", &spec.user)
         .env("JOBO_SERVICE", &spec.service);
 
-    if let Some(account) = spec.run_as.account() {
-        switch_user(&mut cmd, account, &work)?;
-    }
-
-    let mut child = process::spawn_own(|| cmd.spawn(), Child::id)?;
+    // As the account, on this thread only, for the spawn: the child is started as that user
+    // (entering the work dir as that user too), without forking the daemon.
+    let as_user = spec.run_as.account().map(Switched::to).transpose()?;
+    let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+    drop(as_user);
+    let mut child = spawned?;
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
@@ -149,45 +151,6 @@ pub fn spawn_failure(spec: &RunSpec, e: &std::io::Error) -> String {
         );
     }
     format!("cannot start run.sh: {e}")
-}
-
-/// Makes the child become `account` before it execs: supplementary groups, primary group and
-/// uid, in that order (each needs the privilege the next one drops); then it enters `work`
-/// again as that user, so a work dir the account cannot reach fails the spawn instead of the
-/// job's first use of `$HOME`; and jobs get the usual umask back (a root jobod's is 077).
-///
-/// A closure before `exec` makes the standard library fork instead of `posix_spawn`.
-fn switch_user(
-    cmd: &mut Command,
-    account: &crate::account::Account,
-    work: &std::path::Path,
-) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let groups: Vec<libc::gid_t> = account.groups.clone();
-    let (uid, gid) = (account.uid, account.gid);
-    let cwd = std::ffi::CString::new(work.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::other("NUL in the work dir's path"))?;
-    let check = |rc: libc::c_int| {
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
-    };
-    // SAFETY: the closure runs in the forked child and makes only async-signal-safe calls
-    // (setgroups, setgid, setuid, chdir, umask) on data prepared before the fork; it
-    // allocates nothing (`last_os_error` only reads errno).
-    unsafe {
-        cmd.pre_exec(move || {
-            check(libc::setgroups(groups.len(), groups.as_ptr()))?;
-            check(libc::setgid(gid))?;
-            check(libc::setuid(uid))?;
-            check(libc::chdir(cwd.as_ptr()))?;
-            libc::umask(0o022);
-            Ok(())
-        });
-    }
-    Ok(())
 }
 
 /// Appends a pipe to a log file, telling followers after each write.

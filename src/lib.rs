@@ -6,6 +6,7 @@
 pub mod account;
 pub mod api;
 pub mod archive;
+pub mod as_user;
 pub mod backend;
 pub mod backends;
 pub mod bridge;

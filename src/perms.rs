@@ -1,8 +1,10 @@
 //! Owners and modes in a data dir whose jobs run as other users than jobod (a root jobod or
-//! worker node): what jobod writes is its own alone (umask 077; `jobo.db` 0600), the
-//! directories on the way to a job's work dir may be passed through but not listed (0711),
-//! and a job's `work/` and `tmp/` are handed to the account it runs as (0700). So a job can
-//! write only in its own dirs, and cannot list or read another job's, the store or a token.
+//! worker node): the directories on the way to a job's work dir may be passed through but not
+//! listed (0711); what jobod keeps there is its own alone (`jobo.db` and logs 0600, `tmp/`,
+//! `input/` and results fetched from nodes 0700); a job's `work/` and `tmp/` are handed to the
+//! account it runs as (0700). So a job can write only in its own dirs, and cannot list or
+//! read another job's, the store or a token. Modes are set where each thing is made, not
+//! through the umask: jobs inherit jobod's umask.
 
 use crate::account::Account;
 use std::fs;
@@ -18,17 +20,6 @@ pub const PASS_THROUGH: u32 = 0o711;
 pub const PRIVATE_DIR: u32 = 0o700;
 /// Mode of jobod's own files: the store, logs, tokens.
 pub const PRIVATE_FILE: u32 = 0o600;
-
-/// For a root jobod: everything it creates from now on is its own alone, unless it says
-/// otherwise (jobs get their usual 022 back when they start).
-pub fn private_umask() {
-    if crate::paths::is_root() {
-        // SAFETY: umask only sets the process's file mode mask.
-        unsafe {
-            libc::umask(0o077);
-        }
-    }
-}
 
 /// The mode of the data dir (and of `jobs/` or `payloads/` in it): passed through by job
 /// accounts when jobod is root, jobod's alone otherwise.

@@ -177,7 +177,10 @@ fn socket_users_jobs_run_as_them_and_read_nothing_of_others() {
             format!("touch {}/jobs/planted", data.display()),
         ),
     ];
-    let mut script = String::from("id -u > uid.txt\nid -un > name.txt\n: > tries.txt\n");
+    let mut script = String::from(
+        "id -u > uid.txt\nid -un > name.txt\ngrep -E '^(Uid|Gid|Cap(Prm|Eff)):' /proc/self/status \
+         > status.txt\n: > tries.txt\n",
+    );
     for (what, cmd) in &tries {
         script.push_str(&format!(
             "if {cmd} >/dev/null 2>&1; then echo '{what} allowed' >> tries.txt; \
@@ -193,6 +196,22 @@ fn socket_users_jobs_run_as_them_and_read_nothing_of_others() {
         d.log()
     );
     assert_eq!(work_file(&d, a, "name.txt"), ann.name);
+    // Real, effective, saved and file-system ids are all ann's, and no capability is left.
+    let status = work_file(&d, a, "status.txt");
+    let fields = |key: &str| -> Vec<String> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_default();
+        line.split_whitespace()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(fields("Uid:"), vec![ann.uid.to_string(); 4], "{status}");
+    assert_eq!(fields("Gid:"), vec![ann.gid.to_string(); 4], "{status}");
+    assert_eq!(fields("CapPrm:"), ["0000000000000000"], "{status}");
+    assert_eq!(fields("CapEff:"), ["0000000000000000"], "{status}");
     let tried = work_file(&d, a, "tries.txt");
     for (what, _) in &tries {
         assert!(

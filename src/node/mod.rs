@@ -45,7 +45,6 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let token = crate::token::read(&opts.token_file)?;
     perms::warn_if_readable(&opts.token_file, "the node token file");
     let allowed = Allowed::at_start(&opts.run_as_allow)?;
-    perms::private_umask();
     let data = DataDir::new(opts.data_dir.clone());
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
@@ -126,8 +125,9 @@ async fn clean_leftovers(data: &DataDir) -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    // Payload accounts pass through it to their own dirs.
+    // Payload accounts pass through it to their own dirs; uploads in progress are the node's.
     perms::set_mode(&data.payloads(), perms::data_dir_mode())?;
+    perms::set_mode(&data.tmp(), perms::PRIVATE_DIR)?;
     Ok(())
 }
 
