@@ -21,9 +21,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'jobo' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -41,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
             [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'API tokens for TCP clients and portals (admins only)')
+            [CompletionResult]::new('system', 'system', [CompletionResultType]::ParameterValue, 'The server: what it is and runs with, and stopping it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -51,9 +53,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Order among your own queued jobs (higher runs first)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wall-clock limit of the run, e.g. 90s, 15m, 2h')
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Makes the submit safe to retry: the same key returns the same job')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Wait for the job to end and print its final state')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait for the job to end and print its final state')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -69,18 +72,20 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Makes the submit safe to retry: the same key returns the same job')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to put the results [default: ./jobo-ID]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to put the results [default: ./jobo-ID]')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;status' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -91,27 +96,30 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'service')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'user')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'limit')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;wait' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;logs' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing as the job writes, until it ends')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing as the job writes, until it ends')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -122,9 +130,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;fetch' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Directory to unpack into [default: ./jobo-ID]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Directory to unpack into [default: ./jobo-ID]')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Unpack into a directory that already exists')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -132,27 +141,30 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;cancel' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;rm' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;service' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -161,9 +173,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;service;ls' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -181,9 +194,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;node' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -202,27 +216,30 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is the node''s token (needed for `jobod worker` nodes)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name to show and to refer to the node by [default: its host:port]')
             [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'How the server talks to the node')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;node;ls' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;node;rm' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Remove even if jobs run there; they go back to the queue')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -230,18 +247,20 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;node;drain' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;node;undrain' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -275,9 +294,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;token' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -292,27 +312,30 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user the token speaks for')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the token may do')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Lifetime, e.g. 12h, 30d [default: never expires]')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;token;ls' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobo;token;revoke' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -337,10 +360,59 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;token;help;help' {
             break
         }
+        'jobo;system' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Version, mode, data dir, config file, what it enforces, nodes')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;system;info' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;system;stop' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'jobo;system;help' {
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Version, mode, data dir, config file, what it enforces, nodes')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jobo;system;help;info' {
+            break
+        }
+        'jobo;system;help;stop' {
+            break
+        }
+        'jobo;system;help;help' {
+            break
+        }
         'jobo;completions' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -359,6 +431,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Services this server runs')
             [CompletionResult]::new('node', 'node', [CompletionResultType]::ParameterValue, 'Worker nodes this server sends jobs to (admins only)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'API tokens for TCP clients and portals (admins only)')
+            [CompletionResult]::new('system', 'system', [CompletionResultType]::ParameterValue, 'The server: what it is and runs with, and stopping it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -433,6 +506,17 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;help;token;revoke' {
+            break
+        }
+        'jobo;help;system' {
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Version, mode, data dir, config file, what it enforces, nodes')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)')
+            break
+        }
+        'jobo;help;system;info' {
+            break
+        }
+        'jobo;help;system;stop' {
             break
         }
         'jobo;help;completions' {

@@ -26,7 +26,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--socket-group', '--socket-group', [CompletionResultType]::ParameterName, 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod''s own group; in user mode: none, 0600]')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)')
             [CompletionResult]::new('--seed-listen', '--seed-listen', [CompletionResultType]::ParameterName, 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server''s own first): `[server] tls_cert`')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM): `[server] tls_key`')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: jobod.toml in the mode''s config dir, if it exists]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode (XDG paths) even when running as root')
             [CompletionResult]::new('--no-local-worker', '--no-local-worker', [CompletionResultType]::ParameterName, 'Do not run jobs on this machine (only on worker nodes)')
@@ -49,7 +52,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--socket-group', '--socket-group', [CompletionResultType]::ParameterName, 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod''s own group; in user mode: none, 0600]')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)')
             [CompletionResult]::new('--seed-listen', '--seed-listen', [CompletionResultType]::ParameterName, 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server''s own first): `[server] tls_cert`')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM): `[server] tls_key`')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: jobod.toml in the mode''s config dir, if it exists]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode (XDG paths) even when running as root')
             [CompletionResult]::new('--no-local-worker', '--no-local-worker', [CompletionResultType]::ParameterName, 'Do not run jobs on this machine (only on worker nodes)')
@@ -64,6 +70,10 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--slots', '--slots', [CompletionResultType]::ParameterName, 'Payloads run at once [default: number of CPUs]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]')
             [CompletionResult]::new('--run-as-allow', '--run-as-allow', [CompletionResultType]::ParameterName, 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed''s /submit run as the first. A node that is not root runs them as itself and ignores this')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
+            [CompletionResult]::new('--tls-client-ca', '--tls-client-ca', [CompletionResultType]::ParameterName, 'Take only clients that show a certificate signed by this CA (PEM): the server''s `[cluster] client_cert` (needs --tls-cert)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--allow-seed-without-token', '--allow-seed-without-token', [CompletionResultType]::ParameterName, 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -71,6 +81,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
         }
         'jobod;check' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (job store, job files)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode''s data dir, /var/lib/jobo [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode''s data dir (XDG) even when running as root')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Remove orphan job dirs (never a job''s row). Refused while jobod runs on the data dir')
@@ -80,6 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
         }
         'jobod;backup' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (job store, job files)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'System mode''s data dir, /var/lib/jobo [default for root]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'User mode''s data dir (XDG) even when running as root')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -87,6 +99,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             break
         }
         'jobod;config' {
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('default', 'default', [CompletionResultType]::ParameterValue, 'Print the built-in default configuration')
@@ -95,11 +108,13 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             break
         }
         'jobod;config;default' {
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'jobod;config;import-seed' {
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

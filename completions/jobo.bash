@@ -52,6 +52,9 @@ _jobo() {
             jobo,submit)
                 cmd="jobo__subcmd__submit"
                 ;;
+            jobo,system)
+                cmd="jobo__subcmd__system"
+                ;;
             jobo,token)
                 cmd="jobo__subcmd__token"
                 ;;
@@ -94,6 +97,9 @@ _jobo() {
             jobo__subcmd__help,submit)
                 cmd="jobo__subcmd__help__subcmd__submit"
                 ;;
+            jobo__subcmd__help,system)
+                cmd="jobo__subcmd__help__subcmd__system"
+                ;;
             jobo__subcmd__help,token)
                 cmd="jobo__subcmd__help__subcmd__token"
                 ;;
@@ -117,6 +123,12 @@ _jobo() {
                 ;;
             jobo__subcmd__help__subcmd__service,ls)
                 cmd="jobo__subcmd__help__subcmd__service__subcmd__ls"
+                ;;
+            jobo__subcmd__help__subcmd__system,info)
+                cmd="jobo__subcmd__help__subcmd__system__subcmd__info"
+                ;;
+            jobo__subcmd__help__subcmd__system,stop)
+                cmd="jobo__subcmd__help__subcmd__system__subcmd__stop"
                 ;;
             jobo__subcmd__help__subcmd__token,create)
                 cmd="jobo__subcmd__help__subcmd__token__subcmd__create"
@@ -175,6 +187,24 @@ _jobo() {
             jobo__subcmd__service__subcmd__help,ls)
                 cmd="jobo__subcmd__service__subcmd__help__subcmd__ls"
                 ;;
+            jobo__subcmd__system,help)
+                cmd="jobo__subcmd__system__subcmd__help"
+                ;;
+            jobo__subcmd__system,info)
+                cmd="jobo__subcmd__system__subcmd__info"
+                ;;
+            jobo__subcmd__system,stop)
+                cmd="jobo__subcmd__system__subcmd__stop"
+                ;;
+            jobo__subcmd__system__subcmd__help,help)
+                cmd="jobo__subcmd__system__subcmd__help__subcmd__help"
+                ;;
+            jobo__subcmd__system__subcmd__help,info)
+                cmd="jobo__subcmd__system__subcmd__help__subcmd__info"
+                ;;
+            jobo__subcmd__system__subcmd__help,stop)
+                cmd="jobo__subcmd__system__subcmd__help__subcmd__stop"
+                ;;
             jobo__subcmd__token,create)
                 cmd="jobo__subcmd__token__subcmd__create"
                 ;;
@@ -206,7 +236,7 @@ _jobo() {
 
     case "${cmd}" in
         jobo)
-            opts="-H -h -V --host --token --json --help --version submit run status list wait logs fetch cancel rm service node token completions help"
+            opts="-H -h -V --host --token --ca-cert --json --help --version submit run status list wait logs fetch cancel rm service node token system completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -224,6 +254,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -232,7 +266,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__cancel)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,6 +281,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -258,7 +296,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__completions)
-            opts="-H -h --host --token --json --help bash elvish fish powershell zsh"
+            opts="-H -h --host --token --ca-cert --json --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,6 +314,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -284,7 +326,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__fetch)
-            opts="-o -H -h --output --force --host --token --json --help"
+            opts="-o -H -h --output --force --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,6 +352,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -318,7 +364,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__help)
-            opts="submit run status list wait logs fetch cancel rm service node token completions help"
+            opts="submit run status list wait logs fetch cancel rm service node token system completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -583,6 +629,48 @@ _jobo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        jobo__subcmd__help__subcmd__system)
+            opts="info stop"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__help__subcmd__system__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__help__subcmd__system__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         jobo__subcmd__help__subcmd__token)
             opts="create ls revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -654,7 +742,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__list)
-            opts="-H -h --state --service --user --limit --host --token --json --help"
+            opts="-H -h --state --service --user --limit --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -688,6 +776,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -696,7 +788,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__logs)
-            opts="-f -H -h --follow --host --token --json --help"
+            opts="-f -H -h --follow --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -711,6 +803,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -722,7 +818,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node)
-            opts="-H -h --host --token --json --help add ls rm drain undrain help"
+            opts="-H -h --host --token --ca-cert --json --help add ls rm drain undrain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +836,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -748,7 +848,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__add)
-            opts="-s -H -h --service --slots --token-file --name --protocol --host --token --json --help"
+            opts="-s -H -h --service --slots --token-file --name --protocol --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -790,6 +890,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -798,7 +902,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__drain)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,6 +917,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -922,7 +1030,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__ls)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -937,6 +1045,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -948,7 +1060,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__rm)
-            opts="-H -h --force --host --token --json --help"
+            opts="-H -h --force --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,6 +1075,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -974,7 +1090,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__node__subcmd__undrain)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +1108,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1000,7 +1120,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__rm)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1018,6 +1138,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1026,7 +1150,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__run)
-            opts="-s -o -H -h --service --priority --timeout --idempotency-key --output --host --token --json --help"
+            opts="-s -o -H -h --service --priority --timeout --idempotency-key --output --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1072,6 +1196,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1080,7 +1208,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__service)
-            opts="-H -h --host --token --json --help ls help"
+            opts="-H -h --host --token --ca-cert --json --help ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1095,6 +1223,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1148,7 +1280,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__service__subcmd__ls)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,6 +1298,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1174,7 +1310,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__status)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1192,6 +1328,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1200,7 +1340,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__submit)
-            opts="-s -w -H -h --service --priority --timeout --idempotency-key --wait --host --token --json --help"
+            opts="-s -w -H -h --service --priority --timeout --idempotency-key --wait --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1238,6 +1378,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1245,8 +1389,8 @@ _jobo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        jobo__subcmd__token)
-            opts="-H -h --host --token --json --help create ls revoke help"
+        jobo__subcmd__system)
+            opts="-H -h --host --token --ca-cert --json --help info stop help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1264,6 +1408,156 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help)
+            opts="info stop help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__info)
+            opts="-H -h --host --token --ca-cert --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__system__subcmd__stop)
+            opts="-H -h --host --token --ca-cert --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jobo__subcmd__token)
+            opts="-H -h --host --token --ca-cert --json --help create ls revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1272,7 +1566,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__token__subcmd__create)
-            opts="-u -H -h --user --role --expires --host --token --json --help"
+            opts="-u -H -h --user --role --expires --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1303,6 +1597,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1384,7 +1682,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__token__subcmd__ls)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1399,6 +1697,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1410,7 +1712,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__token__subcmd__revoke)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1428,6 +1730,10 @@ _jobo() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1436,7 +1742,7 @@ _jobo() {
             return 0
             ;;
         jobo__subcmd__wait)
-            opts="-H -h --host --token --json --help"
+            opts="-H -h --host --token --ca-cert --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1451,6 +1757,10 @@ _jobo() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

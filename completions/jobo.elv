@@ -18,9 +18,10 @@ set edit:completion:arg-completer[jobo] = {|@words|
     }
     var completions = [
         &'jobo'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -38,6 +39,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand service 'Services this server runs'
             cand node 'Worker nodes this server sends jobs to (admins only)'
             cand token 'API tokens for TCP clients and portals (admins only)'
+            cand system 'The server: what it is and runs with, and stopping it'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -47,9 +49,10 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --priority 'Order among your own queued jobs (higher runs first)'
             cand --timeout 'Wall-clock limit of the run, e.g. 90s, 15m, 2h'
             cand --idempotency-key 'Makes the submit safe to retry: the same key returns the same job'
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand -w 'Wait for the job to end and print its final state'
             cand --wait 'Wait for the job to end and print its final state'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -64,17 +67,19 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --idempotency-key 'Makes the submit safe to retry: the same key returns the same job'
             cand -o 'Where to put the results [default: ./jobo-ID]'
             cand --output 'Where to put the results [default: ./jobo-ID]'
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;status'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -84,25 +89,28 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --service 'service'
             cand --user 'user'
             cand --limit 'limit'
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;wait'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;logs'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand -f 'Keep printing as the job writes, until it ends'
             cand --follow 'Keep printing as the job writes, until it ends'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -112,34 +120,38 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;fetch'= {
             cand -o 'Directory to unpack into [default: ./jobo-ID]'
             cand --output 'Directory to unpack into [default: ./jobo-ID]'
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --force 'Unpack into a directory that already exists'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;cancel'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;rm'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;service'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -147,9 +159,10 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'jobo;service;ls'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -163,9 +176,10 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;service;help;help'= {
         }
         &'jobo;node'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -183,42 +197,47 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --token-file 'File whose first line is the node''s token (needed for `jobod worker` nodes)'
             cand --name 'Name to show and to refer to the node by [default: its host:port]'
             cand --protocol 'How the server talks to the node'
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;node;ls'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;node;rm'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --force 'Remove even if jobs run there; they go back to the queue'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;node;drain'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;node;undrain'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -244,9 +263,10 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;node;help;help'= {
         }
         &'jobo;token'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -260,25 +280,28 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --user 'The user the token speaks for'
             cand --role 'What the token may do'
             cand --expires 'Lifetime, e.g. 12h, 30d [default: never expires]'
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;token;ls'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobo;token;revoke'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -297,10 +320,52 @@ set edit:completion:arg-completer[jobo] = {|@words|
         }
         &'jobo;token;help;help'= {
         }
+        &'jobo;system'= {
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand info 'Version, mode, data dir, config file, what it enforces, nodes'
+            cand stop 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jobo;system;info'= {
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'jobo;system;stop'= {
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
+            cand --json 'Print machine-readable JSON instead of tables and text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'jobo;system;help'= {
+            cand info 'Version, mode, data dir, config file, what it enforces, nodes'
+            cand stop 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jobo;system;help;info'= {
+        }
+        &'jobo;system;help;stop'= {
+        }
+        &'jobo;system;help;help'= {
+        }
         &'jobo;completions'= {
-            cand -H 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --token 'API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
+            cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -318,6 +383,7 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand service 'Services this server runs'
             cand node 'Worker nodes this server sends jobs to (admins only)'
             cand token 'API tokens for TCP clients and portals (admins only)'
+            cand system 'The server: what it is and runs with, and stopping it'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -371,6 +437,14 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;help;token;ls'= {
         }
         &'jobo;help;token;revoke'= {
+        }
+        &'jobo;help;system'= {
+            cand info 'Version, mode, data dir, config file, what it enforces, nodes'
+            cand stop 'Stop jobod as SIGTERM does, and wait until it is gone (admins only)'
+        }
+        &'jobo;help;system;info'= {
+        }
+        &'jobo;help;system;stop'= {
         }
         &'jobo;help;completions'= {
         }

@@ -83,7 +83,7 @@ _jobod() {
 
     case "${cmd}" in
         jobod)
-            opts="-h -V --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help --version serve worker check backup config help"
+            opts="-h -V --system --user --data-dir --socket --socket-group --listen --seed-listen --tls-cert --tls-key --config --no-local-worker --reinit --log-format --help --version serve worker check backup config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,8 +109,20 @@ _jobod() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -121,7 +133,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__backup)
-            opts="-h --system --user --data-dir --help"
+            opts="-h --system --user --data-dir --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -129,6 +141,10 @@ _jobod() {
             case "${prev}" in
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -139,7 +155,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__check)
-            opts="-h --system --user --data-dir --fix --help"
+            opts="-h --system --user --data-dir --fix --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +163,10 @@ _jobod() {
             case "${prev}" in
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -157,12 +177,16 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__config)
-            opts="-h --help default import-seed help"
+            opts="-h --log-format --help default import-seed help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -171,12 +195,16 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__config__subcmd__default)
-            opts="-h --help"
+            opts="-h --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -241,12 +269,16 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__config__subcmd__import__subcmd__seed)
-            opts="-h --help"
+            opts="-h --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -381,7 +413,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__serve)
-            opts="-h --system --user --data-dir --socket --socket-group --listen --seed-listen --config --no-local-worker --reinit --help"
+            opts="-h --system --user --data-dir --socket --socket-group --listen --seed-listen --tls-cert --tls-key --config --no-local-worker --reinit --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,8 +439,20 @@ _jobod() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -419,7 +463,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__worker)
-            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --run-as-allow --help"
+            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --run-as-allow --tls-cert --tls-key --tls-client-ca --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,6 +487,22 @@ _jobod() {
                     ;;
                 --run-as-allow)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

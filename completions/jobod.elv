@@ -23,7 +23,10 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --socket-group 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod''s own group; in user mode: none, 0600]'
             cand --listen 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)'
             cand --seed-listen 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`'
+            cand --tls-cert 'Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server''s own first): `[server] tls_cert`'
+            cand --tls-key 'The private key of --tls-cert (PEM): `[server] tls_key`'
             cand --config 'Config file [default: jobod.toml in the mode''s config dir, if it exists]'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
             cand --user 'User mode (XDG paths) even when running as root'
             cand --no-local-worker 'Do not run jobs on this machine (only on worker nodes)'
@@ -45,7 +48,10 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --socket-group 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod''s own group; in user mode: none, 0600]'
             cand --listen 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)'
             cand --seed-listen 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`'
+            cand --tls-cert 'Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server''s own first): `[server] tls_cert`'
+            cand --tls-key 'The private key of --tls-cert (PEM): `[server] tls_key`'
             cand --config 'Config file [default: jobod.toml in the mode''s config dir, if it exists]'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
             cand --user 'User mode (XDG paths) even when running as root'
             cand --no-local-worker 'Do not run jobs on this machine (only on worker nodes)'
@@ -59,12 +65,17 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --slots 'Payloads run at once [default: number of CPUs]'
             cand --data-dir 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]'
             cand --run-as-allow 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed''s /submit run as the first. A node that is not root runs them as itself and ignores this'
+            cand --tls-cert 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)'
+            cand --tls-key 'The private key of --tls-cert (PEM)'
+            cand --tls-client-ca 'Take only clients that show a certificate signed by this CA (PEM): the server''s `[cluster] client_cert` (needs --tls-cert)'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --allow-seed-without-token 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobod;check'= {
             cand --data-dir 'Data directory (job store, job files)'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode''s data dir, /var/lib/jobo [default for root]'
             cand --user 'User mode''s data dir (XDG) even when running as root'
             cand --fix 'Remove orphan job dirs (never a job''s row). Refused while jobod runs on the data dir'
@@ -73,12 +84,14 @@ set edit:completion:arg-completer[jobod] = {|@words|
         }
         &'jobod;backup'= {
             cand --data-dir 'Data directory (job store, job files)'
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --system 'System mode''s data dir, /var/lib/jobo [default for root]'
             cand --user 'User mode''s data dir (XDG) even when running as root'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'jobod;config'= {
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand default 'Print the built-in default configuration'
@@ -86,10 +99,12 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'jobod;config;default'= {
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'jobod;config;import-seed'= {
+            cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_jobod_global_optspecs
-    string join \n system user data-dir= socket= socket-group= listen= seed-listen= config= no-local-worker reinit h/help V/version
+    string join \n system user data-dir= socket= socket-group= listen= seed-listen= tls-cert= tls-key= config= no-local-worker reinit log-format= h/help V/version
 end
 
 function __fish_jobod_needs_command
@@ -29,7 +29,11 @@ complete -c jobod -n "__fish_jobod_needs_command" -l socket -d 'Unix socket to s
 complete -c jobod -n "__fish_jobod_needs_command" -l socket-group -d 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod\'s own group; in user mode: none, 0600]' -r
 complete -c jobod -n "__fish_jobod_needs_command" -l listen -d 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)' -r
 complete -c jobod -n "__fish_jobod_needs_command" -l seed-listen -d 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`' -r
+complete -c jobod -n "__fish_jobod_needs_command" -l tls-cert -d 'Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server\'s own first): `[server] tls_cert`' -r -F
+complete -c jobod -n "__fish_jobod_needs_command" -l tls-key -d 'The private key of --tls-cert (PEM): `[server] tls_key`' -r -F
 complete -c jobod -n "__fish_jobod_needs_command" -l config -d 'Config file [default: jobod.toml in the mode\'s config dir, if it exists]' -r -F
+complete -c jobod -n "__fish_jobod_needs_command" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_needs_command" -l system -d 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
 complete -c jobod -n "__fish_jobod_needs_command" -l user -d 'User mode (XDG paths) even when running as root'
 complete -c jobod -n "__fish_jobod_needs_command" -l no-local-worker -d 'Do not run jobs on this machine (only on worker nodes)'
@@ -47,7 +51,11 @@ complete -c jobod -n "__fish_jobod_using_subcommand serve" -l socket -d 'Unix so
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l socket-group -d 'Group whose members may use the socket (it becomes mode 0660, this group) [default in system mode: jobo if that group exists, else jobod\'s own group; in user mode: none, 0600]' -r
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l listen -d 'Also serve the API on TCP, e.g. 127.0.0.1:5000 (port 0 picks a free port)' -r
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l seed-listen -d 'Serve only the seed routes, without a token, on this TCP address (for portals written for job-orchestrator; bind it to localhost): `[server] seed_listen`' -r
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l tls-cert -d 'Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server\'s own first): `[server] tls_cert`' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l tls-key -d 'The private key of --tls-cert (PEM): `[server] tls_key`' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l config -d 'Config file [default: jobod.toml in the mode\'s config dir, if it exists]' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand serve" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l system -d 'System mode: /var/lib/jobo, /run/jobo/jobod.sock, /etc/jobo/jobod.toml [default for root]'
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l user -d 'User mode (XDG paths) even when running as root'
 complete -c jobod -n "__fish_jobod_using_subcommand serve" -l no-local-worker -d 'Do not run jobs on this machine (only on worker nodes)'
@@ -58,22 +66,37 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l token-file -d 'Fi
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l slots -d 'Payloads run at once [default: number of CPUs]' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l data-dir -d 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l run-as-allow -d 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed\'s /submit run as the first. A node that is not root runs them as itself and ignores this' -r
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-cert -d 'Serve inside TLS with this certificate (PEM, the chain from the node\'s own first)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-client-ca -d 'Take only clients that show a certificate signed by this CA (PEM): the server\'s `[cluster] client_cert` (needs --tls-cert)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l allow-seed-without-token -d 'Serve the seed\'s client routes without a token (for the seed\'s server, which sends none). Only on a private network: anyone who reaches the port can run code'
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -s h -l help -d 'Print help'
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l data-dir -d 'Data directory (job store, job files)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand check" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l system -d 'System mode\'s data dir, /var/lib/jobo [default for root]'
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l user -d 'User mode\'s data dir (XDG) even when running as root'
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l fix -d 'Remove orphan job dirs (never a job\'s row). Refused while jobod runs on the data dir'
 complete -c jobod -n "__fish_jobod_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobod -n "__fish_jobod_using_subcommand backup" -l data-dir -d 'Data directory (job store, job files)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand backup" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand backup" -l system -d 'System mode\'s data dir, /var/lib/jobo [default for root]'
 complete -c jobod -n "__fish_jobod_using_subcommand backup" -l user -d 'User mode\'s data dir (XDG) even when running as root'
 complete -c jobod -n "__fish_jobod_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -s h -l help -d 'Print help'
 complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -f -a "default" -d 'Print the built-in default configuration'
 complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -f -a "import-seed" -d 'Print a jobod.toml made from job-orchestrator 2.3.1\'s environment variables'
 complete -c jobod -n "__fish_jobod_using_subcommand config; and not __fish_seen_subcommand_from default import-seed help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from default" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
+complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from import-seed" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
+json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from import-seed" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "default" -d 'Print the built-in default configuration'
 complete -c jobod -n "__fish_jobod_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import-seed" -d 'Print a jobod.toml made from job-orchestrator 2.3.1\'s environment variables'

@@ -3,10 +3,18 @@
 //! Everything here is blocking I/O; callers run it on the blocking pool and connect it to
 //! HTTP bodies with [`crate::bridge`].
 
+#[cfg(test)]
+pub(crate) mod fuzz;
+mod names;
+mod unpack;
+
+pub use names::{MAX_COMPONENT, MAX_PATH, escaped, safe_relative, utf8_name};
+pub use unpack::{Budget, Limits, unpack_tgz, unpack_zip};
+
 use std::fs;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub use crate::tree::Trust;
 use crate::tree::{self, Meta};
@@ -23,135 +31,21 @@ pub enum ArchiveError {
     InvalidZip(String),
     #[error("{0}: only regular files and directories are accepted")]
     Unsupported(String),
+    #[error(
+        "file name {0:?} is too long: at most {MAX_PATH} bytes, and {MAX_COMPONENT} per \
+         directory or file name"
+    )]
+    NameTooLong(String),
+    #[error("file name \"{0}\" is not valid UTF-8: rename it")]
+    NotUtf8(String),
+    #[error("the file '{0}' is in the upload twice")]
+    Duplicate(String),
+    #[error("'{0}' is both a file and a directory in the upload")]
+    FileAndDir(String),
+    #[error("upload has more than {0} files and directories (the server's max_upload_entries)")]
+    TooManyEntries(u64),
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
-}
-
-/// Checks a client-supplied file name and returns it as a relative path.
-pub fn safe_relative(name: &str) -> Result<PathBuf, ArchiveError> {
-    let bad = || ArchiveError::BadPath(name.to_string());
-    if name.is_empty() || name.contains('\0') {
-        return Err(bad());
-    }
-    let mut out = PathBuf::new();
-    for c in Path::new(name).components() {
-        match c {
-            Component::Normal(part) => out.push(part),
-            Component::CurDir => {}
-            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return Err(bad()),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        return Err(bad());
-    }
-    Ok(out)
-}
-
-/// Counts bytes against a limit while copying.
-pub struct Budget {
-    pub used: u64,
-    pub limit: u64,
-}
-
-impl Budget {
-    pub fn new(limit: u64) -> Budget {
-        Budget { used: 0, limit }
-    }
-
-    /// Copies `src` into a new file at `dest/rel`, creating parent directories.
-    pub fn write_file(
-        &mut self,
-        dest: &Path,
-        rel: &Path,
-        src: &mut impl Read,
-        mode: u32,
-    ) -> Result<(), ArchiveError> {
-        let path = dest.join(rel);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let mut file = fs::File::create(&path)?;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = src.read(&mut buf).map_err(read_error)?;
-            if n == 0 {
-                break;
-            }
-            self.used += n as u64;
-            if self.used > self.limit {
-                return Err(ArchiveError::TooLarge(self.limit));
-            }
-            file.write_all(&buf[..n])?;
-        }
-        // Keep the owner's execute bit; everything stays readable and writable by the owner.
-        fs::set_permissions(&path, fs::Permissions::from_mode((mode & 0o755) | 0o600))?;
-        Ok(())
-    }
-}
-
-/// Tells a body over the size limit (an `io::ErrorKind::FileTooLarge` from the reader)
-/// apart from a corrupt archive.
-fn read_error(e: io::Error) -> ArchiveError {
-    match e.kind() {
-        io::ErrorKind::FileTooLarge => ArchiveError::TooLarge(0),
-        _ => ArchiveError::Invalid(e.to_string()),
-    }
-}
-
-/// Unpacks a tar.gz stream into `dest` (which must exist), refusing unsafe names, links and
-/// more than `limit` bytes of content. Returns the bytes written.
-pub fn unpack_tgz(src: impl Read, dest: &Path, limit: u64) -> Result<u64, ArchiveError> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(src));
-    let mut budget = Budget::new(limit);
-    for entry in archive.entries().map_err(read_error)? {
-        let mut entry = entry.map_err(read_error)?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let kind = entry.header().entry_type();
-        if kind.is_dir() {
-            // "./" (the archive's root) is fine to skip; any other bad name is refused.
-            if name.trim_end_matches('/') != "." {
-                fs::create_dir_all(dest.join(safe_relative(&name)?))?;
-            }
-            continue;
-        }
-        if !kind.is_file() {
-            return Err(ArchiveError::Unsupported(name));
-        }
-        let rel = safe_relative(&name)?;
-        let mode = entry.header().mode().unwrap_or(0o644);
-        budget.write_file(dest, &rel, &mut entry, mode)?;
-    }
-    Ok(budget.used)
-}
-
-/// Unpacks a zip archive into `dest` (which must exist), refusing unsafe names, links and
-/// special files, and more than `limit` bytes of content. Returns the bytes written.
-pub fn unpack_zip(src: impl Read + Seek, dest: &Path, limit: u64) -> Result<u64, ArchiveError> {
-    let bad = |e: zip::result::ZipError| ArchiveError::InvalidZip(e.to_string());
-    let mut zip = zip::ZipArchive::new(src).map_err(bad)?;
-    let mut budget = Budget::new(limit);
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(bad)?;
-        let name = entry.name().map_err(bad)?.into_owned();
-        if entry.is_dir() {
-            if name.trim_end_matches('/') != "." {
-                fs::create_dir_all(dest.join(safe_relative(&name)?))?;
-            }
-            continue;
-        }
-        // Only regular files: no links, no fifos or devices (file type bits other than S_IFREG).
-        let kind = entry.unix_mode().map_or(0, |m| m & 0o170000);
-        if entry.is_symlink() || (kind != 0 && kind != 0o100000) {
-            return Err(ArchiveError::Unsupported(name));
-        }
-        let rel = safe_relative(&name)?;
-        let mode = entry.unix_mode().unwrap_or(0o644);
-        match budget.write_file(dest, &rel, &mut entry, mode) {
-            Err(ArchiveError::Invalid(e)) => return Err(ArchiveError::InvalidZip(e)),
-            other => other?,
-        }
-    }
-    Ok(budget.used)
 }
 
 /// The files below `dir` by relative path (with `/`), for a `multipart/form-data` upload;
@@ -355,15 +249,12 @@ fn zip_time(t: std::time::SystemTime) -> Option<zip::DateTime> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rejects_unsafe_names() {
-        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a\0b", ".", "./"] {
-            assert!(safe_relative(bad).is_err(), "{bad:?} accepted");
+    /// At most `n` bytes of content, any number of entries.
+    fn bytes(n: u64) -> Limits {
+        Limits {
+            bytes: n,
+            ..Limits::NONE
         }
-        assert_eq!(
-            safe_relative("./data/in.csv").ok(),
-            Some(PathBuf::from("data/in.csv"))
-        );
     }
 
     #[test]
@@ -381,7 +272,7 @@ mod tests {
         let dst = tempfile::tempdir()?;
         let inner = dst.path().join("in");
         fs::create_dir(&inner)?;
-        let err = unpack_tgz(&tgz[..], &inner, 100);
+        let err = unpack_tgz(&tgz[..], &inner, bytes(100));
         assert!(matches!(err, Err(ArchiveError::BadPath(_))), "{err:?}");
         assert!(!dst.path().join("evil").exists());
         Ok(())
@@ -398,7 +289,7 @@ mod tests {
         let mut tgz = Vec::new();
         pack_tgz_only(src.path(), &["work", "stdout.log", "stderr.log"], &mut tgz)?;
         let dst = tempfile::tempdir()?;
-        unpack_tgz(&tgz[..], dst.path(), 10_000)?;
+        unpack_tgz(&tgz[..], dst.path(), bytes(10_000))?;
         assert_eq!(fs::read(dst.path().join("work/sub/a.txt"))?, b"a");
         assert_eq!(fs::read(dst.path().join("stdout.log"))?, b"out");
         assert!(!dst.path().join("tmp").exists());
@@ -425,15 +316,18 @@ mod tests {
         pack_zip(src.path(), Trust::Own, &mut zip)?;
 
         let dst = tempfile::tempdir()?;
-        assert_eq!(unpack_zip(io::Cursor::new(&zip), dst.path(), 10_000)?, 5007);
+        assert_eq!(
+            unpack_zip(io::Cursor::new(&zip), dst.path(), bytes(10_000))?,
+            5007
+        );
         assert_eq!(fs::read(dst.path().join("out.txt"))?, b"result\n");
         assert_eq!(fs::read(dst.path().join("sub/data.bin"))?, vec![7u8; 5000]);
         assert!(dst.path().join("sub/empty").is_dir());
 
         let small = tempfile::tempdir()?;
-        let err = unpack_zip(io::Cursor::new(&zip), small.path(), 100);
+        let err = unpack_zip(io::Cursor::new(&zip), small.path(), bytes(100));
         assert!(matches!(err, Err(ArchiveError::TooLarge(100))), "{err:?}");
-        let junk = unpack_zip(io::Cursor::new(b"not a zip"), small.path(), 100);
+        let junk = unpack_zip(io::Cursor::new(b"not a zip"), small.path(), bytes(100));
         assert!(matches!(junk, Err(ArchiveError::InvalidZip(_))), "{junk:?}");
         Ok(())
     }
@@ -473,17 +367,17 @@ mod tests {
         let inner = dst.path().join("in");
         fs::create_dir(&inner)?;
         for name in ["../evil", "a/../../evil", "/tmp/evil"] {
-            let err = unpack_zip(io::Cursor::new(file(name)?), &inner, 100);
+            let err = unpack_zip(io::Cursor::new(file(name)?), &inner, bytes(100));
             assert!(
                 matches!(err, Err(ArchiveError::BadPath(_))),
                 "{name}: {err:?}"
             );
         }
         let dir = zip_with(|z| z.add_directory("../evil/", opts))?;
-        let err = unpack_zip(io::Cursor::new(dir), &inner, 100);
+        let err = unpack_zip(io::Cursor::new(dir), &inner, bytes(100));
         assert!(matches!(err, Err(ArchiveError::BadPath(_))), "{err:?}");
         let link = zip_with(|z| z.add_symlink("link", "/etc/passwd", opts))?;
-        let err = unpack_zip(io::Cursor::new(link), &inner, 100);
+        let err = unpack_zip(io::Cursor::new(link), &inner, bytes(100));
         assert!(matches!(err, Err(ArchiveError::Unsupported(_))), "{err:?}");
         assert!(!dst.path().join("evil").exists());
         assert!(fs::read_dir(&inner)?.next().is_none());
@@ -537,14 +431,14 @@ mod tests {
         pack_tgz(src.path(), Trust::Own, &mut tgz)?;
 
         let dst = tempfile::tempdir()?;
-        let n = unpack_tgz(&tgz[..], dst.path(), 10_000)?;
+        let n = unpack_tgz(&tgz[..], dst.path(), bytes(10_000))?;
         assert_eq!(n, 1008);
         assert_eq!(fs::read(dst.path().join("sub/data.txt"))?.len(), 1000);
 
         let small = tempfile::tempdir()?;
-        let err = unpack_tgz(&tgz[..], small.path(), 100);
+        let err = unpack_tgz(&tgz[..], small.path(), bytes(100));
         assert!(matches!(err, Err(ArchiveError::TooLarge(100))));
-        let junk = unpack_tgz(&b"not an archive at all"[..], small.path(), 100);
+        let junk = unpack_tgz(&b"not an archive at all"[..], small.path(), bytes(100));
         assert!(matches!(junk, Err(ArchiveError::Invalid(_))));
         Ok(())
     }

@@ -1,7 +1,11 @@
-//! The HTTP client the CLI uses: one code path for `unix://` and `http://` endpoints, with
-//! streamed request and response bodies.
+//! The HTTP client the CLI (and the server, of its nodes) uses: one code path for `unix://`,
+//! `http://` and `https://` endpoints, with streamed request and response bodies.
+//!
+//! Hand-written on hyper's connection API, one connection per request, rather than on reqwest:
+//! README, "Dependency notes", says why, with figures.
 
 use crate::api::{ErrorBody, Route};
+use crate::tls::ClientTls;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
@@ -19,10 +23,12 @@ pub enum Endpoint {
     Unix(PathBuf),
     /// `host:port` of an `http://` URL.
     Tcp(String),
+    /// `host:port` of an `https://` URL.
+    Https(String),
 }
 
 impl Endpoint {
-    /// Parses `unix:///path/to.sock` or `http://host:port`.
+    /// Parses `unix:///path/to.sock`, `http://host:port` or `https://host:port`.
     pub fn parse(s: &str) -> Result<Endpoint, ClientError> {
         if let Some(path) = s.strip_prefix("unix://") {
             if path.is_empty() {
@@ -30,27 +36,38 @@ impl Endpoint {
             }
             return Ok(Endpoint::Unix(PathBuf::from(path)));
         }
-        if let Some(rest) = s.strip_prefix("http://") {
-            let authority = rest.trim_end_matches('/');
-            if authority.is_empty() || authority.contains('/') {
-                return Err(ClientError::BadEndpoint(s.into()));
-            }
-            let with_port = if authority
-                .rsplit_once(':')
-                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-            {
-                authority.to_string()
-            } else {
-                format!("{authority}:80")
-            };
-            return Ok(Endpoint::Tcp(with_port));
+        let (rest, tls, default_port) = if let Some(rest) = s.strip_prefix("http://") {
+            (rest, false, 80)
+        } else if let Some(rest) = s.strip_prefix("https://") {
+            (rest, true, 443)
+        } else {
+            return Err(ClientError::BadEndpoint(s.into()));
+        };
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() || authority.contains('/') {
+            return Err(ClientError::BadEndpoint(s.into()));
         }
-        if s.starts_with("https://") {
-            return Err(ClientError::Unsupported(
-                "https:// endpoints need TLS, which jobo does not speak yet; use a unix:// socket or http:// behind a TLS proxy".into(),
-            ));
+        let with_port = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            authority.to_string()
+        } else {
+            format!("{authority}:{default_port}")
+        };
+        Ok(if tls {
+            Endpoint::Https(with_port)
+        } else {
+            Endpoint::Tcp(with_port)
+        })
+    }
+
+    /// `host:port` of a TCP endpoint (plain or TLS).
+    pub fn authority(&self) -> Option<&str> {
+        match self {
+            Endpoint::Unix(_) => None,
+            Endpoint::Tcp(a) | Endpoint::Https(a) => Some(a),
         }
-        Err(ClientError::BadEndpoint(s.into()))
     }
 }
 
@@ -59,23 +76,35 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
             Endpoint::Tcp(a) => write!(f, "http://{a}"),
+            Endpoint::Https(a) => write!(f, "https://{a}"),
         }
     }
 }
 
+/// Any connection a request can go on: a Unix socket, TCP, or TLS over TCP.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("invalid host '{0}': use unix:///path/to/jobod.sock or http://host:port")]
+    #[error(
+        "invalid host '{0}': use unix:///path/to/jobod.sock, http://host:port or https://host:port"
+    )]
     BadEndpoint(String),
-    #[error("{0}")]
-    Unsupported(String),
-    #[error("cannot connect to jobod at {endpoint}: {source}")]
+    /// The cause is in the message and not a `source`, so `{:#}` does not say it twice.
+    #[error("cannot connect to jobod at {endpoint}: {cause}")]
     Connect {
         endpoint: Endpoint,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    /// A TLS failure, told in one line that names the host and the fix.
+    #[error("{0}")]
+    Tls(String),
+    /// Not an HTTP answer on a plain `http://` endpoint: most likely a TLS server.
+    #[error("the server at http://{0} did not answer in HTTP: if it serves TLS, use https://{0}")]
+    NotHttp(String),
     #[error("connection to jobod failed: {0}")]
-    Http(#[from] hyper::Error),
+    Http(hyper::Error),
     #[error("{message}")]
     Api { status: StatusCode, message: String },
     #[error("unexpected answer from jobod: {0}")]
@@ -84,18 +113,36 @@ pub enum ClientError {
     Encode(String),
 }
 
+impl From<hyper::Error> for ClientError {
+    /// By hand rather than `#[from]`, which would also make it the `source` and have `{:#}`
+    /// print the cause twice.
+    fn from(e: hyper::Error) -> ClientError {
+        ClientError::Http(e)
+    }
+}
+
 impl From<serde_urlencoded::ser::Error> for ClientError {
     fn from(e: serde_urlencoded::ser::Error) -> ClientError {
         ClientError::Encode(e.to_string())
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     endpoint: Endpoint,
     /// Sent as `Authorization: Bearer …` (an API token on TCP, a node token to a node);
     /// never logged or put in a URL.
     token: Option<String>,
+    /// For an `https://` endpoint: whom to trust, what to show.
+    tls: Option<ClientTls>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn empty() -> ReqBody {
@@ -107,7 +154,14 @@ impl Client {
         Client {
             endpoint,
             token: None,
+            tls: None,
         }
+    }
+
+    /// The TLS settings for an `https://` endpoint (without them one cannot be reached).
+    pub fn with_tls(mut self, tls: ClientTls) -> Client {
+        self.tls = Some(tls);
+        self
     }
 
     pub fn with_token(mut self, token: Option<String>) -> Client {
@@ -121,34 +175,66 @@ impl Client {
 
     /// Sends one request on a fresh connection and returns the response, whatever its status.
     pub async fn send(&self, mut req: Request<ReqBody>) -> Result<Response<Incoming>, ClientError> {
-        let connect_err = |source| ClientError::Connect {
+        self.authorize(&mut req);
+        let io = self.connect().await?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| self.http_error(e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        sender
+            .send_request(req)
+            .await
+            .map_err(|e| self.http_error(e))
+    }
+
+    /// A new connection to the endpoint, TLS handshake done.
+    pub async fn connect(&self) -> Result<Box<dyn Io>, ClientError> {
+        let connect_err = |cause| ClientError::Connect {
             endpoint: self.endpoint.clone(),
-            source,
+            cause,
         };
-        let host = match &self.endpoint {
-            Endpoint::Unix(_) => "localhost".to_string(),
-            Endpoint::Tcp(a) => a.clone(),
-        };
+        match &self.endpoint {
+            Endpoint::Unix(path) => {
+                let io = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Box::new(io))
+            }
+            Endpoint::Tcp(addr) => Ok(Box::new(tcp(addr).await.map_err(connect_err)?)),
+            Endpoint::Https(addr) => {
+                let io = tcp(addr).await.map_err(connect_err)?;
+                let tls = self.tls.as_ref().ok_or_else(|| {
+                    ClientError::Tls(format!("no TLS settings to reach https://{addr} with"))
+                })?;
+                Ok(Box::new(
+                    tls.connect(addr, io).await.map_err(ClientError::Tls)?,
+                ))
+            }
+        }
+    }
+
+    /// The headers every request carries: `Host`, and the token when there is one.
+    pub fn authorize<B>(&self, req: &mut Request<B>) {
+        let host = self.endpoint.authority().unwrap_or("localhost");
         if let Ok(v) = host.parse() {
             req.headers_mut().insert(header::HOST, v);
         }
         if let Some(v) = self.token.as_deref().and_then(crate::token::bearer) {
             req.headers_mut().insert(header::AUTHORIZATION, v);
         }
-        match &self.endpoint {
-            Endpoint::Unix(path) => {
-                let io = tokio::net::UnixStream::connect(path)
-                    .await
-                    .map_err(connect_err)?;
-                send_on(io, req).await
-            }
-            Endpoint::Tcp(addr) => {
-                let io = tokio::net::TcpStream::connect(addr)
-                    .await
-                    .map_err(connect_err)?;
-                let _ = io.set_nodelay(true);
-                send_on(io, req).await
-            }
+    }
+
+    /// A hyper error on this endpoint, explained when TLS (or its absence) is the cause.
+    pub fn http_error(&self, e: hyper::Error) -> ClientError {
+        match (&self.endpoint, &self.tls) {
+            (Endpoint::Https(addr), Some(tls)) => match tls.explain(addr, &e) {
+                Some(message) => ClientError::Tls(message),
+                None => ClientError::Http(e),
+            },
+            (Endpoint::Tcp(addr), _) if e.is_parse() => ClientError::NotHttp(addr.clone()),
+            _ => ClientError::Http(e),
         }
     }
 
@@ -159,7 +245,12 @@ impl Client {
             return Ok(resp);
         }
         let status = resp.status();
-        let body = resp.into_body().collect().await?.to_bytes();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| self.http_error(e))?
+            .to_bytes();
         let message = serde_json::from_slice::<ErrorBody>(&body)
             .map(|e| e.error)
             .unwrap_or_else(|_| format!("{status}: {}", String::from_utf8_lossy(&body).trim()));
@@ -208,15 +299,10 @@ pub async fn decode<T: DeserializeOwned>(resp: Response<Incoming>) -> Result<T, 
     serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()))
 }
 
-async fn send_on<S>(io: S, req: Request<ReqBody>) -> Result<Response<Incoming>, ClientError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender.send_request(req).await?)
+async fn tcp(addr: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let io = tokio::net::TcpStream::connect(addr).await?;
+    let _ = io.set_nodelay(true);
+    Ok(io)
 }
 
 #[cfg(test)]
@@ -239,6 +325,13 @@ mod tests {
         );
         assert!(Endpoint::parse("ftp://x").is_err());
         assert!(Endpoint::parse("unix://").is_err());
-        assert!(Endpoint::parse("https://x").is_err());
+        assert_eq!(
+            Endpoint::parse("https://node1:9000").ok(),
+            Some(Endpoint::Https("node1:9000".into()))
+        );
+        assert_eq!(
+            Endpoint::parse("https://example.org/").ok(),
+            Some(Endpoint::Https("example.org:443".into()))
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What `jobod` runs with when no config file exists.
@@ -15,6 +15,10 @@ pub const DEFAULT_CONFIG: &str = r#"# jobod.toml: settings of the jobo server (j
 [server]
 # TCP address for remote users and web apps; off unless set (or given with --listen).
 # listen = "127.0.0.1:5000"
+# Serve it inside TLS (https://) with this certificate chain and key, both PEM files
+# (or --tls-cert/--tls-key). jobo then needs --ca-cert unless a system CA signed it.
+# tls_cert = "/etc/jobo/tls/server.pem"
+# tls_key = "/etc/jobo/tls/server.key"
 # Unix group whose members administer jobod over the socket (besides root and jobod's own
 # user). Never the group that merely lets users reach the socket.
 admin_group = "jobo-admin"
@@ -22,8 +26,22 @@ admin_group = "jobo-admin"
 # a portal written for job-orchestrator; its jobs belong to "portal:<user_id>". Anyone who
 # reaches it can fetch and cancel every portal job: bind it to localhost behind the portal.
 # seed_listen = "127.0.0.1:5001"
-# Largest upload accepted, in bytes (1 GiB).
+# Largest upload accepted, in bytes (1 GiB): the body as sent, and its files once unpacked.
 max_upload_bytes = 1073741824
+# Most files and directories one upload may create (tar.gz or multipart).
+max_upload_entries = 100000
+# How long a client may leave a request half sent: the longest wait for the next bytes of a
+# body, and for a whole request head. A stalled upload is answered 408 and dropped, and its
+# temp files removed.
+body_read_timeout = "30s"
+# Connections open at once, on the socket and TCP together. Past it a new connection is
+# answered 503 with Retry-After and closed.
+max_connections = 512
+# Jobs one user may submit (native submit and seed /upload; each portal user counts as their
+# own): "N/s", "N/m" or "N/h" on average, and up to submit_burst at once; past it 429 with
+# Retry-After. "off" for no limit.
+submit_rate = "1000/s"
+submit_burst = 2000
 # How long a cancelled or timed-out job gets between SIGTERM and SIGKILL.
 kill_grace = "5s"
 # How often expired jobs are looked for.
@@ -42,10 +60,17 @@ lease = "10s"
 # How long a request to a node may take before it counts as failed (uploads and downloads
 # of payloads are bounded by this per read, not in total).
 request_timeout = "30s"
+# https:// nodes: their certificates must be signed by a CA the system trusts or by this
+# one (PEM), ...
+# ca_cert = "/etc/jobo/tls/ca.pem"
+# ... and nodes started with --tls-client-ca take only a server that shows a certificate
+# signed by that CA: this one, with its key (PEM).
+# client_cert = "/etc/jobo/tls/client.pem"
+# client_key = "/etc/jobo/tls/client.key"
 
 # Worker nodes can be declared here as well as with `jobo node add`:
 # [[nodes]]
-# url = "http://10.0.0.5:9000"
+# url = "http://10.0.0.5:9000"   # https:// for a node started with --tls-cert
 # services = ["example"]
 # slots = 4
 # token_file = "/etc/jobo/node.token"
@@ -95,6 +120,11 @@ pub struct ClusterConfig {
     pub lease: Duration,
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
+    /// A CA (PEM) trusted for `https://` nodes, besides the system's.
+    pub ca_cert: Option<PathBuf>,
+    /// The client certificate (and its key) shown to nodes started with `--tls-client-ca`.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
 }
 
 impl Default for ClusterConfig {
@@ -102,6 +132,9 @@ impl Default for ClusterConfig {
         ClusterConfig {
             lease: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
         }
     }
 }
@@ -110,6 +143,11 @@ impl ClusterConfig {
     /// Nodes beat three times per lease, so one lost beat does not lose a node.
     pub fn beat(&self) -> Duration {
         self.lease / 3
+    }
+
+    /// `client_cert` and `client_key`, which go together.
+    pub fn client_identity(&self) -> Option<(&Path, &Path)> {
+        self.client_cert.as_deref().zip(self.client_key.as_deref())
     }
 }
 
@@ -137,11 +175,32 @@ pub struct ServerConfig {
     /// A second TCP listener serving only the seed routes, without a token, to an anonymous
     /// portal: for portals written for job-orchestrator, which send none. Opt-in only.
     pub seed_listen: Option<String>,
+    /// `listen` inside TLS: the certificate chain and its key (PEM).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub max_upload_bytes: u64,
+    /// Files and directories one upload may create.
+    pub max_upload_entries: u64,
+    /// Idle time allowed between the bytes of a request body, and for a request head.
+    #[serde(deserialize_with = "duration")]
+    pub body_read_timeout: Duration,
+    /// Connections open at once across the listeners.
+    pub max_connections: usize,
+    /// Submissions per user; `None` for no limit.
+    #[serde(deserialize_with = "rate")]
+    pub submit_rate: Option<Rate>,
+    pub submit_burst: u32,
     #[serde(deserialize_with = "duration")]
     pub kill_grace: Duration,
     #[serde(deserialize_with = "duration")]
     pub cleanup_interval: Duration,
+}
+
+impl ServerConfig {
+    /// `tls_cert` and `tls_key`, which go together.
+    pub fn tls(&self) -> Option<(PathBuf, PathBuf)> {
+        self.tls_cert.clone().zip(self.tls_key.clone())
+    }
 }
 
 impl Default for ServerConfig {
@@ -150,10 +209,42 @@ impl Default for ServerConfig {
             listen: None,
             admin_group: "jobo-admin".into(),
             seed_listen: None,
+            tls_cert: None,
+            tls_key: None,
             max_upload_bytes: 1 << 30,
+            max_upload_entries: 100_000,
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            submit_rate: Some(Rate { per_sec: 1000.0 }),
+            submit_burst: 2000,
             kill_grace: Duration::from_secs(5),
             cleanup_interval: Duration::from_secs(60),
         }
+    }
+}
+
+/// A rate of events, as `"N/s"`, `"N/m"` or `"N/h"` in the config.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub per_sec: f64,
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let bad = || format!("invalid rate '{s}': write it like \"20/s\", \"100/m\" or \"off\"");
+        let (n, per) = s.split_once('/').ok_or_else(bad)?;
+        let n: f64 = n.trim().parse().map_err(|_| bad())?;
+        let secs = match per.trim() {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        if !(n.is_finite() && n > 0.0) {
+            return Err(bad());
+        }
+        Ok(Rate { per_sec: n / secs })
     }
 }
 
@@ -223,6 +314,49 @@ impl Config {
                 message: format!("service '{name}': max_attempts must be at least 1"),
             });
         }
+        let pairs = [
+            (
+                config.server.tls_cert.is_some(),
+                config.server.tls_key.is_some(),
+                "server.tls_cert and server.tls_key",
+            ),
+            (
+                config.cluster.client_cert.is_some(),
+                config.cluster.client_key.is_some(),
+                "cluster.client_cert and cluster.client_key",
+            ),
+        ];
+        if let Some((_, _, names)) = pairs.iter().find(|(a, b, _)| a != b) {
+            return Err(ConfigError::Parse {
+                path: origin.to_string(),
+                message: format!("{names} go together: set both or neither"),
+            });
+        }
+        let server = &config.server;
+        let bad_server = [
+            (
+                server.max_connections == 0,
+                "server.max_connections must be at least 1",
+            ),
+            (
+                server.max_upload_entries == 0,
+                "server.max_upload_entries must be at least 1",
+            ),
+            (
+                server.submit_burst == 0,
+                "server.submit_burst must be at least 1",
+            ),
+            (
+                server.body_read_timeout < Duration::from_millis(100),
+                "server.body_read_timeout must be at least 100ms",
+            ),
+        ];
+        if let Some((_, message)) = bad_server.iter().find(|(bad, _)| *bad) {
+            return Err(ConfigError::Parse {
+                path: origin.to_string(),
+                message: message.to_string(),
+            });
+        }
         if config.cluster.lease < Duration::from_millis(100) {
             return Err(ConfigError::Parse {
                 path: origin.to_string(),
@@ -273,6 +407,15 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
+/// A [`Rate`], or `"off"` for none.
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Rate>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim() == "off" {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
 fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
     s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
@@ -291,6 +434,28 @@ mod tests {
         assert_eq!(ex.max_attempts, 3);
         assert!(c.local_worker.enabled);
         assert_eq!(c.server.max_upload_bytes, 1 << 30);
+        // The text and the Default impl agree.
+        let d = ServerConfig::default();
+        assert_eq!(c.server.max_upload_entries, d.max_upload_entries);
+        assert_eq!(c.server.body_read_timeout, d.body_read_timeout);
+        assert_eq!(c.server.max_connections, d.max_connections);
+        assert_eq!(c.server.submit_rate, d.submit_rate);
+        assert_eq!(c.server.submit_burst, d.submit_burst);
+    }
+
+    #[test]
+    fn rates() {
+        let rate = |s: &str| {
+            Config::parse(&format!("[server]\nsubmit_rate = \"{s}\""), "t")
+                .map(|c| c.server.submit_rate)
+        };
+        assert_eq!(rate("20/s").ok(), Some(Some(Rate { per_sec: 20.0 })));
+        assert_eq!(rate("120/m").ok(), Some(Some(Rate { per_sec: 2.0 })));
+        assert_eq!(rate("off").ok(), Some(None));
+        for bad in ["20", "0/s", "-1/s", "x/s", "5/d"] {
+            assert!(rate(bad).is_err(), "{bad}");
+        }
+        assert!(Config::parse("[server]\nmax_connections = 0", "t").is_err());
     }
 
     #[test]
@@ -298,6 +463,8 @@ mod tests {
         assert!(Config::parse("[server]\nlisten_addr = 1", "t").is_err());
         assert!(Config::parse("[services.a]\nretention = \"ten\"", "t").is_err());
         assert!(Config::parse("[services.a]\nmax_attempts = 0", "t").is_err());
+        assert!(Config::parse("[server]\ntls_cert = \"c.pem\"", "t").is_err());
+        assert!(Config::parse("[cluster]\nclient_key = \"k.pem\"", "t").is_err());
         let c = Config::parse("[services.a]\ntimeout = \"2s\"", "t").expect("parses");
         assert_eq!(c.services["a"].timeout, Some(Duration::from_secs(2)));
     }

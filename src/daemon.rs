@@ -7,7 +7,8 @@ use crate::core::Core;
 use crate::events::Events;
 use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
-use crate::state::{Ctx, Shared};
+use crate::state::{Ctx, Facts, Shared};
+use crate::tls::{ClientTls, ServerTls};
 use crate::{cleaner, host, perms, process, run_as, scheduler, server};
 use anyhow::Context;
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ pub struct ServeOptions {
     pub reinit: bool,
     /// `--socket-group`: see [`paths::SocketAccess::resolve`] for the default.
     pub socket_group: Option<String>,
+    /// `--tls-cert` and `--tls-key` (else `[server] tls_cert/tls_key`): TCP inside TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
@@ -50,6 +53,14 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| paths::default_config(opts.system));
     let config = Config::load(&config_path, opts.config.is_some())?;
+    let config_file = config_path.exists().then(|| config_path.clone());
+    match &config_file {
+        Some(path) => tracing::info!("configuration: {}", path.display()),
+        None => tracing::info!(
+            "configuration: built-in default ({} does not exist; `jobod config default` prints it)",
+            config_path.display()
+        ),
+    }
     // Before the store is touched, so a wrong --socket-group or run_as fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
     let accounts = run_as::check_services(&config)?;
@@ -72,12 +83,28 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .seed_listen
         .clone()
         .or_else(|| config.server.seed_listen.clone());
+    let server_tls = match opts.tls.clone().or_else(|| config.server.tls()) {
+        Some((cert, key)) => Some(ServerTls::load(&cert, &key, None)?),
+        None => None,
+    };
+    let scheme = if server_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    // Loaded now, so a wrong path stops the start rather than every request to a node.
+    let node_tls = ClientTls::for_nodes(
+        config.cluster.ca_cert.as_deref(),
+        config.cluster.client_identity(),
+    )?;
     let core = Arc::new(Core {
         config: Arc::new(config),
         data: data.clone(),
         store,
         events: Events::default(),
         logs: LogHub::default(),
+        node_tls,
+        metrics: Default::default(),
     });
     let backends = Backends::new(core.clone(), local_slots);
     let requeued = backends.recover().await?;
@@ -85,28 +112,64 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!("requeued {requeued} jobs interrupted by the last stop");
     }
     process::become_subreaper();
+    // Sockets systemd made for us (jobod.socket) replace the ones we would bind.
+    let activated = crate::systemd::activated()?;
+    let socket = match activated.unix.as_ref().map(|l| l.local_addr()) {
+        Some(addr) => addr?
+            .as_pathname()
+            .map(PathBuf::from)
+            .context("the socket from systemd has no path")?,
+        None => opts
+            .socket
+            .clone()
+            .unwrap_or_else(|| paths::default_socket(opts.system)),
+    };
+    let limits = &core.config.server;
+    let conns = crate::http::Conns::new(limits.max_connections, limits.body_read_timeout);
+    let submits = server::throttle::Throttle::new(limits.submit_rate, limits.submit_burst);
     let ctx: Ctx = Arc::new(Shared {
         core,
         backends,
         admin_uid: paths::uid(),
+        audit: crate::audit::Audit::start(data.audit_log()),
+        facts: Facts {
+            system: opts.system,
+            started_at: crate::store::now_ms(),
+            config_file,
+            socket: socket.clone(),
+            listen: Default::default(),
+            seed_listen: Default::default(),
+        },
+        stop: CancellationToken::new(),
+        conns,
+        submits,
     });
 
-    let socket = opts
-        .socket
-        .clone()
-        .unwrap_or_else(|| paths::default_socket(opts.system));
     // The socket is bound last: once it accepts connections, everything else (the TCP
     // listener and its address file included) is in place.
-    server::check_socket_free(&socket)?;
+    if activated.unix.is_none() {
+        server::check_socket_free(&socket)?;
+    }
     let mut tcp = None;
-    if let Some(addr) = listen {
+    if let Some(listener) = activated.tcp {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let bound = listener.local_addr()?;
+        std::fs::write(data.tcp_addr_file(), bound.to_string())?;
+        let _ = ctx.facts.listen.set(bound.to_string());
+        tracing::info!("listening on {scheme}://{bound} (socket from systemd)");
+        tcp = Some(listener);
+    } else if let Some(addr) = listen {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr()?;
         std::fs::write(data.tcp_addr_file(), bound.to_string())?;
-        tracing::info!("listening on http://{bound}");
+        let _ = ctx.facts.listen.set(bound.to_string());
+        tracing::info!("listening on {scheme}://{bound}");
         tcp = Some(listener);
+    }
+    if tcp.is_none() && server_tls.is_some() {
+        tracing::warn!("a TLS certificate is set but there is no TCP listener (--listen): unused");
     }
     let mut seed_tcp = None;
     if let Some(addr) = seed_listen {
@@ -115,6 +178,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {addr} (seed_listen)"))?;
         let bound = listener.local_addr()?;
         std::fs::write(data.seed_addr_file(), bound.to_string())?;
+        let _ = ctx.facts.seed_listen.set(bound.to_string());
         tracing::warn!(
             "seed_listen: serving the seed routes WITHOUT A TOKEN on http://{bound}: anyone \
              who reaches it may upload, fetch and cancel every portal:* job; keep it on \
@@ -122,12 +186,25 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         );
         seed_tcp = Some(listener);
     }
-    let unix = server::bind_unix(&socket, access.mode)?;
-    access.apply(&socket)?;
+    let from_systemd = activated.unix.is_some();
+    let unix = match activated.unix {
+        // Its path, mode and group are the socket unit's (SocketMode=, SocketGroup=).
+        Some(listener) => tokio::net::UnixListener::from_std(listener)?,
+        None => {
+            let unix = server::bind_unix(&socket, access.mode)?;
+            access.apply(&socket)?;
+            unix
+        }
+    };
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = tcp {
-        tasks.spawn(server::serve_tcp(ctx.clone(), listener, shutdown.clone()));
+        tasks.spawn(server::serve_tcp(
+            ctx.clone(),
+            listener,
+            server_tls,
+            shutdown.clone(),
+        ));
     }
     if let Some(listener) = seed_tcp {
         tasks.spawn(server::serve_seed_tcp(
@@ -145,15 +222,22 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(server::serve_unix(ctx.clone(), unix, shutdown.clone()));
     tasks.spawn(scheduler::run(ctx.clone(), shutdown.clone()));
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
+    crate::systemd::notify("READY=1");
 
-    stop.wait().await;
+    tokio::select! {
+        _ = stop.wait() => {}
+        _ = ctx.stop.cancelled() => tracing::info!("asked to stop over the API"),
+    }
     tracing::info!("shutting down");
+    crate::systemd::notify("STOPPING=1");
     shutdown.cancel();
     // Runs are not left behind: local ones are killed now and requeued by the next start.
     if let Err(e) = ctx.backends.shutdown().await {
         tracing::error!("cannot list the local runs to stop them: {e}");
     }
-    let _ = std::fs::remove_file(&socket);
+    if !from_systemd {
+        let _ = std::fs::remove_file(&socket);
+    }
     Ok(())
 }
 

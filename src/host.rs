@@ -23,10 +23,11 @@ pub enum LockError {
         source: std::io::Error,
     },
     #[error(
-        "another jobod is using the data dir {dir} (stop it, or pick another --data-dir)",
-        dir = .0.display()
+        "another jobod{pid} is using the data dir {dir} (stop it, or pick another --data-dir)",
+        dir = .0.display(),
+        pid = .1.map(|p| format!(" (pid {p})")).unwrap_or_default()
     )]
-    Held(PathBuf),
+    Held(PathBuf, Option<u32>),
 }
 
 fn lock_path(data: &DataDir) -> PathBuf {
@@ -57,23 +58,42 @@ pub fn lock_data_dir(data: &DataDir) -> Result<File, LockError> {
             return Ok(file);
         }
         if std::time::Instant::now() >= deadline {
-            return Err(LockError::Held(data.root().to_path_buf()));
+            return Err(LockError::Held(data.root().to_path_buf(), holder(data)));
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
-/// [`lock_data_dir`], with `None` when a jobod holds the lock.
+/// [`lock_data_dir`], with `None` when a jobod holds the lock. The lock file then holds the
+/// holder's pid, for people and tools to see who it is (the lock is what counts, not the pid).
 pub fn try_lock_data_dir(data: &DataDir) -> Result<Option<File>, LockError> {
-    let file = open(data)?;
+    let mut file = open(data)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
+        Ok(()) => {
+            use std::io::Write;
+            let written = file
+                .set_len(0)
+                .and_then(|()| writeln!(file, "{}", std::process::id()));
+            if let Err(e) = written {
+                tracing::warn!("cannot write the pid to {}: {e}", lock_path(data).display());
+            }
+            Ok(Some(file))
+        }
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(source)) => Err(LockError::Lock {
             path: lock_path(data),
             source,
         }),
     }
+}
+
+/// The pid the lock file names, if it names one.
+fn holder(data: &DataDir) -> Option<u32> {
+    std::fs::read_to_string(lock_path(data))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Whether a jobod holds the data dir's lock. Probed with a shared lock released at once (a

@@ -39,6 +39,11 @@ impl DataDir {
     }
 
     /// The actual TCP address, written once bound (useful with `--listen 127.0.0.1:0`).
+    /// The audit log (`audit.rs`): JSON lines, readable by jobod alone.
+    pub fn audit_log(&self) -> PathBuf {
+        self.root.join("audit.log")
+    }
+
     pub fn tcp_addr_file(&self) -> PathBuf {
         self.root.join("jobod.tcp")
     }

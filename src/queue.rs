@@ -27,9 +27,19 @@ pub enum QueueError {
 pub struct Caller {
     pub user: String,
     pub admin: bool,
-    /// The caller's uid when it came over the Unix socket (the kernel said so); `None` on
-    /// TCP. A root jobod runs the jobs of a socket caller as that user.
-    pub uid: Option<u32>,
+    /// Who this is in the audit log (how they authenticated).
+    pub actor: crate::audit::Actor,
+}
+
+impl Caller {
+    /// The caller's uid when it came over the Unix socket (the kernel said so): a root jobod
+    /// runs that caller's jobs as that user. `None` on TCP.
+    pub fn socket_uid(&self) -> Option<u32> {
+        match self.actor {
+            crate::audit::Actor::Socket { uid, .. } => Some(uid),
+            _ => None,
+        }
+    }
 }
 
 /// An upload unpacked into a temp dir inside the data dir, ready to become a job.
@@ -107,7 +117,8 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
         })
         .await??;
     if created {
-        ctx.core.events.job_changed(job.id, job.state);
+        ctx.core.metrics.input(job.input_bytes);
+        ctx.core.job_changed(&job);
     }
     Ok((job, created))
 }
@@ -120,11 +131,25 @@ pub async fn get(ctx: &Ctx, id: JobId) -> Result<Job, QueueError> {
         .await?)
 }
 
-/// A job the caller may see and act on: their own, or any for an admin. Another user's job
-/// answers exactly as a missing one does, so a job id tells nobody what others run.
-pub async fn get_own(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
+/// A job the caller may see and `action` on: their own, or any for an admin (which the audit
+/// log records). Another user's job answers exactly as a missing one does, so a job id tells
+/// nobody what others run.
+pub async fn get_own(
+    ctx: &Ctx,
+    caller: &Caller,
+    id: JobId,
+    action: &str,
+) -> Result<Job, QueueError> {
     let job = get(ctx, id).await?;
-    if caller.admin || caller.user == job.user {
+    if caller.user == job.user {
+        Ok(job)
+    } else if caller.admin {
+        ctx.audit.record(crate::audit::Event {
+            action,
+            actor: &caller.actor,
+            target: Some(format!("job {id}")),
+            owner: Some(&job.user),
+        });
         Ok(job)
     } else {
         Err(StoreError::NotFound(id).into())
@@ -134,7 +159,7 @@ pub async fn get_own(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, Queue
 /// Cancels a queued or running job and returns it once it is final.
 pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
     let mut changes = ctx.core.events.subscribe();
-    let job = get_own(ctx, caller, id).await?;
+    let job = get_own(ctx, caller, id, "cancel").await?;
     if job.state.is_terminal() {
         return Err(QueueError::Conflict(format!(
             "job {id} is already {}; nothing to cancel (its results stay available)",
@@ -166,7 +191,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         .await?;
     let rec = match done {
         (rec, Some(job)) => {
-            ctx.core.events.job_changed(id, job.state);
+            ctx.core.job_changed(&job);
             ctx.backends.discard(&rec);
             return Ok(job);
         }
@@ -196,7 +221,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
 
 /// Removes a finished job's files and marks it `expired`; its history row stays.
 pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueError> {
-    let job = get_own(ctx, caller, id).await?;
+    let job = get_own(ctx, caller, id, "remove").await?;
     if !job.state.is_terminal() {
         return Err(QueueError::Conflict(format!(
             "job {id} is {}; cancel it first (`jobo cancel {id}`)",
@@ -223,7 +248,7 @@ pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         })
         .await?;
     remove_files(ctx, id).await;
-    ctx.core.events.job_changed(id, rec.job.state);
+    ctx.core.job_changed(&rec.job);
     Ok(rec.job)
 }
 

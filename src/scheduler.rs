@@ -38,7 +38,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
             Ok((started, kept)) => {
                 turns = kept;
                 for rec in started {
-                    ctx.core.events.job_changed(rec.job.id, rec.job.state);
+                    ctx.core.job_changed(&rec.job);
                     ctx.backends.start(rec);
                 }
             }

@@ -183,10 +183,12 @@ fn seed_routes_keep_jobs_apart_too() {
     let alice = user(&d, "alice");
     let bob = user(&d, "bob");
     let portal = format!("Bearer {}", d.make_token("web", "portal"));
+    let other_portal = format!("Bearer {}", d.make_token("lab", "portal"));
     let a_long = alice.submit("sleep 300");
     let a = [("Authorization", alice.bearer.as_str())];
     let b = [("Authorization", bob.bearer.as_str())];
     let p = [("Authorization", portal.as_str())];
+    let q = [("Authorization", other_portal.as_str())];
 
     // Without a token, the main listener's seed routes are 401 with the Bearer challenge.
     for (method, path) in [
@@ -222,21 +224,27 @@ fn seed_routes_keep_jobs_apart_too() {
     };
     for (id, owner) in [
         (a_seed, "alice"),
-        (p_job, "portal:5"),
+        (p_job, "portal:web:5"),
         (anon_job, "portal:6"),
     ] {
         let (_, job) = admin.call("GET", &format!("/v1/jobs/{id}/wait?timeout=60"));
         assert_eq!(job["user"], owner, "{job}");
         assert_eq!(job["state"], "succeeded", "{job}");
     }
-    // Portals (by token or anonymous) see the portal jobs, not alice's; alice and bob not
-    // the portals'; an admin all.
+    // Each portal (a token, or the anonymous listener) sees its own jobs only, not alice's
+    // nor another portal's; alice and bob not the portals'; an admin all.
     let download = |addr: &str, id: i64, h: &[(&str, &str)]| {
         seed_call(addr, "GET", &format!("/download/{id}"), h).0
     };
     assert_eq!(download(&main, p_job, &p), 200);
-    assert_eq!(download(&main, anon_job, &p), 200);
-    assert_eq!(download(&seed, p_job, &[]), 200);
+    assert_eq!(download(&seed, anon_job, &[]), 200);
+    assert_eq!(download(&main, anon_job, &p), 404);
+    assert_eq!(download(&seed, p_job, &[]), 404);
+    assert_eq!(download(&main, p_job, &q), 404);
+    assert_eq!(
+        seed_call(&main, "POST", &format!("/terminate/{p_job}"), &q).0,
+        404
+    );
     assert_eq!(download(&main, a_seed, &p), 404);
     assert_eq!(download(&seed, a_seed, &[]), 404);
     assert_eq!(download(&main, p_job, &a), 404);

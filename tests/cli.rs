@@ -249,8 +249,12 @@ fn a_second_daemon_does_not_take_over_a_data_dir_in_use() {
         .expect("jobod");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // The lock file names the holder's pid, and so does the refusal.
+    let pid = d.child.as_ref().expect("jobod").id();
+    let lock = std::fs::read_to_string(d.data().join("jobod.lock")).expect("lock file");
+    assert_eq!(lock.trim(), pid.to_string());
     assert!(
-        stderr.contains("another jobod is using the data dir"),
+        stderr.contains(&format!("another jobod (pid {pid}) is using the data dir")),
         "{stderr}"
     );
     assert_eq!(d.wait(id)["state"], "succeeded");
@@ -453,4 +457,53 @@ fn system_mode_gives_the_socket_to_the_jobo_group_or_warns() {
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert!(child.wait().expect("wait").success(), "{}", log());
+}
+
+#[test]
+fn a_reader_that_went_away_ends_jobo_quietly() {
+    let d = Daemon::start();
+    let dir = job_dir(&d.work(), "job", &[("run.sh", "seq 1 20000")]);
+    let id = d.submit(&dir, "example");
+    d.wait(id);
+    let id = id.to_string();
+    for args in [
+        vec!["status"],
+        vec!["--json", "list"],
+        vec!["completions", "zsh"],
+        vec!["logs", &id],
+        vec!["status", &id],
+    ] {
+        // A pipe whose reader is gone before jobo writes: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(JOBO)
+            .args(&args)
+            .env("JOBO_HOST", d.host())
+            .env("XDG_CONFIG_HOME", d.root().join("config"))
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run jobo");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_connection_error_says_its_cause_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(JOBO)
+        .arg("status")
+        .env(
+            "JOBO_HOST",
+            format!("unix://{}", dir.path().join("none.sock").display()),
+        )
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .expect("run jobo");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }

@@ -27,23 +27,6 @@ const CONFIG: &str = "[cluster]\nlease = \"1s\"\n\
                       [local_worker]\nenabled = false\n\
                       [services.example]\n";
 
-/// `jobo node add URL --name NAME` for worker `w`'s token.
-fn add_node(d: &Daemon, url: &str, name: &str, w: &Worker) {
-    d.jobo_ok(&[
-        "node",
-        "add",
-        url,
-        "--name",
-        name,
-        "--service",
-        "example",
-        "--slots",
-        "2",
-        "--token-file",
-        w.token_file().to_str().expect("utf-8 path"),
-    ]);
-}
-
 fn node(d: &Daemon, name: &str) -> Value {
     match d.jobo_json(&["node", "ls"]) {
         Value::Array(a) => a
@@ -285,7 +268,7 @@ fn frozen_server_its_node_fences_the_run_before_a_requeue() {
     let d = Daemon::builder().config(CONFIG).start();
     let w = Worker::start(&["--slots", "2"]);
     let logs = || format!("--- jobod:\n{}\n--- worker:\n{}", d.log(), w.log());
-    add_node(&d, &w.url(), "a", &w);
+    w.add_to(&d, &w.url(), "a");
     wait_node(&d, "a", "healthy", &logs);
     let runs = d.root().join("runs.log");
     let marker = d.root().join("first-started");
@@ -351,8 +334,8 @@ fn partitioned_node_fences_and_the_job_runs_elsewhere_once() {
             wb.log()
         )
     };
-    add_node(&d, &proxy.url(), "a", &wa);
-    add_node(&d, &wb.url(), "b", &wb);
+    wa.add_to(&d, &proxy.url(), "a");
+    wb.add_to(&d, &wb.url(), "b");
     wait_node(&d, "a", "healthy", &logs);
     wait_node(&d, "b", "healthy", &logs);
     // The job must start on a.
@@ -507,7 +490,7 @@ fn results_over_the_bound_fail_the_job_cleanly() {
     let d = Daemon::builder().config(&config).start();
     let w = Worker::start(&["--slots", "2"]);
     let logs = || format!("--- jobod:\n{}\n--- worker:\n{}", d.log(), w.log());
-    add_node(&d, &w.url(), "a", &w);
+    w.add_to(&d, &w.url(), "a");
     wait_node(&d, "a", "healthy", &logs);
 
     // 3 MB of zeros: a few KB as tar.gz, over the 1 MB bound once unpacked.

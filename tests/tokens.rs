@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Daemon, json};
+use serde_json::Value;
 
 #[test]
 fn create_list_revoke() {
@@ -245,4 +246,133 @@ fn jobo_sends_its_token_from_the_flag_the_environment_or_the_file() {
     std::fs::create_dir_all(&dir).expect("config dir");
     std::fs::write(dir.join("token"), format!("{admin}\n")).expect("token file");
     assert!(jobo(&[], &["token", "ls"]).status.success());
+}
+
+/// The audit log's events, once `pred` holds for them (the log is appended in the background).
+fn audit_events(d: &Daemon, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let path = d.data().join("audit.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let events: Vec<Value> = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+            .collect();
+        if pred(&events) || std::time::Instant::now() > deadline {
+            return events;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_audit_log_names_who_did_what() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Daemon::builder().tcp().start();
+    let w = common::worker::Worker::start(&[]);
+    let alice = format!("Bearer {}", d.make_token("alice", "user"));
+    let admin = d.bearer();
+    let (code, _, _) = tcp(&d, "/v1/jobs", &[("Authorization", alice.as_str())]);
+    assert_eq!(code, 200);
+    let (code, _, _) = tcp(&d, "/v1/jobs", &[("Authorization", "Bearer jobo_0000")]);
+    assert_eq!(code, 401);
+
+    // Alice's job, looked at by an admin token and cancelled by root on the socket.
+    let body = common::tgz(&[("run.sh", b"sleep 300\n")]);
+    let (code, resp) = d.http(
+        "POST",
+        "/v1/jobs?service=example",
+        &[
+            ("Authorization", alice.as_str()),
+            ("Content-Type", "application/gzip"),
+        ],
+        &body,
+    );
+    assert_eq!(code, 201, "{}", String::from_utf8_lossy(&resp));
+    let id = json(&resp)["id"].as_i64().expect("id");
+    let (code, _, _) = tcp(
+        &d,
+        &format!("/v1/jobs/{id}"),
+        &[("Authorization", admin.as_str())],
+    );
+    assert_eq!(code, 200);
+    d.jobo_ok(&["cancel", &id.to_string()]);
+    // Alice's own look at her job is no admin action.
+    let (code, _, _) = tcp(
+        &d,
+        &format!("/v1/jobs/{id}"),
+        &[("Authorization", alice.as_str())],
+    );
+    assert_eq!(code, 200);
+
+    let token_file = w.token_file();
+    let token_file = token_file.to_str().expect("utf-8 path");
+    d.jobo_json(&[
+        "node",
+        "add",
+        &w.url(),
+        "--service",
+        "example",
+        "--name",
+        "n1",
+        "--token-file",
+        token_file,
+    ]);
+    d.jobo_ok(&["node", "drain", "n1"]);
+    let bob = d.jobo_json(&["token", "create", "--user", "bob"]);
+    let bob_id = bob["id"].as_i64().expect("token id").to_string();
+    d.jobo_ok(&["token", "revoke", &bob_id]);
+
+    let has = |events: &[Value], action: &str| events.iter().any(|e| e["action"] == action);
+    let events = audit_events(&d, |e| has(e, "token_revoke"));
+    let find = |action: &str, extra: &dyn Fn(&Value) -> bool| {
+        events
+            .iter()
+            .find(|e| e["action"] == action && extra(e))
+            .unwrap_or_else(|| panic!("no {action} in {events:#?}"))
+            .clone()
+    };
+    let used = find("token_used", &|e| e["user"] == "alice");
+    assert_eq!(used["via"], "token");
+    assert_eq!(used["target"], "GET /v1/jobs");
+    assert!(
+        used["peer"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("127.0.0.1:"))
+    );
+    let refused = find("token_refused", &|_| true);
+    assert_eq!(refused["via"], "unauthenticated");
+    let look = find("status", &|_| true);
+    assert_eq!(look["via"], "token");
+    assert_eq!(look["owner"], "alice");
+    assert_eq!(look["target"], format!("job {id}"));
+    let cancel = find("cancel", &|_| true);
+    assert_eq!(cancel["via"], "socket");
+    assert_eq!(cancel["uid"], 0);
+    assert_eq!(cancel["owner"], "alice");
+    // Only actions on others' jobs: alice's own look is not there.
+    assert_eq!(
+        events.iter().filter(|e| e["action"] == "status").count(),
+        1,
+        "{events:#?}"
+    );
+    assert!(
+        find("node_add", &|_| true)["target"]
+            .as_str()
+            .is_some_and(|t| t.contains("n1"))
+    );
+    find("node_drain", &|_| true);
+    let created = find("token_create", &|e| {
+        e["target"].as_str().is_some_and(|t| t.contains("bob"))
+    });
+    assert_eq!(created["via"], "socket");
+    find("token_revoke", &|_| true);
+    // Never a secret, and readable by jobod alone.
+    let text = std::fs::read_to_string(d.data().join("audit.log")).expect("audit log");
+    assert!(!text.contains(&alice[7..]) && !text.contains("jobo_0000"));
+    let mode = std::fs::metadata(d.data().join("audit.log"))
+        .expect("audit log")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
 }

@@ -1,6 +1,7 @@
 //! The wire types of the native `/v1` API, shared by the daemon and the CLI; its routes and
 //! their queries are in `routes.rs`.
 
+pub mod openapi;
 pub mod routes;
 
 pub use routes::{ListQuery, LogQuery, Route};
@@ -165,6 +166,35 @@ pub struct Node {
     pub jobs_done: u64,
     /// Declared in `jobod.toml` (change it there, not with `jobo node rm`).
     pub from_config: bool,
+}
+
+/// `GET /v1/system`: what `jobo system info` shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SystemInfo {
+    pub version: String,
+    /// `system` or `user`.
+    pub mode: String,
+    pub pid: u32,
+    /// Unix milliseconds.
+    pub started_at: i64,
+    pub data_dir: String,
+    /// The config file loaded; `None`: none existed, the built-in default is in use.
+    pub config_file: Option<String>,
+    pub socket: String,
+    pub listen: Option<String>,
+    pub seed_listen: Option<String>,
+    /// Who jobs run as, in words.
+    pub jobs_run_as: String,
+    /// The limits jobod enforces on jobs here, each with its mechanism.
+    pub enforces: Vec<String>,
+    pub local_slots: usize,
+    /// Worker nodes, and how many of them are healthy.
+    pub nodes: usize,
+    pub healthy_nodes: usize,
+    pub services: Vec<String>,
+    /// Who asked, and whether they are an administrator.
+    pub caller: String,
+    pub admin: bool,
 }
 
 /// What an API token may do.

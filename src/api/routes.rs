@@ -17,6 +17,7 @@
 //! | `POST /v1/nodes/{id or name}/drain`, `…/undrain` | |
 //! | `GET`, `POST /v1/tokens` | (body: [`crate::api::NewToken`]) |
 //! | `DELETE /v1/tokens/{id}` | |
+//! | `GET /v1/system`, `POST /v1/system/stop` | |
 //!
 //! A node key (id or name) is percent-encoded in the path when it holds anything but
 //! letters, digits and `.`, `_`, `-`, `~`, `:`.
@@ -47,6 +48,8 @@ pub enum Route {
     Tokens,
     CreateToken,
     RevokeToken(i64),
+    System,
+    Stop,
 }
 
 /// Why a request matches no route.
@@ -82,9 +85,10 @@ impl Route {
             | Route::Logs(..)
             | Route::Results(_)
             | Route::Nodes
-            | Route::Tokens => Method::GET,
+            | Route::Tokens
+            | Route::System => Method::GET,
             Route::Submit | Route::Cancel(_) | Route::AddNode | Route::CreateToken => Method::POST,
-            Route::Drain(_) | Route::Undrain(_) => Method::POST,
+            Route::Drain(_) | Route::Undrain(_) | Route::Stop => Method::POST,
             Route::RemoveJob(_) | Route::RemoveNode(_) | Route::RevokeToken(_) => Method::DELETE,
         }
     }
@@ -106,7 +110,54 @@ impl Route {
             Route::Undrain(k) => format!("/v1/nodes/{}/undrain", key(k)),
             Route::Tokens | Route::CreateToken => "/v1/tokens".into(),
             Route::RevokeToken(id) => format!("/v1/tokens/{id}"),
+            Route::System | Route::Stop => self.template().into(),
         }
+    }
+
+    /// The path as the API document names it, with `{id}`, `{stream}` and `{node}`.
+    pub fn template(&self) -> &'static str {
+        match self {
+            Route::Services => "/v1/services",
+            Route::ListJobs | Route::Submit => "/v1/jobs",
+            Route::Job(_) | Route::RemoveJob(_) => "/v1/jobs/{id}",
+            Route::Wait(_) => "/v1/jobs/{id}/wait",
+            Route::Cancel(_) => "/v1/jobs/{id}/cancel",
+            Route::Logs(..) => "/v1/jobs/{id}/logs/{stream}",
+            Route::Results(_) => "/v1/jobs/{id}/results",
+            Route::Nodes | Route::AddNode => "/v1/nodes",
+            Route::RemoveNode(_) => "/v1/nodes/{node}",
+            Route::Drain(_) => "/v1/nodes/{node}/drain",
+            Route::Undrain(_) => "/v1/nodes/{node}/undrain",
+            Route::Tokens | Route::CreateToken => "/v1/tokens",
+            Route::RevokeToken(_) => "/v1/tokens/{id}",
+            Route::System => "/v1/system",
+            Route::Stop => "/v1/system/stop",
+        }
+    }
+
+    /// One route of every kind: what the tests and the API document's check walk through.
+    pub fn examples() -> Vec<Route> {
+        vec![
+            Route::Services,
+            Route::ListJobs,
+            Route::Submit,
+            Route::Job(7),
+            Route::RemoveJob(7),
+            Route::Wait(7),
+            Route::Cancel(7),
+            Route::Logs(7, LogStream::Stderr),
+            Route::Results(7),
+            Route::Nodes,
+            Route::AddNode,
+            Route::RemoveNode("10.0.0.5:9000".into()),
+            Route::Drain("a b/c?d".into()),
+            Route::Undrain("é".into()),
+            Route::Tokens,
+            Route::CreateToken,
+            Route::RevokeToken(3),
+            Route::System,
+            Route::Stop,
+        ]
     }
 
     /// The path with `query` (one of this module's query types).
@@ -148,6 +199,8 @@ impl Route {
             (&Method::GET, ["tokens"]) => Route::Tokens,
             (&Method::POST, ["tokens"]) => Route::CreateToken,
             (&Method::DELETE, ["tokens", id]) => Route::RevokeToken(token_id(id)?),
+            (&Method::GET, ["system"]) => Route::System,
+            (&Method::POST, ["system", "stop"]) => Route::Stop,
             _ => {
                 return Err(RouteError::NotFound(format!(
                     "no route for {method} /v1/{}",
@@ -170,6 +223,7 @@ impl Route {
                 | Route::Tokens
                 | Route::CreateToken
                 | Route::RevokeToken(_)
+                | Route::Stop
         )
     }
 }
@@ -300,26 +354,7 @@ mod tests {
 
     #[test]
     fn every_route_parses_back_from_its_path() {
-        let routes = [
-            Route::Services,
-            Route::ListJobs,
-            Route::Submit,
-            Route::Job(7),
-            Route::RemoveJob(7),
-            Route::Wait(7),
-            Route::Cancel(7),
-            Route::Logs(7, LogStream::Stderr),
-            Route::Results(7),
-            Route::Nodes,
-            Route::AddNode,
-            Route::RemoveNode("10.0.0.5:9000".into()),
-            Route::Drain("a b/c?d".into()),
-            Route::Undrain("é".into()),
-            Route::Tokens,
-            Route::CreateToken,
-            Route::RevokeToken(3),
-        ];
-        for route in routes {
+        for route in Route::examples() {
             assert_eq!(
                 Route::parse(&route.method(), &route.path()),
                 Ok(route.clone())

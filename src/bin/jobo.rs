@@ -19,6 +19,8 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(jobo::cli::run(cli)) {
         Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),
+        // `jobo logs ID | head`: the reader has what it wanted.
+        Err(e) if e.is::<jobo::cli::output::OutputClosed>() => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("jobo: error: {e:#}");
             std::process::ExitCode::FAILURE

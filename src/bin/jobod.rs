@@ -2,13 +2,14 @@
 //! `jobo::daemon` and `jobo::node`.
 
 use clap::Parser;
-use jobo::cli::jobod::{ConfigCommand, Jobod, JobodCommand};
+use jobo::cli::jobod::{ConfigCommand, Jobod, JobodCommand, LogFormat};
 use std::io::IsTerminal;
 
 fn main() -> std::process::ExitCode {
     // Fault injection for the durability tests; nothing unless built with `failpoints`.
     let _failpoints = jobo::failpoints::setup();
     let args = Jobod::parse();
+    let log_format = args.log_format;
     let command = match args.command {
         Some(JobodCommand::Config(ConfigCommand::Default)) => {
             print!("{}", jobo::config::DEFAULT_CONFIG);
@@ -58,14 +59,18 @@ fn main() -> std::process::ExitCode {
         Some(command) => command,
         None => JobodCommand::Serve(args.serve),
     };
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("JOBOD_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Json => log.json().init(),
+        LogFormat::Text => log
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -2,29 +2,40 @@
 //! socket if one exists, then the per-user socket, starting a per-user `jobod` in the
 //! background when nothing answers there. An explicit host is never autostarted.
 //!
-//! On an `http://` host the caller is whoever its API token says: `--token`, then
-//! `JOBO_TOKEN` (clap reads both), then the first line of `$XDG_CONFIG_HOME/jobo/token`.
+//! On an `http://` or `https://` host the caller is whoever its API token says: `--token`,
+//! then `JOBO_TOKEN` (clap reads both), then the first line of `$XDG_CONFIG_HOME/jobo/token`.
 //! On the socket the kernel tells the server who the caller is, so no token is sent there.
+//! An `https://` host's certificate must be signed by the `--ca-cert` CA (`JOBO_CA_CERT`), or
+//! without one by a CA the system trusts; the TLS settings are loaded only for such a host.
 
 use crate::client::{Client, Endpoint};
 use crate::paths;
+use crate::tls::ClientTls;
 use anyhow::Context;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-pub async fn client(host: Option<&str>, token: Option<String>) -> anyhow::Result<Client> {
+pub async fn client(
+    host: Option<&str>,
+    token: Option<String>,
+    ca_cert: Option<&Path>,
+) -> anyhow::Result<Client> {
     if let Some(host) = host {
         let endpoint = Endpoint::parse(host)?;
-        if matches!(endpoint, Endpoint::Tcp(_)) {
-            let token = match token.filter(|t| !t.trim().is_empty()) {
-                Some(t) => Some(t.trim().to_string()),
-                None => token_file()?,
-            };
-            return Ok(Client::new(endpoint).with_token(token));
+        if endpoint.authority().is_none() {
+            return Ok(Client::new(endpoint));
         }
-        return Ok(Client::new(endpoint));
+        let token = match token.filter(|t| !t.trim().is_empty()) {
+            Some(t) => Some(t.trim().to_string()),
+            None => token_file()?,
+        };
+        let mut client = Client::new(endpoint.clone()).with_token(token);
+        if matches!(endpoint, Endpoint::Https(_)) {
+            client = client.with_tls(ClientTls::for_cli(ca_cert)?);
+        }
+        return Ok(client);
     }
     let system = paths::default_socket(true);
     if system.exists() {

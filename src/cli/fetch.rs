@@ -1,5 +1,6 @@
 //! `jobo fetch`: stream a job's results and unpack them as they arrive.
 
+use super::output::outln;
 use super::output::transfer_bar;
 use super::parse_id;
 use crate::api::Route;
@@ -24,7 +25,7 @@ pub async fn fetch(
     if json {
         super::output::print_json(&serde_json::json!({"id": id, "path": dest}))?;
     } else {
-        println!("{}", dest.display());
+        outln!("{}", dest.display());
     }
     Ok(0)
 }
@@ -66,8 +67,10 @@ pub async fn download(
         .inspect_ok(move |c| counter.inc(c.len() as u64));
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(chunks));
     let into = staging.path().to_path_buf();
-    let unpacked =
-        tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &into, u64::MAX)).await;
+    let unpacked = tokio::task::spawn_blocking(move || {
+        archive::unpack_tgz(reader, &into, archive::Limits::NONE)
+    })
+    .await;
     bar.finish_and_clear();
     unpacked?.context("cannot unpack the results")?;
 

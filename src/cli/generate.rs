@@ -6,6 +6,7 @@
 //! (see [`run_if_asked`]) and is not part of the clap definition, because clap_complete offers
 //! even hidden subcommands in zsh, fish and elvish.
 
+use super::output::outln;
 use anyhow::Context;
 use clap::{CommandFactory, ValueEnum};
 use clap_complete::Shell;
@@ -27,7 +28,7 @@ pub fn run_if_asked(
     match write_all(Path::new(&dir)) {
         Ok(paths) => {
             for path in paths {
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
             Some(std::process::ExitCode::SUCCESS)
         }

@@ -17,6 +17,22 @@ pub struct Jobod {
     pub command: Option<JobodCommand>,
     #[command(flatten)]
     pub serve: ServeArgs,
+    /// How log lines are written to stderr: text, or one JSON object a line (for log
+    /// collectors)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "JOBOD_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +142,23 @@ pub struct ServeArgs {
     /// for job-orchestrator; bind it to localhost): `[server] seed_listen`
     #[arg(long, env = "JOBOD_SEED_LISTEN", value_name = "HOST:PORT")]
     pub seed_listen: Option<String>,
+    /// Serve TCP (--listen) inside TLS with this certificate (PEM, the chain from the server's
+    /// own first): `[server] tls_cert`
+    #[arg(
+        long,
+        env = "JOBOD_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM): `[server] tls_key`
+    #[arg(
+        long,
+        env = "JOBOD_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// Config file [default: jobod.toml in the mode's config dir, if it exists]
     #[arg(long, env = "JOBOD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -151,6 +184,7 @@ impl ServeArgs {
             no_local_worker: self.no_local_worker,
             reinit: self.reinit,
             socket_group: self.socket_group.clone(),
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
         }
     }
 }
@@ -185,6 +219,31 @@ pub struct WorkerArgs {
         default_value = crate::run_as::DEFAULT_RUN_AS
     )]
     pub run_as_allow: Vec<String>,
+    /// Serve inside TLS with this certificate (PEM, the chain from the node's own first)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Take only clients that show a certificate signed by this CA (PEM): the server's
+    /// `[cluster] client_cert` (needs --tls-cert)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_TLS_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 impl WorkerArgs {
@@ -203,6 +262,8 @@ impl WorkerArgs {
                 .unwrap_or_else(|| crate::paths::default_data_dir(system).join("worker")),
             allow_seed_without_token: self.allow_seed_without_token,
             run_as_allow: self.run_as_allow.clone(),
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
+            tls_client_ca: self.tls_client_ca.clone(),
         }
     }
 }

@@ -37,8 +37,16 @@ async fn copy(
     let mut body = resp.into_body();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
-            to.write_all(&data).await?;
-            to.flush().await?;
+            let written = match to.write_all(&data).await {
+                Ok(()) => to.flush().await,
+                Err(e) => Err(e),
+            };
+            match written {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Err(super::output::OutputClosed.into());
+                }
+                other => other?,
+            }
         }
     }
     Ok(())

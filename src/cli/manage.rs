@@ -1,5 +1,6 @@
 //! `jobo cancel` and `jobo rm`: act on each id, report each, fail if any failed.
 
+use super::output::outln;
 use super::output::print_json;
 use super::parse_id;
 use crate::api::{Job, Route};
@@ -20,7 +21,7 @@ async fn each(
         match result {
             Ok(job) => {
                 if !json {
-                    println!("{} {}", job.id, job.state);
+                    outln!("{} {}", job.id, job.state);
                 }
                 done.push(job);
             }

@@ -7,9 +7,10 @@ pub mod generate;
 mod logs;
 mod manage;
 mod node;
-mod output;
+pub mod output;
 mod show;
 mod submit;
+mod system;
 mod token;
 
 pub mod jobod;
@@ -24,8 +25,8 @@ use std::path::PathBuf;
     about = "Submit batch jobs to jobod and fetch their results"
 )]
 pub struct Cli {
-    /// The server: unix:///path/to/jobod.sock or http://host:port [default: the local socket,
-    /// starting a per-user jobod if none answers]
+    /// The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default:
+    /// the local socket, starting a per-user jobod if none answers]
     #[arg(
         long,
         short = 'H',
@@ -34,9 +35,9 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub host: Option<String>,
-    /// API token for http:// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first
-    /// line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or
-    /// the file: other users can read a command line
+    /// API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the
+    /// first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN
+    /// or the file: other users can read a command line
     #[arg(
         long,
         global = true,
@@ -45,6 +46,10 @@ pub struct Cli {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system's
+    /// trusted CAs]
+    #[arg(long, global = true, env = "JOBO_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Print machine-readable JSON instead of tables and text
     #[arg(long, global = true)]
     pub json: bool,
@@ -142,8 +147,19 @@ pub enum Command {
     /// API tokens for TCP clients and portals (admins only)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The server: what it is and runs with, and stopping it
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Version, mode, data dir, config file, what it enforces, nodes
+    Info,
+    /// Stop jobod as SIGTERM does, and wait until it is gone (admins only)
+    Stop,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,7 +195,7 @@ pub enum ServiceCommand {
 pub enum NodeCommand {
     /// Add a worker node (`jobod worker`, or a seed node with --protocol seed)
     Add {
-        /// The node's address: http://host:port
+        /// The node's address: http://host:port, or https://host:port for a node with --tls-cert
         url: String,
         /// Services the node runs, comma-separated or repeated
         #[arg(
@@ -229,10 +245,16 @@ pub enum NodeCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Completions { shell } = cli.command {
         let mut cmd = Cli::command();
-        clap_complete::generate(shell, &mut cmd, "jobo", &mut std::io::stdout());
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "jobo", &mut script);
+        output::write_stdout(&String::from_utf8_lossy(&script));
         return Ok(0);
     }
-    let client = connect::client(cli.host.as_deref(), cli.token).await?;
+    if matches!(cli.command, Command::System(SystemCommand::Stop)) && cli.host.is_none() {
+        // Starting a jobod only to stop it helps nobody.
+        system::ensure_running().await?;
+    }
+    let client = connect::client(cli.host.as_deref(), cli.token, cli.ca_cert.as_deref()).await?;
     let json = cli.json;
     match cli.command {
         Command::Submit { args, wait } => submit::submit(&client, &args, wait, json).await,
@@ -254,6 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Service(ServiceCommand::Ls) => show::services(&client, json).await,
         Command::Node(cmd) => node::run(&client, cmd, json).await,
         Command::Token(cmd) => token::run(&client, cmd, json).await,
+        Command::System(cmd) => system::run(&client, cmd, json).await,
         Command::Completions { .. } => Ok(0),
     }
 }

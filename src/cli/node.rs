@@ -3,6 +3,7 @@
 //! `add` reads the token from a file and sends it in the request body; it is never printed.
 
 use super::NodeCommand;
+use super::output::outln;
 use super::output::{nodes_table, print_json};
 use crate::api::routes::RemoveNodeQuery;
 use crate::api::{NewNode, Node, NodeProtocol, Route};
@@ -36,7 +37,7 @@ pub async fn run(client: &Client, cmd: NodeCommand, json: bool) -> anyhow::Resul
             if json {
                 print_json(&node)?;
             } else {
-                println!("{} {}", node.id, node.name);
+                outln!("{} {}", node.id, node.name);
             }
             Ok(0)
         }
@@ -45,7 +46,7 @@ pub async fn run(client: &Client, cmd: NodeCommand, json: bool) -> anyhow::Resul
             if json {
                 print_json(&nodes)?;
             } else {
-                println!("{}", nodes_table(&nodes));
+                outln!("{}", nodes_table(&nodes));
             }
             Ok(0)
         }
@@ -104,7 +105,7 @@ async fn each(
                     } else {
                         done
                     };
-                    println!("{} {}", node.name, what);
+                    outln!("{} {}", node.name, what);
                 }
                 nodes.push(node);
             }

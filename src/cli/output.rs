@@ -8,8 +8,35 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::time::{Duration, UNIX_EPOCH};
 
+/// `println!` for the CLI's results: when the reader went away (`jobo status | head -3`), jobo
+/// ends quietly with exit 0, as other Unix tools do, instead of panicking; another error
+/// writing stdout (a full disk) ends it with a one-line message and exit 1.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::output::write_stdout(&format!("{}\n", format_args!($($arg)*))) };
+}
+pub(crate) use outln;
+
+/// Writes `text` to stdout as [`outln!`] says.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("jobo: error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// What an asynchronous copy to stdout or stderr (`jobo logs`) returns when its reader went
+/// away: `main` ends quietly with exit 0 on it.
+#[derive(Debug, thiserror::Error)]
+#[error("the output's reader went away")]
+pub struct OutputClosed;
+
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! `jobo status`, `list`, `wait` and `service ls`.
 
+use super::output::outln;
 use super::output::{job_detail, jobs_table, print_json, spinner};
 use super::parse_id;
 use crate::api::routes::WaitQuery;
@@ -26,7 +27,7 @@ pub async fn status(client: &Client, ids: &[String], json: bool) -> anyhow::Resu
         print_json(&jobs)?;
     } else {
         let details: Vec<String> = jobs.iter().map(job_detail).collect();
-        println!("{}", details.join("\n\n"));
+        outln!("{}", details.join("\n\n"));
     }
     Ok(0)
 }
@@ -35,7 +36,7 @@ fn show_list(jobs: &[Job], json: bool) -> anyhow::Result<i32> {
     if json {
         print_json(&jobs)?;
     } else {
-        println!("{}", jobs_table(jobs));
+        outln!("{}", jobs_table(jobs));
     }
     Ok(0)
 }
@@ -95,7 +96,7 @@ pub async fn wait(client: &Client, ids: &[String], json: bool) -> anyhow::Result
         print_json(&jobs)?;
     } else {
         for j in &jobs {
-            println!("{} {}", j.id, j.state);
+            outln!("{} {}", j.id, j.state);
         }
     }
     Ok(if jobs.iter().all(|j| j.state == JobState::Succeeded) {
@@ -135,6 +136,6 @@ pub async fn services(client: &Client, json: bool) -> anyhow::Result<i32> {
             dur(s.retention_secs),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(0)
 }

@@ -1,5 +1,6 @@
 //! `jobo submit` and `jobo run`: pack the directory as tar.gz while it uploads.
 
+use super::output::outln;
 use super::output::{print_json, transfer_bar};
 use super::{SubmitArgs, fetch, logs, show};
 use crate::api::routes::SubmitQuery;
@@ -60,7 +61,7 @@ pub async fn submit(
         if json {
             print_json(&job)?;
         } else {
-            println!("{}", job.id);
+            outln!("{}", job.id);
         }
         return Ok(0);
     }
@@ -68,7 +69,7 @@ pub async fn submit(
     if json {
         print_json(&job)?;
     } else {
-        println!("{} {}", job.id, job.state);
+        outln!("{} {}", job.id, job.state);
     }
     Ok(if job.state == JobState::Succeeded {
         0

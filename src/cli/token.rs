@@ -4,6 +4,7 @@
 //! it) and what it made on stderr; the secret is never shown again.
 
 use super::TokenCommand;
+use super::output::outln;
 use super::output::{print_json, tokens_table};
 use crate::api::{CreatedToken, NewToken, Role, Route, Token};
 use crate::client::{Client, ClientError, decode, request};
@@ -27,7 +28,7 @@ pub async fn run(client: &Client, cmd: TokenCommand, json: bool) -> anyhow::Resu
             if json {
                 print_json(&created)?;
             } else {
-                println!("{}", created.secret);
+                outln!("{}", created.secret);
                 eprintln!(
                     "token {} for {} ({}); keep the secret above, it is not shown again",
                     created.token.id,
@@ -42,7 +43,7 @@ pub async fn run(client: &Client, cmd: TokenCommand, json: bool) -> anyhow::Resu
             if json {
                 print_json(&tokens)?;
             } else {
-                println!("{}", tokens_table(&tokens));
+                outln!("{}", tokens_table(&tokens));
             }
             Ok(0)
         }
@@ -53,7 +54,7 @@ pub async fn run(client: &Client, cmd: TokenCommand, json: bool) -> anyhow::Resu
                 match client.route::<Token>(&Route::RevokeToken(id)).await {
                     Ok(token) => {
                         if !json {
-                            println!("{} revoked", token.id);
+                            outln!("{} revoked", token.id);
                         }
                         revoked.push(token);
                     }

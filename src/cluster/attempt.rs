@@ -38,7 +38,7 @@ pub async fn if_current(
         })
         .await;
     match res {
-        Ok(Some(changed)) => core.events.job_changed(id, changed.job.state),
+        Ok(Some(changed)) => core.job_changed(&changed.job),
         Ok(None) => {}
         Err(e) => tracing::error!("job {id}: cannot record what its node said: {e}"),
     }

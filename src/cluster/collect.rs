@@ -137,7 +137,12 @@ async fn unpack(
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
         super::remote::frames(body, timeout),
     ));
-    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limit))
+    // A job may leave any number of files: only their size is bounded.
+    let limits = archive::Limits {
+        bytes: limit,
+        ..archive::Limits::NONE
+    };
+    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limits))
         .await
         .map_err(|e| ArchiveError::Io(std::io::Error::other(e)))?
 }
@@ -162,7 +167,7 @@ async fn refuse(core: &Core, rec: &Record, why: String) -> Result<(), StoreError
         })
         .await?;
     if let Some(rec) = done {
-        core.events.job_changed(id, rec.job.state);
+        core.job_changed(&rec.job);
         // As after any outcome: no retry, so no pristine input to keep.
         let _ = tokio::fs::remove_dir_all(core.data.job(id).input()).await;
     }
@@ -217,7 +222,7 @@ pub async fn finish(
     let Some((rec, dir)) = done else {
         return Ok(false);
     };
-    core.events.job_changed(id, rec.job.state);
+    core.job_changed(&rec.job);
     // The pristine input was kept for a retry; there is none after an outcome.
     let _ = tokio::fs::remove_dir_all(dir.input()).await;
     Ok(true)

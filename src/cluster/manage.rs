@@ -130,15 +130,16 @@ fn valid_name(n: &str) -> bool {
 
 /// Checks a new node's settings and turns them into a row (without id).
 fn validate(core: &Core, new: NewNode) -> Result<NodeRow, ManageError> {
-    let authority = match Endpoint::parse(&new.url) {
-        Ok(Endpoint::Tcp(a)) => a,
+    let endpoint = match Endpoint::parse(&new.url) {
+        Ok(e @ (Endpoint::Tcp(_) | Endpoint::Https(_))) => e,
         _ => {
             return Err(ManageError::Invalid(format!(
-                "invalid node URL '{}': use http://host:port",
+                "invalid node URL '{}': use http://host:port or https://host:port",
                 new.url
             )));
         }
     };
+    let authority = endpoint.authority().unwrap_or_default().to_string();
     let name = new.name.unwrap_or_else(|| authority.clone());
     if !valid_name(&name) || name == Placement::LOCAL || name.parse::<i64>().is_ok() {
         return Err(ManageError::Invalid(format!(
@@ -184,7 +185,7 @@ fn validate(core: &Core, new: NewNode) -> Result<NodeRow, ManageError> {
     Ok(NodeRow {
         id: 0,
         name,
-        url: format!("http://{authority}"),
+        url: endpoint.to_string(),
         services,
         slots: new.slots,
         token,

@@ -12,6 +12,7 @@ use crate::client::{self, Client, Endpoint, ReqBody};
 use crate::paths::LogStream;
 use crate::protocol::{FeedQuery, NodeRoute, PayloadInfo, PushQuery};
 use crate::store::NodeRow;
+use crate::tls::ClientTls;
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::Response;
@@ -27,12 +28,15 @@ pub struct NodeClient {
 }
 
 impl NodeClient {
-    pub fn new(row: &NodeRow, timeout: Duration) -> NodeClient {
+    pub fn new(row: &NodeRow, timeout: Duration, tls: &ClientTls) -> NodeClient {
         // Checked when the node was added; a bad URL here only makes every request fail.
         let endpoint = Endpoint::parse(&row.url).unwrap_or(Endpoint::Tcp(row.url.clone()));
+        let client = Client::new(endpoint)
+            .with_token(row.token.clone())
+            .with_tls(tls.clone());
         NodeClient {
-            renewals: Renewals::new(endpoint.clone(), row.token.clone()),
-            client: Client::new(endpoint).with_token(row.token.clone()),
+            renewals: Renewals::new(client.clone()),
+            client,
             timeout,
         }
     }

@@ -4,28 +4,25 @@
 //! timed-out one is never reused.
 
 use super::remote::RemoteError;
-use crate::client::{self, ClientError, Endpoint, ReqBody};
+use crate::client::{self, Client, ClientError, ReqBody};
 use crate::protocol::{LeaseRenewal, NodeRoute};
 use http_body_util::BodyExt;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{self, HeaderValue};
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
 /// The renewal connection to one node.
 pub struct Renewals {
-    endpoint: Endpoint,
-    /// The node token.
-    token: Option<String>,
+    /// The node's endpoint, token and TLS settings.
+    client: Client,
     conn: Mutex<Option<SendRequest<ReqBody>>>,
 }
 
 impl Renewals {
-    pub fn new(endpoint: Endpoint, token: Option<String>) -> Renewals {
+    pub fn new(client: Client) -> Renewals {
         Renewals {
-            endpoint,
-            token,
+            client,
             conn: Mutex::new(None),
         }
     }
@@ -75,9 +72,9 @@ impl Renewals {
         sender: &mut SendRequest<ReqBody>,
         path: &str,
     ) -> Result<(), RemoteError> {
-        let transient = |e: hyper::Error| RemoteError::Transient(e.to_string());
+        let transient = |e: hyper::Error| RemoteError::from(self.client.http_error(e));
         let mut req = client::request(NodeRoute::Lease.method(), path, client::empty())?;
-        self.authorize(&mut req);
+        self.client.authorize(&mut req);
         sender.ready().await.map_err(transient)?;
         let resp = sender.send_request(req).await.map_err(transient)?;
         let status = resp.status();
@@ -96,51 +93,16 @@ impl Renewals {
         Err(ClientError::Api { status, message }.into())
     }
 
-    /// A new HTTP/1.1 connection to the node for renewals.
+    /// A new HTTP/1.1 connection to the node for renewals, its connection driven by a task
+    /// of its own.
     async fn connect_for_lease(&self) -> Result<SendRequest<ReqBody>, RemoteError> {
-        let refused = |e: std::io::Error| RemoteError::Transient(format!("cannot connect: {e}"));
-        match &self.endpoint {
-            Endpoint::Tcp(addr) => {
-                let io = tokio::net::TcpStream::connect(addr)
-                    .await
-                    .map_err(refused)?;
-                let _ = io.set_nodelay(true);
-                handshake(io).await
-            }
-            Endpoint::Unix(path) => {
-                let io = tokio::net::UnixStream::connect(path)
-                    .await
-                    .map_err(refused)?;
-                handshake(io).await
-            }
-        }
+        let io = self.client.connect().await?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| RemoteError::from(self.client.http_error(e)))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
     }
-
-    /// The headers [`crate::client::Client::send`] sets, for requests on this connection.
-    fn authorize(&self, req: &mut hyper::Request<ReqBody>) {
-        let host = match &self.endpoint {
-            Endpoint::Unix(_) => "localhost".to_string(),
-            Endpoint::Tcp(a) => a.clone(),
-        };
-        if let Ok(v) = HeaderValue::from_str(&host) {
-            req.headers_mut().insert(header::HOST, v);
-        }
-        if let Some(v) = self.token.as_deref().and_then(crate::token::bearer) {
-            req.headers_mut().insert(header::AUTHORIZATION, v);
-        }
-    }
-}
-
-/// An HTTP/1.1 handshake on `io`, its connection driven by a task of its own.
-async fn handshake<S>(io: S) -> Result<SendRequest<ReqBody>, RemoteError>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| RemoteError::Transient(e.to_string()))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
 }

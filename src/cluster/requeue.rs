@@ -31,7 +31,7 @@ pub async fn requeue_node_jobs(core: &Core, node: &str, why: &str) -> Result<usi
             rec.job.id,
             rec.job.reason.as_deref().unwrap_or("")
         );
-        core.events.job_changed(rec.job.id, rec.job.state);
+        core.job_changed(&rec.job);
     }
     Ok(moved.len())
 }

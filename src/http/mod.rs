@@ -1,54 +1,41 @@
 //! HTTP plumbing both HTTP servers share: `jobod serve`'s API (`server/`) and a worker node's
-//! (`node/`). Connections and accept loops here; answers and errors in `respond.rs`; streamed
-//! uploads in `upload.rs` (tar.gz) and `multipart.rs`; streamed archives in `download.rs`.
+//! (`node/`). Accept loops here (TLS on TCP when configured: `tls/`), connections within
+//! limits in `conns.rs`; answers and errors in `respond.rs`; uploads in `upload.rs` (bodies
+//! within limits, tar.gz), `spool.rs` and `multipart.rs`; streamed archives in `download.rs`.
 //! Nothing here knows a job, a queue or a payload table.
 
+mod conns;
 pub mod download;
 pub mod multipart;
 pub mod respond;
+mod spool;
 pub mod upload;
 
+pub use conns::Conns;
+
+use crate::tls::ServerTls;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::server::TlsStream;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 /// Every response body: a boxed stream of bytes (whole answers are one frame).
 pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
-/// Serves HTTP/1.1 on one connection in its own task, every request through `handler`.
-pub fn spawn_http<S, F, Fut>(io: S, handler: F)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    F: Fn(Request<Incoming>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
-{
-    tokio::spawn(async move {
-        // The timer arms hyper's header-read timeout (30 s), so a client that never finishes
-        // its request head cannot hold a connection forever.
-        if let Err(e) = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .serve_connection(TokioIo::new(io), service_fn(handler))
-            .await
-        {
-            tracing::debug!("connection ended: {e}");
-        }
-    });
-}
+/// A TCP connection as it is served: plain, or inside TLS.
+pub type TcpConn = Either<TcpStream, TlsStream<TcpStream>>;
 
-/// Accepts TCP connections until `shutdown`, handing each to `serve`.
+/// Accepts TCP connections until `shutdown`, handing each to `serve`; with `tls`, after a
+/// TLS handshake in the connection's own task (a failed one is logged at debug and the
+/// connection dropped), so a slow handshake never holds up the next accept.
 pub async fn accept_tcp(
     listener: TcpListener,
+    tls: Option<ServerTls>,
     shutdown: CancellationToken,
-    mut serve: impl FnMut(TcpStream, SocketAddr),
+    serve: impl Fn(TcpConn, SocketAddr) + Clone + Send + 'static,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -58,7 +45,17 @@ pub async fn accept_tcp(
         match accepted {
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
-                serve(stream, addr);
+                let Some(tls) = &tls else {
+                    serve(Either::Left(stream), addr);
+                    continue;
+                };
+                let (tls, serve) = (tls.clone(), serve.clone());
+                tokio::spawn(async move {
+                    match tls.accept(stream).await {
+                        Ok(stream) => serve(Either::Right(stream), addr),
+                        Err(e) => tracing::debug!("TLS handshake with {addr} failed: {e}"),
+                    }
+                });
             }
             Err(e) => accept_failed(e).await,
         }

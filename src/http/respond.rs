@@ -19,6 +19,8 @@ use super::Body;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds after which trying again may work (`Retry-After`), for a `429` or `503`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -26,7 +28,30 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client to try again in `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// Headers the answer carries besides its body.
+    pub fn headed(&self, mut resp: Response<Body>) -> Response<Body> {
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        // A request that timed out ends its connection: its client stopped sending halfway.
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        resp
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -38,12 +63,13 @@ impl ApiError {
         if self.status.is_server_error() {
             tracing::error!("{}", self.message);
         }
-        json(
+        let resp = json(
             self.status,
             &ErrorBody {
-                error: self.message,
+                error: self.message.clone(),
             },
-        )
+        );
+        self.headed(resp)
     }
 
     /// `{"id", "status", "message"}`, the seed's shape; like the seed, an error names no
@@ -52,14 +78,15 @@ impl ApiError {
         if self.status.is_server_error() {
             tracing::error!("{}", self.message);
         }
-        json(
+        let resp = json(
             self.status,
             &SeedStatus {
                 id: id.unwrap_or(0),
                 status: "Unknown".into(),
-                message: self.message,
+                message: self.message.clone(),
             },
-        )
+        );
+        self.headed(resp)
     }
 }
 

@@ -1,19 +1,52 @@
-//! Receiving uploads: streamed straight from the socket into a temp dir inside the data dir,
-//! counted against the size limit as they arrive, never held in memory whole.
+//! Receiving uploads into a temp dir inside the data dir, within [`UploadLimits`]: bytes
+//! counted as they arrive, an idle client dropped after `body_read_timeout`, never held in
+//! memory whole. A tar.gz body is spooled first (`spool.rs`) so its unpacker, which blocks,
+//! never waits on the network; multipart is written as it arrives (`multipart.rs`).
 
 use super::respond::ApiError;
+use super::spool::{Spooled, spool};
 use crate::archive::{self, ArchiveError};
+use crate::config::ServerConfig;
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::Stream;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{HeaderMap, StatusCode, header};
 use std::io;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+/// What one upload may be: the server's `[server]` settings, a node's defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    /// Bytes of the body, and bytes of file content once unpacked (`max_upload_bytes`).
+    pub bytes: u64,
+    /// Files and directories (`max_upload_entries`).
+    pub entries: u64,
+    /// The longest wait for the next bytes of a body (`body_read_timeout`).
+    pub idle: Duration,
+}
+
+impl UploadLimits {
+    pub fn new(server: &ServerConfig) -> UploadLimits {
+        UploadLimits {
+            bytes: server.max_upload_bytes,
+            entries: server.max_upload_entries,
+            idle: server.body_read_timeout,
+        }
+    }
+
+    pub fn archive(&self) -> archive::Limits {
+        archive::Limits {
+            bytes: self.bytes,
+            entries: self.entries,
+        }
+    }
+}
 
 /// How long, and how much, of a refused upload is still read (and thrown away).
 const LINGER_TIME: Duration = Duration::from_secs(10);
@@ -34,6 +67,11 @@ impl UploadBody {
             inner: Some(body),
             done: false,
         }
+    }
+
+    /// The client stalled: nothing of the rest is waited for (the connection is dropped).
+    fn abandon(&mut self) {
+        self.done = true;
     }
 }
 
@@ -92,31 +130,88 @@ impl Drop for UploadBody {
     }
 }
 
-/// A body stream that fails once more than `limit` bytes came, and says so in `exceeded`.
-pub(super) fn limited(
-    body: UploadBody,
-    limit: u64,
-    exceeded: Arc<AtomicBool>,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    let mut seen = 0u64;
-    body.into_data_stream()
-        .map_err(io::Error::other)
-        .map(move |chunk| {
-            let chunk = chunk?;
-            seen += chunk.len() as u64;
-            if seen > limit {
-                exceeded.store(true, Ordering::Relaxed);
-                return Err(io::Error::new(
-                    io::ErrorKind::FileTooLarge,
-                    "upload too large",
-                ));
-            }
-            Ok(chunk)
-        })
-}
-
 pub(super) fn too_large(limit: u64) -> ApiError {
     ArchiveError::TooLarge(limit).into()
+}
+
+/// Why a body stream ended early, for the answer: the parser reading the stream (multer)
+/// wraps the stream's error in its own.
+#[derive(Default)]
+pub(super) struct BodyFault(AtomicU8);
+
+const TOO_LARGE: u8 = 1;
+const STALLED: u8 = 2;
+const FRAMING: u8 = 3;
+
+impl BodyFault {
+    pub(super) fn set_framing(&self) {
+        self.0.store(FRAMING, Ordering::Relaxed);
+    }
+
+    /// The answer for a stream that failed, if it failed for one of these reasons.
+    pub(super) fn error(&self, limits: &UploadLimits) -> Option<ApiError> {
+        match self.0.load(Ordering::Relaxed) {
+            TOO_LARGE => Some(too_large(limits.bytes)),
+            STALLED => Some(stalled(limits.idle)),
+            FRAMING => Some(ApiError::bad_request(format!(
+                "invalid multipart body: more than {} bytes of part headers (or of text \
+                 before the first part) in a row",
+                super::multipart::MAX_FRAMING
+            ))),
+            _ => None,
+        }
+    }
+}
+
+/// `408`: the client stopped sending. Answered with `Connection: close` (see `respond.rs`).
+pub(super) fn stalled(idle: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "the upload stalled: no data for {} (the server's body_read_timeout); nothing was kept",
+            humantime::format_duration(idle)
+        ),
+    )
+}
+
+/// The body's data as a stream that fails once more than `limits.bytes` came, or when no
+/// bytes came for `limits.idle`; `fault` says which. A stalled body is abandoned, not
+/// drained (see [`UploadBody`]).
+pub(super) fn body_stream(
+    body: UploadBody,
+    limits: UploadLimits,
+    fault: Arc<BodyFault>,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    futures_util::stream::unfold(Some((body, 0u64)), move |state| {
+        let fault = fault.clone();
+        async move {
+            let (mut body, mut seen) = state?;
+            loop {
+                let frame = match tokio::time::timeout(limits.idle, body.frame()).await {
+                    Err(_) => {
+                        body.abandon();
+                        fault.0.store(STALLED, Ordering::Relaxed);
+                        let e = io::Error::new(io::ErrorKind::TimedOut, "the upload stalled");
+                        return Some((Err(e), None));
+                    }
+                    Ok(None) => return None,
+                    Ok(Some(Err(e))) => return Some((Err(io::Error::other(e)), None)),
+                    Ok(Some(Ok(frame))) => frame,
+                };
+                // Trailers carry no data.
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                seen += data.len() as u64;
+                if seen > limits.bytes {
+                    fault.0.store(TOO_LARGE, Ordering::Relaxed);
+                    let e = io::Error::new(io::ErrorKind::FileTooLarge, "upload too large");
+                    return Some((Err(e), None));
+                }
+                return Some((Ok(data), Some((body, seen))));
+            }
+        }
+    })
 }
 
 /// Refuses at once a body whose declared length is over the limit.
@@ -145,25 +240,22 @@ pub fn staging_dir(tmp: &std::path::Path) -> Result<tempfile::TempDir, ApiError>
         })
 }
 
-/// Unpacks a tar.gz body of at most `limit` content bytes into `dest`; returns the content bytes.
+/// Unpacks a tar.gz body into `dest` within `limits`; returns the content bytes. The body
+/// is first spooled (see [`spool`]), so the unpacker, which blocks, never waits on the
+/// network: a stalled client holds no thread of the blocking pool.
 pub async fn receive_tgz(
-    limit: u64,
+    limits: UploadLimits,
     body: UploadBody,
-    dest: &std::path::Path,
+    tmp: &Path,
+    dest: &Path,
 ) -> Result<u64, ApiError> {
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(limited(
-        body,
-        limit,
-        exceeded.clone(),
-    )));
+    let spooled = spool(body, limits, tmp).await?;
     let dest = dest.to_path_buf();
-    let res = tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limit))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    match res {
-        _ if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
-        Err(ArchiveError::TooLarge(_)) => Err(too_large(limit)),
-        other => Ok(other?),
-    }
+    let unpacked = tokio::task::spawn_blocking(move || match spooled {
+        Spooled::Memory(bytes) => archive::unpack_tgz(&bytes[..], &dest, limits.archive()),
+        Spooled::File(file) => archive::unpack_tgz(file.reopen()?, &dest, limits.archive()),
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(unpacked?)
 }

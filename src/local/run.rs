@@ -28,7 +28,7 @@ async fn record(
         .call(move |c| store::transition_now(c, id, to, patch))
         .await
     {
-        Ok(rec) => worker.core.events.job_changed(id, rec.job.state),
+        Ok(rec) => worker.core.job_changed(&rec.job),
         Err(e) => tracing::error!("job {id}: cannot record {to}: {e}"),
     }
 }
@@ -197,7 +197,7 @@ async fn record_outcome(
             .await;
         match res {
             Ok(rec) => {
-                worker.core.events.job_changed(id, rec.job.state);
+                worker.core.job_changed(&rec.job);
                 return true;
             }
             Err(store::StoreError::IllegalTransition { from, .. }) => {

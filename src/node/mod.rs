@@ -2,7 +2,9 @@
 //! the same executor as the server's local worker, and serves, behind a node token, the native
 //! worker protocol the server speaks ([`crate::protocol`], `/v1/…`) and the seed's client
 //! routes (`/submit`, `/retrieve`, `/kill`, `/load`, …). It owns no authoritative state: its
-//! payload table is in memory and its payload dirs are emptied at start.
+//! payload table is in memory and its payload dirs are emptied at start. With `--tls-cert` it
+//! serves inside TLS, and with `--tls-client-ca` it takes only clients (servers) that show a
+//! certificate signed by that CA, on top of the node token.
 
 mod allow;
 mod feed;
@@ -17,6 +19,7 @@ mod seed;
 
 use crate::config::ServerConfig;
 use crate::paths::DataDir;
+use crate::tls::ServerTls;
 use crate::{host, http, perms, process, run_as};
 use allow::Allowed;
 use anyhow::Context;
@@ -39,12 +42,20 @@ pub struct WorkerOptions {
     pub allow_seed_without_token: bool,
     /// `--run-as-allow`: whom a root node may run payloads as (see `allow.rs`).
     pub run_as_allow: Vec<String>,
+    /// `--tls-cert` and `--tls-key`: serve inside TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// `--tls-client-ca`: require a client certificate signed by this CA (needs `tls`).
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let token = crate::token::read(&opts.token_file)?;
     perms::warn_if_readable(&opts.token_file, "the node token file");
     let allowed = Allowed::at_start(&opts.run_as_allow)?;
+    let tls = match &opts.tls {
+        Some((cert, key)) => Some(ServerTls::load(cert, key, opts.tls_client_ca.as_deref())?),
+        None => None,
+    };
     let data = DataDir::new(opts.data_dir.clone());
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
@@ -73,7 +84,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         token,
         allow_seed_without_token: opts.allow_seed_without_token,
         allowed,
-        max_upload_bytes: defaults.max_upload_bytes,
+        limits: http::upload::UploadLimits::new(&defaults),
         tmp: data.tmp(),
         load: Load::new(),
         shutdown: shutdown.clone(),
@@ -91,11 +102,16 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let bound = listener.local_addr()?;
     write_atomically(&data.worker_addr_file(), bound.to_string().as_bytes())?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let client_certs = match &tls {
+        Some(t) if t.requires_client_cert() => ", client certificates required",
+        _ => "",
+    };
     tracing::info!(
-        "worker node listening on http://{bound} (data in {}, {slots} slots)",
+        "worker node listening on {scheme}://{bound} (data in {}, {slots} slots{client_certs})",
         data.root().display()
     );
-    let accept = tokio::spawn(accept_loop(node, listener, shutdown.clone()));
+    let accept = tokio::spawn(accept_loop(node, listener, tls, shutdown.clone()));
 
     stop.wait().await;
     tracing::info!("shutting down: killing running payloads");
@@ -139,10 +155,17 @@ fn write_atomically(path: &Path, content: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: CancellationToken) {
-    http::accept_tcp(listener, shutdown, |stream, _| {
+async fn accept_loop(
+    node: Arc<Node>,
+    listener: TcpListener,
+    tls: Option<ServerTls>,
+    shutdown: CancellationToken,
+) {
+    let defaults = ServerConfig::default();
+    let conns = http::Conns::new(defaults.max_connections, defaults.body_read_timeout);
+    http::accept_tcp(listener, tls, shutdown, move |stream, _| {
         let node = node.clone();
-        http::spawn_http(stream, move |req| routes::handle(node.clone(), req));
+        conns.serve(stream, move |req| routes::handle(node.clone(), req));
     })
     .await
 }

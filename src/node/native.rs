@@ -89,9 +89,9 @@ async fn put(
         .allowed
         .for_payload(q.run_as.as_deref())
         .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
-    upload::check_length(req.headers(), node.max_upload_bytes)?;
+    upload::check_length(req.headers(), node.limits.bytes)?;
     let staged = upload::staging_dir(&node.tmp)?;
-    upload::receive_tgz(node.max_upload_bytes, req.into_body(), staged.path()).await?;
+    upload::receive_tgz(node.limits, req.into_body(), &node.tmp, staged.path()).await?;
     if !staged.path().join("run.sh").is_file() {
         return Err(ApiError::bad_request("the payload has no run.sh"));
     }

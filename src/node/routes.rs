@@ -29,7 +29,7 @@ pub struct Node {
     pub allow_seed_without_token: bool,
     /// Whom payloads may run as.
     pub allowed: super::allow::Allowed,
-    pub max_upload_bytes: u64,
+    pub limits: crate::http::upload::UploadLimits,
     /// Uploads in progress (emptied at start).
     pub tmp: PathBuf,
     pub load: Load,

@@ -39,8 +39,8 @@ impl SeedError {
             tracing::error!("{}", e.message);
         }
         let mut body = serde_json::to_value(SeedPayload::empty()).unwrap_or_default();
-        body["error"] = e.message.into();
-        json(e.status, &body)
+        body["error"] = e.message.clone().into();
+        e.headed(json(e.status, &body))
     }
 }
 
@@ -106,11 +106,10 @@ pub async fn submit(node: &Node, req: Request<UploadBody>) -> Result<Response<Bo
         .allowed
         .for_payload(None)
         .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
-    upload::check_length(req.headers(), node.max_upload_bytes)?;
+    upload::check_length(req.headers(), node.limits.bytes)?;
     let staged = upload::staging_dir(&node.tmp)?;
     let (parts, body) = req.into_parts();
-    multipart::receive_multipart(node.max_upload_bytes, &parts.headers, body, staged.path())
-        .await?;
+    multipart::receive_multipart(node.limits, &parts.headers, body, staged.path()).await?;
     if !staged.path().join("run.sh").is_file() {
         return Err(ApiError::bad_request("the payload has no run.sh").into());
     }

@@ -4,26 +4,47 @@
 //! nothing the client merely declares is believed. On the `seed_listen` listener everyone is
 //! an anonymous portal, and only the seed routes are served. Token users cannot be named
 //! `portal:…` (a `:` is not allowed in a user name), so no token passes for a portal's user.
+//! Every use of a token, and every refused one, goes to the audit log.
 
 use crate::api::{Role, USER_HEADER};
+use crate::audit::{Actor, Event};
 use crate::http::respond::ApiError;
 use crate::paths::{in_group, user_name};
 use crate::queue::Caller;
 use crate::state::Ctx;
 use crate::{secret, store};
-use hyper::StatusCode;
 use hyper::header::{AUTHORIZATION, HeaderMap};
+use hyper::{Method, StatusCode};
 
 use super::Peer;
 
+/// The request a caller is identified for: what the audit log says they asked.
+pub struct Asked<'a> {
+    pub peer: &'a Peer,
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub headers: &'a HeaderMap,
+}
+
+impl<'a> Asked<'a> {
+    pub fn of<B>(peer: &'a Peer, req: &'a hyper::Request<B>) -> Asked<'a> {
+        Asked {
+            peer,
+            method: req.method(),
+            path: req.uri().path(),
+            headers: req.headers(),
+        }
+    }
+}
+
 /// The caller of a native route, or why there is none: `401` (no, a wrong, revoked or
 /// expired token), `400` (the old `X-Jobo-User` header), `403` (a portal token).
-pub async fn caller(ctx: &Ctx, peer: &Peer, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    match peer {
+pub async fn caller(ctx: &Ctx, asked: &Asked<'_>) -> Result<Caller, ApiError> {
+    match asked.peer {
         Peer::Unix { uid } => Ok(unix_caller(ctx, *uid)),
-        Peer::Tcp(_) => match seed_caller(ctx, peer, headers).await? {
+        Peer::Tcp(_) => match seed_caller(ctx, asked).await? {
             SeedCaller::User(who) => Ok(who),
-            SeedCaller::Portal => Err(ApiError::new(
+            SeedCaller::Portal { .. } => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "a portal token may call only the seed routes (/upload, /download, \
                  /download_partial, /terminate), not /v1",
@@ -38,22 +59,28 @@ pub async fn caller(ctx: &Ctx, peer: &Peer, headers: &HeaderMap) -> Result<Calle
 
 /// A socket caller: their Unix user; an admin if root, jobod's own user or in the admin group.
 fn unix_caller(ctx: &Ctx, uid: u32) -> Caller {
+    let user = user_name(uid);
     Caller {
-        user: user_name(uid),
+        actor: Actor::Socket {
+            uid,
+            user: user.clone(),
+        },
+        user,
         admin: uid == 0
             || uid == ctx.admin_uid
             || in_group(uid, &ctx.core.config.server.admin_group),
-        uid: Some(uid),
     }
 }
 
 /// Who calls a seed route (`/upload`, `/download`, `/download_partial`, `/terminate`).
 #[derive(Debug, Clone)]
 pub enum SeedCaller {
-    /// A portal: a `portal` token, or anyone on the `seed_listen` listener. It owns the jobs
-    /// it uploads as `portal:<user_id>` and sees every `portal:*` job: one portal token sees
-    /// all of the portals' jobs, since the seed API has no notion of which portal asks.
-    Portal,
+    /// A portal: anyone on the `seed_listen` listener (no `name`), or a `portal` token made
+    /// for user `name`. Each owns the jobs it uploads as `portal:<user_id>` (the listener) or
+    /// `portal:<name>:<user_id>` (a token) and sees only those: two portals never see each
+    /// other's jobs. Within one portal the seed API has no notion of who asks, so it sees all
+    /// of its users' jobs, as the old server did.
+    Portal { name: Option<String>, actor: Actor },
     /// A user (or admin) on the socket or with a user or admin token: their own jobs, as on
     /// `/v1`; an upload's `user_id` is checked as the seed does, then ignored.
     User(Caller),
@@ -63,7 +90,10 @@ impl SeedCaller {
     /// Who owns a job this caller uploads with the seed's `user_id`.
     pub fn owner(&self, user_id: i32) -> String {
         match self {
-            SeedCaller::Portal => format!("portal:{user_id}"),
+            SeedCaller::Portal { name: None, .. } => format!("portal:{user_id}"),
+            SeedCaller::Portal {
+                name: Some(name), ..
+            } => format!("portal:{name}:{user_id}"),
             SeedCaller::User(who) => who.user.clone(),
         }
     }
@@ -71,49 +101,89 @@ impl SeedCaller {
     /// The caller's uid when it came over the socket: whose jobs run as that user.
     pub fn socket_uid(&self) -> Option<u32> {
         match self {
-            SeedCaller::Portal => None,
-            SeedCaller::User(who) => who.uid,
+            SeedCaller::Portal { .. } => None,
+            SeedCaller::User(who) => who.socket_uid(),
         }
     }
 
     /// Whether this caller may see and act on a job owned by `owner`.
     pub fn may_see(&self, owner: &str) -> bool {
+        let portal_user = owner.strip_prefix("portal:");
         match self {
-            SeedCaller::Portal => owner.starts_with("portal:"),
+            SeedCaller::Portal { name: None, .. } => portal_user.is_some_and(|u| !u.contains(':')),
+            SeedCaller::Portal {
+                name: Some(name), ..
+            } => portal_user
+                .and_then(|u| u.strip_prefix(name.as_str()))
+                .is_some_and(|rest| rest.starts_with(':')),
             SeedCaller::User(who) => who.admin || who.user == owner,
+        }
+    }
+
+    /// Who this is in the audit log.
+    pub fn actor(&self) -> &Actor {
+        match self {
+            SeedCaller::Portal { actor, .. } => actor,
+            SeedCaller::User(who) => &who.actor,
         }
     }
 }
 
 /// The caller of a seed route: `401` on TCP without a live token, `400` for `X-Jobo-User`.
-pub async fn seed_caller(
-    ctx: &Ctx,
-    peer: &Peer,
-    headers: &HeaderMap,
-) -> Result<SeedCaller, ApiError> {
-    match peer {
+pub async fn seed_caller(ctx: &Ctx, asked: &Asked<'_>) -> Result<SeedCaller, ApiError> {
+    match asked.peer {
         Peer::Unix { uid } => Ok(SeedCaller::User(unix_caller(ctx, *uid))),
-        Peer::SeedTcp(_) => Ok(SeedCaller::Portal),
-        Peer::Tcp(_) => {
-            if headers.contains_key(USER_HEADER) {
+        Peer::SeedTcp(addr) => Ok(SeedCaller::Portal {
+            name: None,
+            actor: Actor::SeedListen {
+                peer: addr.to_string(),
+            },
+        }),
+        Peer::Tcp(addr) => {
+            if asked.headers.contains_key(USER_HEADER) {
                 return Err(ApiError::bad_request(
                     "X-Jobo-User is no longer trusted: authenticate with an API token \
                      (Authorization: Bearer …; an admin makes one with `jobo token create`)",
                 ));
             }
-            let token = authenticate(ctx, headers).await?;
+            let audit = |action, actor: &Actor| {
+                ctx.audit.record(Event {
+                    action,
+                    actor,
+                    target: Some(format!("{} {}", asked.method, asked.path)),
+                    owner: None,
+                })
+            };
+            let token = match authenticate(ctx, asked.headers).await {
+                Ok(token) => token,
+                Err(e) => {
+                    let actor = Actor::Unauthenticated {
+                        peer: addr.to_string(),
+                    };
+                    audit("token_refused", &actor);
+                    return Err(e);
+                }
+            };
+            let actor = Actor::Token {
+                token: token.id,
+                user: token.user.clone(),
+                peer: addr.to_string(),
+            };
+            audit("token_used", &actor);
+            let user = |admin| {
+                SeedCaller::User(Caller {
+                    user: token.user.clone(),
+                    admin,
+                    actor: actor.clone(),
+                })
+            };
             Ok(match token.role {
-                Role::User => SeedCaller::User(Caller {
-                    user: token.user,
-                    admin: false,
-                    uid: None,
-                }),
-                Role::Admin => SeedCaller::User(Caller {
-                    user: token.user,
-                    admin: true,
-                    uid: None,
-                }),
-                Role::Portal => SeedCaller::Portal,
+                Role::User => user(false),
+                Role::Admin => user(true),
+                Role::Portal => SeedCaller::Portal {
+                    name: Some(token.user.clone()),
+                    actor: actor.clone(),
+                },
             })
         }
     }

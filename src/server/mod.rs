@@ -1,20 +1,26 @@
-//! `jobod serve`'s HTTP API: accepts connections on the Unix socket and on TCP and serves each
-//! with hyper (`http/`), one task per connection, all through the same router (`routes.rs`).
+//! `jobod serve`'s HTTP API: accepts connections on the Unix socket and on TCP (inside TLS
+//! when `--tls-cert` is given) and serves each with hyper (`http/`), one task per connection,
+//! all through the same router (`routes.rs`).
 
+mod docs;
 mod errors;
 mod files;
 mod follow;
 mod identity;
+mod metrics;
 mod native;
 mod nodes;
 pub mod routes;
 mod seed;
+mod system;
+pub mod throttle;
 mod tokens;
 
 pub use routes::Peer;
 
-use crate::http::{accept_failed, accept_tcp, spawn_http};
+use crate::http::{accept_failed, accept_tcp};
 use crate::state::Ctx;
+use crate::tls::ServerTls;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -56,7 +62,8 @@ fn serve_connection<S>(ctx: Ctx, io: S, peer: Peer)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    spawn_http(io, move |req| {
+    let conns = ctx.conns.clone();
+    conns.serve(io, move |req| {
         routes::handle(ctx.clone(), peer.clone(), req)
     });
 }
@@ -83,8 +90,14 @@ pub async fn serve_unix(ctx: Ctx, listener: UnixListener, shutdown: Cancellation
     }
 }
 
-pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationToken) {
-    accept_tcp(listener, shutdown, |stream, addr| {
+/// The `listen` listener, inside TLS when `tls` is given.
+pub async fn serve_tcp(
+    ctx: Ctx,
+    listener: TcpListener,
+    tls: Option<ServerTls>,
+    shutdown: CancellationToken,
+) {
+    accept_tcp(listener, tls, shutdown, move |stream, addr| {
         serve_connection(ctx.clone(), stream, Peer::Tcp(addr))
     })
     .await
@@ -92,7 +105,7 @@ pub async fn serve_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationTo
 
 /// The `seed_listen` listener: only the seed routes, every caller an anonymous portal.
 pub async fn serve_seed_tcp(ctx: Ctx, listener: TcpListener, shutdown: CancellationToken) {
-    accept_tcp(listener, shutdown, |stream, addr| {
+    accept_tcp(listener, None, shutdown, move |stream, addr| {
         serve_connection(ctx.clone(), stream, Peer::SeedTcp(addr))
     })
     .await

@@ -55,17 +55,19 @@ pub async fn submit(
     if let Some(job) = queue::find_idempotent(ctx, &who.user, key.as_deref()).await? {
         return Ok(json(StatusCode::OK, &job));
     }
-    upload::check_length(req.headers(), ctx.core.config.server.max_upload_bytes)?;
-    let dir = upload::staging_dir(&ctx.core.data.tmp())?;
-    let input_bytes = upload::receive_tgz(
-        ctx.core.config.server.max_upload_bytes,
-        req.into_body(),
-        dir.path(),
-    )
-    .await?;
+    ctx.submits.take(&who.user)?;
+    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    upload::check_length(req.headers(), limits.bytes)?;
+    let tmp = ctx.core.data.tmp();
+    let dir = upload::staging_dir(&tmp)?;
+    let input_bytes = upload::receive_tgz(limits, req.into_body(), &tmp, dir.path()).await?;
     let new = NewJob {
         user: who.user.clone(),
-        run_as: Some(run_as::for_submit(&ctx.core.config, who.uid, &service)),
+        run_as: Some(run_as::for_submit(
+            &ctx.core.config,
+            who.socket_uid(),
+            &service,
+        )),
         service,
         priority: q.priority,
         timeout_secs,
@@ -102,7 +104,10 @@ pub async fn list(ctx: &Ctx, who: &Caller, query: &str) -> Result<Response<Body>
 }
 
 pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
-    Ok(json(StatusCode::OK, &queue::get_own(ctx, who, id).await?))
+    Ok(json(
+        StatusCode::OK,
+        &queue::get_own(ctx, who, id, "status").await?,
+    ))
 }
 
 pub async fn wait(
@@ -112,7 +117,7 @@ pub async fn wait(
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
     let q: WaitQuery = parse_query(query)?;
-    queue::get_own(ctx, who, id).await?; // 404 for a job not theirs, before waiting
+    queue::get_own(ctx, who, id, "wait").await?; // 404 for a job not theirs, before waiting
     let limit = Duration::from_secs(q.timeout.unwrap_or(60).min(3600));
     Ok(json(
         StatusCode::OK,
@@ -136,7 +141,7 @@ pub async fn logs(
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
     let q: LogQuery = parse_query(query)?;
-    queue::get_own(ctx, who, id).await?; // 404 for an unknown job or another user's
+    queue::get_own(ctx, who, id, "logs").await?; // 404 for an unknown job or another user's
     Ok(log_response(ctx.clone(), id, which, q.offset, q.follow))
 }
 
@@ -149,7 +154,7 @@ pub async fn results(
 ) -> Result<Response<Body>, ApiError> {
     let q: ResultsQuery = parse_query(query)?;
     let format = Format::parse(q.format.as_deref())?;
-    let job = queue::get_own(ctx, who, id).await?;
+    let job = queue::get_own(ctx, who, id, "fetch").await?;
     if !job.state.is_terminal() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -160,7 +165,8 @@ pub async fn results(
         ));
     }
     let dir = current_files(ctx, &job)?;
-    Ok(archive_response(dir, format, &format!("job-{id}")))
+    let resp = archive_response(dir, format, &format!("job-{id}"));
+    Ok(super::metrics::counted(ctx, resp))
 }
 
 pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {

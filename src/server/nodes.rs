@@ -12,6 +12,7 @@
 
 use crate::api::NewNode;
 use crate::api::routes::{RemoveNodeQuery, Route};
+use crate::audit::Event;
 use crate::http::Body;
 use crate::http::respond::{ApiError, json, parse_query};
 use crate::placement::Placement;
@@ -34,15 +35,15 @@ pub async fn route(
 ) -> Result<Response<Body>, ApiError> {
     check_admin(who)?;
     let cluster = ctx.backends.cluster();
-    match route {
+    let (action, node) = match route {
         Route::Nodes => {
             let local = ctx.backends.local_slots();
             let nodes = cluster.list((local > 0).then_some(local)).await?;
-            Ok(json(StatusCode::OK, &nodes))
+            return Ok(json(StatusCode::OK, &nodes));
         }
         Route::AddNode => {
             let new = read_new_node(req).await?;
-            Ok(json(StatusCode::CREATED, &cluster.add(new).await?))
+            ("node_add", cluster.add(new).await?)
         }
         Route::RemoveNode(key) => {
             let q: RemoveNodeQuery = parse_query(query)?;
@@ -52,21 +53,29 @@ pub async fn route(
                      --no-local-worker to run without it",
                 ));
             }
-            Ok(json(StatusCode::OK, &cluster.remove(&key, q.force).await?))
+            ("node_remove", cluster.remove(&key, q.force).await?)
         }
-        Route::Drain(key) => Ok(json(
-            StatusCode::OK,
-            &cluster.set_draining(&key, true).await?,
-        )),
-        Route::Undrain(key) => Ok(json(
-            StatusCode::OK,
-            &cluster.set_draining(&key, false).await?,
-        )),
-        other => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no route for {} {}", other.method(), other.path()),
-        )),
-    }
+        Route::Drain(key) => ("node_drain", cluster.set_draining(&key, true).await?),
+        Route::Undrain(key) => ("node_undrain", cluster.set_draining(&key, false).await?),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no route for {} {}", other.method(), other.path()),
+            ));
+        }
+    };
+    ctx.audit.record(Event {
+        action,
+        actor: &who.actor,
+        target: Some(format!("node {} ({})", node.name, node.url)),
+        owner: None,
+    });
+    let status = if action == "node_add" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, &node))
 }
 
 /// `403` unless the caller is an admin: only they manage nodes and tokens.
@@ -130,19 +139,19 @@ async fn read_new_node(req: Request<Incoming>) -> Result<NewNode, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::Actor;
 
     #[test]
     fn only_admins_manage_nodes() {
-        let user = Caller {
-            user: "alice".into(),
-            admin: false,
-            uid: None,
+        let caller = |user: &str, admin| Caller {
+            user: user.into(),
+            admin,
+            actor: Actor::Socket {
+                uid: 0,
+                user: user.into(),
+            },
         };
-        let admin = Caller {
-            user: "root".into(),
-            admin: true,
-            uid: None,
-        };
+        let (user, admin) = (caller("alice", false), caller("root", true));
         let e = check_admin(&user).expect_err("refused");
         assert_eq!(e.status, StatusCode::FORBIDDEN);
         assert!(e.message.contains("alice"), "{}", e.message);

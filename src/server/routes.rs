@@ -1,8 +1,8 @@
 //! The one router served on the Unix socket and on TCP: native `/v1` and seed-compatible
 //! routes, plus health. It asks `identity.rs` who the caller is, then hands over to a handler.
 
-use super::identity::{caller, seed_caller};
-use super::{native, nodes, seed, tokens};
+use super::identity::{Asked, caller, seed_caller};
+use super::{docs, native, nodes, seed, tokens};
 use crate::api::routes::{Route, RouteError};
 use crate::http::Body;
 use crate::http::respond::{ApiError, full, json};
@@ -48,7 +48,7 @@ pub async fn handle(
             | (&Method::POST, ["terminate", _])
     );
     let who = if is_seed {
-        match seed_caller(&ctx, &peer, req.headers()).await {
+        match seed_caller(&ctx, &Asked::of(&peer, &req)).await {
             Ok(who) => Some(who),
             Err(e) => {
                 // Let a client that is still sending an upload finish, so it reads the refusal.
@@ -73,6 +73,15 @@ pub async fn handle(
         }
         (&Method::POST, ["terminate", id], Some(who)) => seed::terminate(&ctx, &who, id).await,
         (&Method::GET, ["health"], _) if !seed_only => health(&ctx).await,
+        (&Method::GET, ["v1", "openapi.json"], _) if !seed_only => docs::openapi(),
+        (&Method::GET, ["swagger"], _) if !seed_only => docs::swagger(None),
+        (&Method::GET, ["swagger", file], _) if !seed_only => docs::swagger(Some(file)),
+        (&Method::GET, ["metrics"], _) if !seed_only => {
+            match caller(&ctx, &Asked::of(&peer, &req)).await {
+                Ok(_) => super::metrics::metrics(&ctx).await.unwrap_or_else(refusal),
+                Err(e) => refusal(e),
+            }
+        }
         (_, ["v1", ..], _) => native_route(&ctx, &peer, req, &method, &path)
             .await
             .unwrap_or_else(refusal),
@@ -121,7 +130,7 @@ async fn native_route(
     path: &str,
 ) -> Result<Response<Body>, ApiError> {
     let query = req.uri().query().unwrap_or("").to_string();
-    let who = match caller(ctx, peer, req.headers()).await {
+    let who = match caller(ctx, &Asked::of(peer, &req)).await {
         Ok(who) => who,
         Err(e) => {
             // Let a client that is still sending an upload finish, so it reads the refusal.
@@ -154,6 +163,8 @@ async fn native_route(
         | Route::RemoveNode(_)
         | Route::Drain(_)
         | Route::Undrain(_) => nodes::route(ctx, &who, route, &query, req).await,
+        Route::System => super::system::info(ctx, &who).await,
+        Route::Stop => super::system::stop(ctx, &who).await,
         Route::Tokens | Route::CreateToken | Route::RevokeToken(_) => {
             tokens::route(ctx, &who, route, req).await
         }

@@ -44,16 +44,11 @@ async fn upload_inner(
 ) -> Result<Response<Body>, ApiError> {
     // From here on, a refusal lets the client finish sending and read it.
     let req = req.map(upload::UploadBody::new);
-    upload::check_length(req.headers(), ctx.core.config.server.max_upload_bytes)?;
+    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    upload::check_length(req.headers(), limits.bytes)?;
     let dir = upload::staging_dir(&ctx.core.data.tmp())?;
     let (parts, body) = req.into_parts();
-    let form = multipart::receive_multipart(
-        ctx.core.config.server.max_upload_bytes,
-        &parts.headers,
-        body,
-        dir.path(),
-    )
-    .await?;
+    let form = multipart::receive_multipart(limits, &parts.headers, body, dir.path()).await?;
     let user_id = form
         .fields
         .get("user_id")
@@ -70,9 +65,11 @@ async fn upload_inner(
         .ok_or_else(|| ApiError::bad_request("Missing service field"))?
         .trim()
         .to_string();
+    let owner = who.owner(user_id);
+    ctx.submits.take(&owner)?;
     let run_as = run_as::for_submit(&ctx.core.config, who.socket_uid(), &service);
     let new = NewJob {
-        user: who.owner(user_id),
+        user: owner,
         run_as: Some(run_as),
         service,
         priority: 0,
@@ -93,13 +90,24 @@ async fn upload_inner(
     ))
 }
 
-/// Job `id` if `who` may see it; another owner's job is as missing as an unknown id.
-async fn visible(ctx: &Ctx, who: &SeedCaller, id: JobId) -> Result<crate::api::Job, QueueError> {
-    let job = queue::get(ctx, id).await?;
-    if who.may_see(&job.user) {
-        Ok(job)
-    } else {
-        Err(crate::store::StoreError::NotFound(id).into())
+/// Job `id` if `who` may see it and `action` on it; another owner's job is as missing as an
+/// unknown id. An admin's action on another user's job goes to the audit log.
+async fn visible(
+    ctx: &Ctx,
+    who: &SeedCaller,
+    id: JobId,
+    action: &str,
+) -> Result<crate::api::Job, QueueError> {
+    match who {
+        SeedCaller::User(caller) => queue::get_own(ctx, caller, id, action).await,
+        SeedCaller::Portal { .. } => {
+            let job = queue::get(ctx, id).await?;
+            if who.may_see(&job.user) {
+                Ok(job)
+            } else {
+                Err(crate::store::StoreError::NotFound(id).into())
+            }
+        }
     }
 }
 
@@ -110,13 +118,21 @@ pub async fn download(ctx: &Ctx, who: &SeedCaller, id: &str, partial: bool) -> R
         Ok(id) => id,
         Err(e) => return ApiError::from(e).seed(None),
     };
-    let job = match visible(ctx, who, id).await {
+    let action = if partial {
+        "download_partial"
+    } else {
+        "download"
+    };
+    let job = match visible(ctx, who, id, action).await {
         Ok(job) => job,
         Err(e) => return ApiError::from(e).seed(Some(id)),
     };
     if job.state == JobState::Succeeded || (partial && job.state != JobState::Expired) {
         return match current_files(ctx, &job) {
-            Ok(dir) => archive_response(dir, Format::Zip, &format!("job-{id}")),
+            Ok(dir) => super::metrics::counted(
+                ctx,
+                archive_response(dir, Format::Zip, &format!("job-{id}")),
+            ),
             Err(e) => e.seed(Some(id)),
         };
     }
@@ -133,14 +149,15 @@ pub async fn terminate(ctx: &Ctx, who: &SeedCaller, id: &str) -> Response<Body> 
         Ok(id) => id,
         Err(e) => return ApiError::from(e).seed(None),
     };
-    if let Err(e) = visible(ctx, who, id).await {
-        return ApiError::from(e).seed(Some(id));
-    }
-    // Who may touch the job was decided just above, by the seed's rules.
+    let job = match visible(ctx, who, id, "terminate").await {
+        Ok(job) => job,
+        Err(e) => return ApiError::from(e).seed(Some(id)),
+    };
+    // Who may touch the job was decided just above, by the seed's rules: act as its owner.
     let allowed = Caller {
-        user: "seed".into(),
-        admin: true,
-        uid: None,
+        user: job.user,
+        admin: false,
+        actor: who.actor().clone(),
     };
     match queue::cancel(ctx, &allowed, id).await {
         Ok(job) => status(StatusCode::OK, id, job.state, "job terminated".into()),

@@ -12,6 +12,7 @@ use super::nodes::check_admin;
 use super::routes::valid_user;
 use crate::api::routes::Route;
 use crate::api::{CreatedToken, NewToken};
+use crate::audit::Event;
 use crate::http::Body;
 use crate::http::respond::{ApiError, json};
 use crate::queue::Caller;
@@ -40,7 +41,9 @@ pub async fn route(
         }
         Route::CreateToken => {
             let new = read_new_token(req).await?;
-            Ok(json(StatusCode::CREATED, &create(ctx, new).await?))
+            let created = create(ctx, new).await?;
+            audit_token(ctx, who, "token_create", &created.token);
+            Ok(json(StatusCode::CREATED, &created))
         }
         Route::RevokeToken(id) => {
             let revoked = ctx
@@ -51,7 +54,7 @@ pub async fn route(
             let token = revoked.ok_or_else(|| {
                 ApiError::new(StatusCode::NOT_FOUND, format!("token {id} not found"))
             })?;
-            tracing::info!(id, user = %token.user, by = %who.user, "token revoked");
+            audit_token(ctx, who, "token_revoke", &token);
             Ok(json(StatusCode::OK, &token))
         }
         other => Err(ApiError::new(
@@ -91,8 +94,22 @@ async fn create(ctx: &Ctx, new: NewToken) -> Result<CreatedToken, ApiError> {
         .store
         .call(move |c| store::insert_token(c, &user, role, &hash, expires))
         .await?;
-    tracing::info!(id = token.id, user = %token.user, role = token.role.as_str(), "token created");
     Ok(CreatedToken { token, secret })
+}
+
+/// A token made or revoked, in the audit log (never its secret).
+fn audit_token(ctx: &Ctx, who: &Caller, action: &str, token: &crate::api::Token) {
+    ctx.audit.record(Event {
+        action,
+        actor: &who.actor,
+        target: Some(format!(
+            "token {} ({}, {})",
+            token.id,
+            token.user,
+            token.role.as_str()
+        )),
+        owner: None,
+    });
 }
 
 /// Reads and parses the JSON body of `POST /v1/tokens`, at most [`MAX_BODY`] bytes.

@@ -302,6 +302,17 @@ pub fn expirable(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Jobs queued, dispatched or running, as `(service, state, count)`: what `/metrics`
+/// reports live (finished ones are counted as they finish, not by scanning history).
+pub fn live_counts(conn: &Connection) -> Result<Vec<(String, String, u64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT service, state, COUNT(*) FROM jobs \
+         WHERE state IN ('queued', 'dispatched', 'running') GROUP BY 1, 2",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// (queued, active) job counts of a service.
 pub fn service_counts(conn: &Connection, service: &str) -> Result<(u64, u64), StoreError> {
     Ok(conn

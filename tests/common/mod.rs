@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod pki;
 pub mod seed;
 pub mod worker;
 
@@ -145,6 +146,13 @@ impl Daemon {
     pub fn tcp_host(&self) -> String {
         format!("http://{}", self.tcp.as_ref().expect("started with .tcp()"))
     }
+    /// The TCP listener as `https://` (started with `.tcp()` and `--tls-cert/--tls-key`).
+    pub fn https_host(&self) -> String {
+        format!(
+            "https://{}",
+            self.tcp.as_ref().expect("started with .tcp()")
+        )
+    }
 
     fn boot(&mut self) {
         let mut cmd = Command::new(JOBOD);
@@ -280,7 +288,7 @@ impl Daemon {
 
     pub fn jobo_with(&self, host: &str, args: &[&str]) -> Output {
         let mut cmd = Command::new(JOBO);
-        if host.starts_with("http://")
+        if (host.starts_with("http://") || host.starts_with("https://"))
             && let Some(token) = &self.token
         {
             cmd.env("JOBO_TOKEN", token);

@@ -1,7 +1,7 @@
 //! A real `jobod worker` on a temp dir and a free loopback port; killed on drop together with
 //! its payloads' processes.
 
-use super::{JOBOD, kill_processes_under, raw_http};
+use super::{Daemon, JOBOD, kill_processes_under, raw_http};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -115,6 +115,24 @@ impl Worker {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root().join("worker.log")).unwrap_or_default()
+    }
+
+    /// `jobo node add URL --name NAME` on `d` with this node's token: 2 slots, service
+    /// `example`. `url` is this node's ([`Worker::url`]) or one in front of it.
+    pub fn add_to(&self, d: &Daemon, url: &str, name: &str) {
+        d.jobo_ok(&[
+            "node",
+            "add",
+            url,
+            "--name",
+            name,
+            "--service",
+            "example",
+            "--slots",
+            "2",
+            "--token-file",
+            self.token_file().to_str().expect("utf-8 path"),
+        ]);
     }
 
     pub fn http(

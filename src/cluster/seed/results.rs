@@ -109,7 +109,7 @@ async fn take_zip(core: &Core, node: &Node, body: Incoming) -> Result<tempfile::
     let unpacked = tokio::task::spawn_blocking(move || {
         std::fs::create_dir(&work)?;
         let file = std::io::BufReader::new(std::fs::File::open(&zip)?);
-        archive::unpack_zip(file, &work, u64::MAX)?;
+        archive::unpack_zip(file, &work, archive::Limits::NONE)?;
         std::fs::remove_file(&zip)?;
         Ok(())
     })
