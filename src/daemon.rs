@@ -7,9 +7,8 @@ use crate::core::Core;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Facts, Shared};
 use crate::tls::{ClientTls, ServerTls};
-use crate::{cleaner, host, process, scheduler, server};
+use crate::{cleaner, host, perms, process, run_as, scheduler, server};
 use anyhow::Context;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -41,7 +40,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     );
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
-    let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
+    // Closed until the store in it is private (a new one is made 0644); opened below.
+    let _ = perms::set_mode(data.root(), perms::PRIVATE_DIR);
     // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
     let _lock = host::lock_data_dir(&data)?;
     let mut signals = host::StopSignal::new()?;
@@ -59,13 +59,21 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             config_path.display()
         ),
     }
-    // Before the store is touched, so a wrong --socket-group fails fast.
+    // Before the store is touched, so a wrong --socket-group or run_as fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
+    let accounts = run_as::check_services(&config)?;
 
     // Checks that the store is sound and belongs to the job dirs beside it before trusting it:
     // a lost store must not come back empty and hand out the ids of existing job dirs.
     let store = crate::store::open_data_dir(&data, opts.reinit)?;
     clean_tmp(&data).context("cannot prepare the data dir")?;
+    let db = data.db();
+    let (wal, shm) = (db.with_extension("db-wal"), db.with_extension("db-shm"));
+    perms::make_private(&[&db, &wal, &shm]).context("cannot make the job store private")?;
+    // Job users pass through it to their job dirs (when jobod is root).
+    perms::set_mode(data.root(), perms::data_dir_mode())
+        .with_context(|| format!("cannot set the mode of {}", data.root().display()))?;
+    run_as::warn_unreachable(&data.jobs(), &accounts);
     let local_slots = (config.local_worker.enabled && !opts.no_local_worker)
         .then(|| config.local_worker.effective_slots());
     let listen = opts.listen.clone().or_else(|| config.server.listen.clone());
@@ -249,6 +257,9 @@ fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
     }
-    std::fs::create_dir_all(tmp)?;
-    std::fs::create_dir_all(data.jobs())
+    std::fs::create_dir_all(&tmp)?;
+    perms::set_mode(&tmp, perms::PRIVATE_DIR)?;
+    std::fs::create_dir_all(data.jobs())?;
+    // Job accounts pass through it to their own job's dir.
+    perms::set_mode(&data.jobs(), perms::data_dir_mode())
 }

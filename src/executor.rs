@@ -1,11 +1,17 @@
 //! Runs one payload: `bash run.sh` in the payload dir, in a process group of its
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
+//!
+//! A run that is to be another user's ([`RunAs::Account`], a root jobod) is spawned by a thread
+//! that has taken on that user's credentials for the spawn ([`crate::as_user`]), so it still
+//! starts with `posix_spawn` and the daemon is never forked.
 
+use crate::as_user::Switched;
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
+use crate::run_as::RunAs;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -18,7 +24,10 @@ use tokio_util::sync::CancellationToken;
 pub struct RunSpec {
     /// `JOBO_JOB_ID` of the run: a job number on the server, a payload uuid on a node.
     pub job_id: String,
+    /// Whose job it is (`JOBO_USER`): a user name, or `portal:<id>`.
     pub user: String,
+    /// The Unix user it runs as (`USER`, `LOGNAME`).
+    pub run_as: RunAs,
     pub service: String,
     pub dir: JobDir,
     pub timeout: Option<Duration>,
@@ -91,14 +100,19 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     cmd.env("PATH", path);
     cmd.env("HOME", &work)
         .env("TMPDIR", spec.dir.scratch())
-        .env("USER", &spec.user)
-        .env("LOGNAME", &spec.user)
+        .env("USER", spec.run_as.name())
+        .env("LOGNAME", spec.run_as.name())
         .env("JOBO_JOB_ID", &spec.job_id)
         .env("JOBO_USER", &spec.user)
         .env("JOBO_SERVICE", &spec.service)
         .env("JOBO_ATTEMPT", spec.attempt.to_string());
 
-    let mut child = process::spawn_own(|| cmd.spawn(), Child::id)?;
+    // As the account, on this thread only, for the spawn: the child is started as that user
+    // (entering the work dir as that user too), without forking the daemon.
+    let as_user = spec.run_as.account().map(Switched::to).transpose()?;
+    let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+    drop(as_user);
+    let mut child = spawned?;
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
@@ -123,6 +137,23 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         start_time,
         copiers,
     })
+}
+
+/// Why a run could not start, in words that say what to do: a work dir the run's account cannot
+/// reach names the directory in the way.
+pub fn spawn_failure(spec: &RunSpec, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied
+        && let Some(account) = spec.run_as.account()
+        && let Some(blocked) = crate::run_as::blocked_at(&spec.dir.work(), account)
+    {
+        return format!(
+            "cannot start run.sh as {}: {} is not searchable by that user (chmod o+x {1}, or \
+             use a data dir it can reach)",
+            account.name,
+            blocked.display()
+        );
+    }
+    format!("cannot start run.sh: {e}")
 }
 
 /// Appends a pipe to a log file, telling followers after each write. With a `cap`, the file

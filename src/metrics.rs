@@ -224,6 +224,7 @@ mod tests {
             output_bytes: None,
             requested_limits: Default::default(),
             env: Default::default(),
+            run_as: None,
         }
     }
 

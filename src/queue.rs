@@ -36,6 +36,17 @@ pub struct Caller {
     pub actor: crate::audit::Actor,
 }
 
+impl Caller {
+    /// The caller's uid when it came over the Unix socket (the kernel said so): a root jobod
+    /// runs that caller's jobs as that user. `None` on TCP.
+    pub fn socket_uid(&self) -> Option<u32> {
+        match self.actor {
+            crate::audit::Actor::Socket { uid, .. } => Some(uid),
+            _ => None,
+        }
+    }
+}
+
 /// An upload unpacked into a temp dir inside the data dir, ready to become a job.
 pub struct Upload {
     pub job: NewJob,

@@ -29,6 +29,11 @@ pub fn reload(core: &Core, path: Option<&Path>) -> Result<Changes, ConfigError> 
     };
     let old = core.config();
     let (merged, changes) = merge(&old, new);
+    // As at start: a root jobod runs no service's jobs as root or as a missing user.
+    crate::run_as::check_services(&merged).map_err(|e| ConfigError::Parse {
+        path: path.map_or_else(|| "built-in default".into(), |p| p.display().to_string()),
+        message: format!("{e:#}"),
+    })?;
     core.set_config(Arc::new(merged));
     core.events.wake_scheduler();
     Ok(changes)

@@ -72,4 +72,16 @@ fn sighup_applies_services_and_quotas_without_a_restart() {
     assert_eq!(d.wait(id)["state"], "succeeded");
     let services = d.jobo_json(&["service", "ls"]);
     assert_eq!(services.as_array().map(Vec::len), Some(2), "{services}");
+
+    // A root jobod takes no reload that would run a service's jobs as root.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::write(
+            d.root().join("jobod.toml"),
+            "[services.example]\nrun_as = \"root\"\n[services.other]\n",
+        )
+        .expect("write");
+        hup(&d);
+        let log = logged(&d, "the configuration in use is unchanged", 2);
+        assert!(log.contains("root"), "{log}");
+    }
 }

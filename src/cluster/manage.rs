@@ -53,7 +53,10 @@ async fn load(cluster: &Cluster) -> anyhow::Result<()> {
     let mut declared = Vec::new();
     for n in &core.config().nodes {
         let token = match &n.token_file {
-            Some(f) => Some(crate::token::read(f)?),
+            Some(f) => {
+                crate::perms::warn_if_readable(f, "the node token file");
+                Some(crate::token::read(f)?)
+            }
             None => None,
         };
         let new = NewNode {

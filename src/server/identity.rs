@@ -98,6 +98,14 @@ impl SeedCaller {
         }
     }
 
+    /// The caller's uid when it came over the socket: whose jobs run as that user.
+    pub fn socket_uid(&self) -> Option<u32> {
+        match self {
+            SeedCaller::Portal { .. } => None,
+            SeedCaller::User(who) => who.socket_uid(),
+        }
+    }
+
     /// Whether this caller may see and act on a job owned by `owner`.
     pub fn may_see(&self, owner: &str) -> bool {
         let portal_user = owner.strip_prefix("portal:");

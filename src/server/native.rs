@@ -13,6 +13,7 @@ use crate::jobenv;
 use crate::limits;
 use crate::paths::LogStream;
 use crate::queue::{self, Caller, Upload};
+use crate::run_as;
 use crate::state::Ctx;
 use crate::store::{self, NewJob};
 use hyper::body::Incoming;
@@ -75,6 +76,11 @@ pub async fn submit(
     let input_bytes = upload::receive_tgz(limits, req.into_body(), &tmp, dir.path()).await?;
     let new = NewJob {
         user: who.user.clone(),
+        run_as: Some(run_as::for_submit(
+            &ctx.core.config(),
+            who.socket_uid(),
+            &service,
+        )),
         service,
         priority: q.priority,
         limits: requested_limits,

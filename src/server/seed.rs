@@ -13,6 +13,7 @@ use crate::http::respond::{ApiError, json};
 use crate::http::{multipart, upload};
 use crate::job::{JobId, JobState};
 use crate::queue::{self, Caller, QueueError, Upload};
+use crate::run_as;
 use crate::state::Ctx;
 use crate::store::NewJob;
 use hyper::body::Incoming;
@@ -70,8 +71,10 @@ async fn upload_inner(
     let config = queue::service(ctx, &service)?;
     let limits = crate::limits::resolve(&service, &config, &Default::default())
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let run_as = run_as::for_submit(&ctx.core.config(), who.socket_uid(), &service);
     let new = NewJob {
         user: owner,
+        run_as: Some(run_as),
         service,
         priority: 0,
         limits,

@@ -32,6 +32,11 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
         env: serde_json::to_string(&vars).ok(),
         max_output: job.requested_limits.output_bytes,
         validator: serde_json::to_string(&validator).ok(),
+        run_as: Some(
+            job.run_as
+                .clone()
+                .unwrap_or_else(|| core.config().run_as(&job.service).to_string()),
+        ),
     };
     let input = core.data.job(job.id).input();
     let bytes = job.input_bytes;
