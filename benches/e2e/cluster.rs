@@ -340,7 +340,13 @@ fn shell_quote(s: &str) -> String {
 /// rerun on the other node.
 async fn one_death(s: &mut Setup) -> Res<Death> {
     let c = s.daemon.client();
-    let marker = s.daemon.root().join("first-run-started");
+    // A job of a root jobod runs as another user (jobo-run): give it a place to write.
+    use std::os::unix::fs::PermissionsExt;
+    let shared = s.daemon.root().join("shared");
+    std::fs::create_dir_all(&shared)?;
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777))?;
+    std::fs::set_permissions(s.daemon.root(), std::fs::Permissions::from_mode(0o711))?;
+    let marker = shared.join("first-run-started");
     let m = shell_quote(&marker.display().to_string());
     let script = format!("if [ -e {m} ]; then exit 0; fi\n: > {m}\nsleep 60\n");
     let id = submit(&c, &script_tgz(&script)?).await?.id;
