@@ -40,10 +40,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     );
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
+    // Held until exit: a second jobod on the same data dir must not "recover" our live jobs
+    // (nor change the dir's mode under them: the lock comes first).
+    let _lock = host::lock_data_dir(&data)?;
     // Closed until the store in it is private (a new one is made 0644); opened below.
     let _ = perms::set_mode(data.root(), perms::PRIVATE_DIR);
-    // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
-    let _lock = host::lock_data_dir(&data)?;
     let mut signals = host::StopSignal::new()?;
 
     let config_path = opts

@@ -201,9 +201,18 @@ fn a_full_disk_loses_no_job_and_refuses_uploads_cleanly() {
     let state = d.job(filler)["state"].as_str().unwrap_or("?").to_string();
     eprintln!("filler: {state}");
     if state == "running" {
-        // Its end is not durable yet: /health says the store cannot write.
+        // Its end is not durable yet: /health says the store cannot write, unless a retry
+        // committed the end between the two reads (SQLite may find room in pages it has).
         let (status, body) = d.http_unix("GET", "/health", &[], b"");
-        assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+        if status != 503 {
+            let now = d.job(filler)["state"].as_str().unwrap_or("?").to_string();
+            assert_ne!(
+                now,
+                "running",
+                "/health {status} {} while the filler's end is not durable",
+                String::from_utf8_lossy(&body)
+            );
+        }
     }
     // A submit on the full disk is refused with a clear error and leaves nothing behind.
     let big = "x".repeat(1 << 20);
