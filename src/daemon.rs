@@ -61,6 +61,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             config_path.display()
         ),
     }
+    crate::cgroup::init(config.local_worker.cgroups);
     // Before the store is touched, so a wrong --socket-group fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
 

@@ -104,6 +104,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         "worker node listening on {scheme}://{bound} (data in {}, {slots} slots{client_certs})",
         data.root().display()
     );
+    crate::cgroup::init(true);
     let accept = tokio::spawn(accept_loop(node, listener, tls, shutdown.clone()));
 
     stop.wait().await;

@@ -83,6 +83,13 @@ ALTER TABLE jobs ADD COLUMN pids INTEGER;
 ALTER TABLE jobs ADD COLUMN max_output_bytes INTEGER;
 ALTER TABLE jobs ADD COLUMN env TEXT;
 "#,
+    r#"
+-- How the last run's limits were enforced (api::Enforced as JSON; NULL: not run yet) and
+-- what it used (src/cgroup/; NULL: not measured).
+ALTER TABLE jobs ADD COLUMN enforced TEXT;
+ALTER TABLE jobs ADD COLUMN peak_memory_bytes INTEGER;
+ALTER TABLE jobs ADD COLUMN cpu_ms INTEGER;
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).
