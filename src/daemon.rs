@@ -231,6 +231,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if !from_systemd {
         let _ = std::fs::remove_file(&socket);
     }
+    crate::cgroup::shutdown();
     Ok(())
 }
 

@@ -215,6 +215,39 @@ fn escaped_children_die_with_the_job_on_cancel_timeout_and_end() {
 }
 
 #[test]
+fn a_killed_daemons_job_cgroups_are_removed_by_the_next_start() {
+    let (guard, mut d, cgroups) = start("", "stale cgroups");
+    if !cgroups {
+        println!("stale cgroups: skipped, no cgroups here");
+        return;
+    }
+    let id = submit(&d, "left", &format!("{ESCAPERS}sleep 600\n"));
+    wait_started(&d, id);
+    let before = d.job_processes();
+    d.kill9();
+    let n = guard.dirs.len();
+    assert_eq!(
+        guard.left().len(),
+        n,
+        "a job cgroup per hierarchy: {:?}",
+        guard.left()
+    );
+    d.restart();
+    let _second = CgroupGuard::of(&d);
+    assert!(guard.left().is_empty(), "{:?}", guard.left());
+    assert!(guard.dirs.iter().all(|d| !d.exists()), "{:?}", guard.dirs);
+    // Everything the dead daemon's job left (setsid children too) went with its cgroup.
+    let alive = |pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
+    };
+    let left: Vec<i32> = before.iter().copied().filter(alive).collect();
+    assert!(left.is_empty(), "still alive: {left:?} of {before:?}");
+}
+
+#[test]
 fn a_cpu_limit_throttles_a_busy_loop() {
     let (_guard, d, cgroups) = start("cpus = 0.2", "cpu limit");
     if !cgroups {

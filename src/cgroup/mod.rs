@@ -81,6 +81,13 @@ pub fn support() -> &'static Support {
     }
 }
 
+/// At exit: removes this jobod's (by then empty) cgroup dirs.
+pub fn shutdown() {
+    if let Some(Support::V1(h)) = SUPPORT.get() {
+        v1::remove_base(h);
+    }
+}
+
 /// What a job gets here, in words, for `GET /v1/system` and the start log.
 pub fn describe(support: &Support) -> Vec<String> {
     let mut out = vec!["timeout (timer, SIGTERM to the job's process group, then SIGKILL)".into()];

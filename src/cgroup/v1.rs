@@ -53,6 +53,7 @@ impl Hierarchies {
                 why.push(format!("{list}: not mounted here"));
                 continue;
             };
+            remove_stale(&own);
             let base = own.join(format!("jobo.{}", std::process::id()));
             match std::fs::create_dir(&base) {
                 Ok(()) => found.push(Hierarchy {
@@ -307,6 +308,45 @@ fn tid() -> String {
 pub fn remove_base(h: &Hierarchies) {
     for hier in &h.0 {
         let _ = std::fs::remove_dir(&hier.base);
+    }
+}
+
+/// Removes the `jobo.<pid>` dirs of jobods that are gone (a crash, `kill -9`), killing what
+/// their jobs left in them: nothing of a dead daemon's runs outlives the next start.
+fn remove_stale(own: &Path) {
+    let Ok(entries) = std::fs::read_dir(own) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("jobo.")) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_err() || Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        let jobs = std::fs::read_dir(e.path()).into_iter().flatten().flatten();
+        for job in jobs.filter(|j| j.path().is_dir()) {
+            for _ in 0..100 {
+                let procs =
+                    std::fs::read_to_string(job.path().join("cgroup.procs")).unwrap_or_default();
+                if procs.trim().is_empty() {
+                    break;
+                }
+                for p in procs
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok())
+                {
+                    // SAFETY: kill has no memory preconditions; these are a dead jobod's jobs.
+                    unsafe {
+                        libc::kill(p, libc::SIGKILL);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = std::fs::remove_dir(job.path());
+        }
+        let _ = std::fs::remove_dir(e.path());
     }
 }
 

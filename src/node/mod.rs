@@ -115,6 +115,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let _ = fencing.await;
     payloads.kill_all().await;
     let _ = std::fs::remove_file(data.worker_addr_file());
+    crate::cgroup::shutdown();
     Ok(())
 }
 
