@@ -69,6 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)')
             [CompletionResult]::new('--slots', '--slots', [CompletionResultType]::ParameterName, 'Payloads run at once [default: number of CPUs]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]')
+            [CompletionResult]::new('--run-as-allow', '--run-as-allow', [CompletionResultType]::ParameterName, 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed''s /submit run as the first. A node that is not root runs them as itself and ignores this')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
             [CompletionResult]::new('--tls-client-ca', '--tls-client-ca', [CompletionResultType]::ParameterName, 'Take only clients that show a certificate signed by this CA (PEM): the server''s `[cluster] client_cert` (needs --tls-cert)')

@@ -463,7 +463,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__worker)
-            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --tls-cert --tls-key --tls-client-ca --log-format --help"
+            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --run-as-allow --tls-cert --tls-key --tls-client-ca --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +482,10 @@ _jobod() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as-allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,6 +64,7 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --token-file 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)'
             cand --slots 'Payloads run at once [default: number of CPUs]'
             cand --data-dir 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]'
+            cand --run-as-allow 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed''s /submit run as the first. A node that is not root runs them as itself and ignores this'
             cand --tls-cert 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)'
             cand --tls-key 'The private key of --tls-cert (PEM)'
             cand --tls-client-ca 'Take only clients that show a certificate signed by this CA (PEM): the server''s `[cluster] client_cert` (needs --tls-cert)'

@@ -65,6 +65,7 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l listen -d 'Addres
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l token-file -d 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l slots -d 'Payloads run at once [default: number of CPUs]' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l data-dir -d 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l run-as-allow -d 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed\'s /submit run as the first. A node that is not root runs them as itself and ignores this' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-cert -d 'Serve inside TLS with this certificate (PEM, the chain from the node\'s own first)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-client-ca -d 'Take only clients that show a certificate signed by this CA (PEM): the server\'s `[cluster] client_cert` (needs --tls-cert)' -r -F

@@ -12,9 +12,12 @@ pub use names::{MAX_COMPONENT, MAX_PATH, escaped, safe_relative, utf8_name};
 pub use unpack::{Budget, Limits, unpack_tgz, unpack_zip};
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+pub use crate::tree::Trust;
+use crate::tree::{self, Meta};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -50,7 +53,7 @@ pub enum ArchiveError {
 pub fn multipart_names(dir: &Path) -> Result<Vec<String>, ArchiveError> {
     walk(dir)?
         .into_iter()
-        .filter(|(_, meta)| meta.is_file())
+        .filter(|(_, meta)| !meta.is_dir)
         .map(|(rel, _)| match rel.to_str() {
             Some(n) if !n.contains(['"', '\\', '\r', '\n']) => Ok(n.to_string()),
             _ => Err(ArchiveError::BadPath(rel.to_string_lossy().into_owned())),
@@ -58,8 +61,9 @@ pub fn multipart_names(dir: &Path) -> Result<Vec<String>, ArchiveError> {
         .collect()
 }
 
-/// Writes the files `names` of `dir` as a `multipart/form-data` body (the seed's `/submit`):
-/// one part per file, the relative path as field name and the base name as filename.
+/// Writes the files `names` of `dir` (jobod's own: a job's input) as a `multipart/form-data`
+/// body (the seed's `/submit`): one part per file, the relative path as field name and the
+/// base name as filename.
 pub fn write_multipart(
     dir: &Path,
     names: &[String],
@@ -79,35 +83,13 @@ pub fn write_multipart(
     write!(out, "--{boundary}--\r\n")
 }
 
-/// Every regular file and directory below `dir`, relative, sorted, links skipped.
-fn walk(dir: &Path) -> io::Result<Vec<(PathBuf, fs::Metadata)>> {
-    walk_where(dir, &|_| true)
-}
-
-/// [`walk`], leaving out (without entering) every path `keep` refuses.
-fn walk_where(
-    dir: &Path,
-    keep: &dyn Fn(&Path) -> bool,
-) -> io::Result<Vec<(PathBuf, fs::Metadata)>> {
+/// Every regular file and directory below `dir`, relative, links and special files skipped.
+fn walk(dir: &Path) -> io::Result<Vec<(PathBuf, Meta)>> {
     let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let mut entries: Vec<_> = fs::read_dir(dir.join(&rel))?.collect::<Result<_, _>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let child = rel.join(e.file_name());
-            if !keep(&child) {
-                continue;
-            }
-            let meta = e.metadata()?;
-            if meta.is_dir() {
-                stack.push(child.clone());
-                out.push((child, meta));
-            } else if meta.is_file() {
-                out.push((child, meta));
-            }
-        }
-    }
+    tree::visit(dir, Trust::Own, false, &|_| true, &mut |rel, meta, _| {
+        out.push((rel.to_path_buf(), *meta));
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -115,76 +97,128 @@ fn walk_where(
 pub fn dir_size(dir: &Path) -> io::Result<u64> {
     Ok(walk(dir)?
         .iter()
-        .filter(|(_, m)| m.is_file())
-        .map(|(_, m)| m.len())
+        .filter(|(_, m)| !m.is_dir)
+        .map(|(_, m)| m.len)
         .sum())
 }
 
-/// Copies the tree `src` into `dst` (created), files and directories only.
+/// Copies the tree `src` into `dst` (created), files and directories only, with their
+/// permission bits.
 pub fn copy_dir(src: &Path, dst: &Path) -> io::Result<()> {
     fs::create_dir_all(dst)?;
-    for (rel, meta) in walk(src)? {
-        if meta.is_dir() {
-            fs::create_dir_all(dst.join(&rel))?;
-        } else {
-            fs::copy(src.join(&rel), dst.join(&rel))?;
+    tree::visit(src, Trust::Own, true, &|_| true, &mut |rel, meta, file| {
+        let to = dst.join(rel);
+        match file {
+            None => fs::create_dir_all(&to),
+            Some(from) => {
+                let mut copy = fs::File::create(&to)?;
+                io::copy(from, &mut copy)?;
+                copy.set_permissions(fs::Permissions::from_mode(meta.mode))
+            }
         }
-    }
-    Ok(())
+    })
 }
 
 /// Writes `dir` as a tar.gz stream; entries are relative to `dir`.
-pub fn pack_tgz(dir: &Path, out: impl Write) -> io::Result<()> {
-    pack_tgz_where(dir, out, &|_| true)
+pub fn pack_tgz(dir: &Path, trust: Trust, out: impl Write) -> io::Result<()> {
+    pack_tgz_where(dir, trust, out, &|_| true)
 }
 
-/// Writes only the entries of `dir` named in `top` (with everything below them) as a tar.gz
-/// stream; a name that does not exist is left out.
+/// Writes only the entries of a job's `dir` named in `top` (with everything below them) as a
+/// tar.gz stream; a name that does not exist is left out.
 pub fn pack_tgz_only(dir: &Path, top: &[&str], out: impl Write) -> io::Result<()> {
     let keep = |rel: &Path| {
         rel.components()
             .next()
             .is_some_and(|c| top.iter().any(|t| c.as_os_str() == *t))
     };
-    pack_tgz_where(dir, out, &keep)
+    pack_tgz_where(dir, Trust::Job, out, &keep)
 }
 
-fn pack_tgz_where(dir: &Path, out: impl Write, keep: &dyn Fn(&Path) -> bool) -> io::Result<()> {
+fn pack_tgz_where(
+    dir: &Path,
+    trust: Trust,
+    out: impl Write,
+    keep: &dyn Fn(&Path) -> bool,
+) -> io::Result<()> {
     let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
-    tar.follow_symlinks(false);
-    for (rel, meta) in walk_where(dir, keep)? {
-        if meta.is_dir() {
-            tar.append_dir(&rel, dir.join(&rel))?;
-        } else {
-            let mut f = fs::File::open(dir.join(&rel))?;
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata(&meta);
-            tar.append_data(&mut header, &rel, &mut f)?;
+    tree::visit(dir, trust, true, keep, &mut |rel, meta, file| {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(meta.mode);
+        header.set_mtime(u64::try_from(meta.mtime).unwrap_or(0));
+        match file {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                tar.append_data(&mut header, rel, io::empty())
+            }
+            Some(f) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(meta.len);
+                tar.append_data(&mut header, rel, Exactly::new(f, meta.len))
+            }
         }
-    }
+    })?;
     tar.into_inner()?.finish()?.flush()
 }
 
-/// Writes `dir` as a zip stream (no seeking needed, so it can go straight to a socket).
-pub fn pack_zip(dir: &Path, out: impl Write) -> io::Result<()> {
-    use zip::write::SimpleFileOptions;
-    let mut zip = zip::ZipWriter::new_stream(out);
-    for (rel, meta) in walk(dir)? {
-        let name = rel.to_string_lossy().into_owned();
-        let mut opts = SimpleFileOptions::default()
-            .unix_permissions(meta.permissions().mode() & 0o777)
-            .large_file(meta.len() > u32::MAX as u64);
-        if let Some(t) = meta.modified().ok().and_then(zip_time) {
-            opts = opts.last_modified_time(t);
-        }
-        if meta.is_dir() {
-            zip.add_directory(name, opts).map_err(io::Error::other)?;
-        } else {
-            zip.start_file(name, opts).map_err(io::Error::other)?;
-            io::copy(&mut fs::File::open(dir.join(&rel))?, &mut zip)?;
+/// Reads exactly `len` bytes of a file: what it holds up to there, then zeros if it shrank
+/// since its size was read, so a tar entry always matches its header.
+struct Exactly<R> {
+    inner: io::Take<R>,
+    missing: u64,
+}
+
+impl<R: Read> Exactly<R> {
+    fn new(inner: R, len: u64) -> Exactly<R> {
+        Exactly {
+            inner: inner.take(len),
+            missing: len,
         }
     }
+}
+
+impl<R: Read> Read for Exactly<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match self.inner.read(buf)? {
+            0 => {
+                let n = buf
+                    .len()
+                    .min(usize::try_from(self.missing).unwrap_or(usize::MAX));
+                buf[..n].fill(0);
+                n
+            }
+            n => n,
+        };
+        self.missing -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Writes `dir` as a zip stream (no seeking needed, so it can go straight to a socket).
+pub fn pack_zip(dir: &Path, trust: Trust, out: impl Write) -> io::Result<()> {
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new_stream(out);
+    tree::visit(dir, trust, true, &|_| true, &mut |rel, meta, file| {
+        let name = rel.to_string_lossy().into_owned();
+        let mut opts = SimpleFileOptions::default()
+            .unix_permissions(meta.mode)
+            .large_file(meta.len > u32::MAX as u64);
+        let modified = u64::try_from(meta.mtime)
+            .ok()
+            .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        if let Some(t) = modified.and_then(zip_time) {
+            opts = opts.last_modified_time(t);
+        }
+        match file {
+            None => zip.add_directory(name, opts).map_err(io::Error::other),
+            Some(f) => {
+                zip.start_file(name, opts).map_err(io::Error::other)?;
+                io::copy(f, &mut zip).map(drop)
+            }
+        }
+    })?;
     zip.finish().map_err(io::Error::other)?.flush()
 }
 
@@ -279,7 +313,7 @@ mod tests {
         fs::write(src.path().join("out.txt"), "result\n")?;
         fs::write(src.path().join("sub/data.bin"), vec![7u8; 5000])?;
         let mut zip = Vec::new();
-        pack_zip(src.path(), &mut zip)?;
+        pack_zip(src.path(), Trust::Own, &mut zip)?;
 
         let dst = tempfile::tempdir()?;
         assert_eq!(
@@ -394,7 +428,7 @@ mod tests {
         fs::write(src.path().join("run.sh"), "echo hi\n")?;
         fs::write(src.path().join("sub/data.txt"), vec![b'x'; 1000])?;
         let mut tgz = Vec::new();
-        pack_tgz(src.path(), &mut tgz)?;
+        pack_tgz(src.path(), Trust::Own, &mut tgz)?;
 
         let dst = tempfile::tempdir()?;
         let n = unpack_tgz(&tgz[..], dst.path(), bytes(10_000))?;

@@ -15,7 +15,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
             Err(e) => tracing::error!("retention sweep failed: {e}"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(ctx.core.config.server.cleanup_interval) => {}
+            _ = tokio::time::sleep(ctx.core.config().server.cleanup_interval) => {}
             _ = shutdown.cancelled() => return,
         }
     }
@@ -24,7 +24,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
 /// One pass over every service; returns how many jobs expired.
 pub async fn sweep(ctx: &Ctx) -> Result<usize, store::StoreError> {
     let mut expired = 0;
-    for (name, svc) in &ctx.core.config.services {
+    for (name, svc) in &ctx.core.config().services {
         let cutoff = now_ms() - svc.retention.as_millis() as i64;
         let service = name.clone();
         let ids = ctx

@@ -87,6 +87,8 @@ request_timeout = "30s"
 [services.example]
 # max_running = 8           # jobs of this service running at once
 # max_running_per_user = 2  # jobs of one user in this service running at once
+# run_as = "jobo-run"       # Unix user that root's, API tokens' and portals' jobs run as when
+                            # jobod is root; a socket user's jobs run as that user
 retention = "10d"           # results are removed this long after the job finished
 max_attempts = 3            # runs tried when the daemon or a node dies under a job
 
@@ -348,6 +350,9 @@ pub struct ServiceConfig {
     /// The validator compiled from the four keys above (none when off), by [`Config::parse`].
     #[serde(skip)]
     pub checker: Option<Arc<Validator>>,
+    /// The Unix user a root jobod runs this service's jobs as when they do not come from a
+    /// Unix user over the socket ([`crate::run_as`]); `None`: `jobo-run`.
+    pub run_as: Option<String>,
 }
 
 impl Default for ServiceConfig {
@@ -375,6 +380,7 @@ impl Default for ServiceConfig {
             allow: Vec::new(),
             deny: Vec::new(),
             checker: None,
+            run_as: None,
         }
     }
 }
@@ -531,6 +537,13 @@ impl Config {
 
     pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
         self.services.get(name)
+    }
+
+    /// The user a root jobod runs `service`'s jobs as when no socket user asked for them.
+    pub fn run_as(&self, service: &str) -> &str {
+        self.service(service)
+            .and_then(|s| s.run_as.as_deref())
+            .unwrap_or(crate::run_as::DEFAULT_RUN_AS)
     }
 }
 

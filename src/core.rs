@@ -10,10 +10,11 @@ use crate::metrics::Metrics;
 use crate::paths::DataDir;
 use crate::store::Store;
 use crate::tls::ClientTls;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub struct Core {
-    pub config: Arc<Config>,
+    /// Swapped whole by a reload (SIGHUP, `reload.rs`); read it through [`Core::config`].
+    config: RwLock<Arc<Config>>,
     pub data: DataDir,
     pub store: Store,
     pub events: Events,
@@ -25,6 +26,34 @@ pub struct Core {
 }
 
 impl Core {
+    pub fn new(config: Arc<Config>, data: DataDir, store: Store, node_tls: ClientTls) -> Core {
+        Core {
+            config: RwLock::new(config),
+            data,
+            store,
+            events: Events::default(),
+            logs: LogHub::default(),
+            node_tls,
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// The configuration now: a snapshot, which a reload does not change under its holder.
+    pub fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `config` in place for everything that reads it from now on.
+    pub fn set_config(&self, config: Arc<Config>) {
+        match self.config.write() {
+            Ok(mut c) => *c = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
+    }
+
     /// Announces a committed transition of `job` (now in its new state) and counts it.
     pub fn job_changed(&self, job: &Job) {
         self.metrics.observe(job);

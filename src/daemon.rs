@@ -4,14 +4,11 @@
 use crate::backends::Backends;
 use crate::config::Config;
 use crate::core::Core;
-use crate::events::Events;
-use crate::logs::LogHub;
 use crate::paths::{self, DataDir};
 use crate::state::{Ctx, Facts, Shared};
 use crate::tls::{ClientTls, ServerTls};
-use crate::{cleaner, host, process, scheduler, server};
+use crate::{cleaner, host, perms, process, run_as, scheduler, server};
 use anyhow::Context;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -43,10 +40,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     );
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
-    let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
+    // Closed until the store in it is private (a new one is made 0644); opened below.
+    let _ = perms::set_mode(data.root(), perms::PRIVATE_DIR);
     // Held until exit: a second jobod on the same data dir must not "recover" our live jobs.
     let _lock = host::lock_data_dir(&data)?;
-    let stop = host::StopSignal::new()?;
+    let mut signals = host::StopSignal::new()?;
 
     let config_path = opts
         .config
@@ -62,13 +60,21 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         ),
     }
     crate::cgroup::init(config.local_worker.cgroups);
-    // Before the store is touched, so a wrong --socket-group fails fast.
+    // Before the store is touched, so a wrong --socket-group or run_as fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
+    let accounts = run_as::check_services(&config)?;
 
     // Checks that the store is sound and belongs to the job dirs beside it before trusting it:
     // a lost store must not come back empty and hand out the ids of existing job dirs.
     let store = crate::store::open_data_dir(&data, opts.reinit)?;
     clean_tmp(&data).context("cannot prepare the data dir")?;
+    let db = data.db();
+    let (wal, shm) = (db.with_extension("db-wal"), db.with_extension("db-shm"));
+    perms::make_private(&[&db, &wal, &shm]).context("cannot make the job store private")?;
+    // Job users pass through it to their job dirs (when jobod is root).
+    perms::set_mode(data.root(), perms::data_dir_mode())
+        .with_context(|| format!("cannot set the mode of {}", data.root().display()))?;
+    run_as::warn_unreachable(&data.jobs(), &accounts);
     let local_slots = (config.local_worker.enabled && !opts.no_local_worker)
         .then(|| config.local_worker.effective_slots());
     let listen = opts.listen.clone().or_else(|| config.server.listen.clone());
@@ -90,15 +96,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         config.cluster.ca_cert.as_deref(),
         config.cluster.client_identity(),
     )?;
-    let core = Arc::new(Core {
-        config: Arc::new(config),
-        data: data.clone(),
-        store,
-        events: Events::default(),
-        logs: LogHub::default(),
-        node_tls,
-        metrics: Default::default(),
-    });
+    let core = Arc::new(Core::new(Arc::new(config), data.clone(), store, node_tls));
     let backends = Backends::new(core.clone(), local_slots);
     let requeued = backends.recover().await?;
     if requeued > 0 {
@@ -117,7 +115,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| paths::default_socket(opts.system)),
     };
-    let limits = &core.config.server;
+    let limits = &core.config().server;
     let conns = crate::http::Conns::new(limits.max_connections, limits.body_read_timeout);
     let submits = server::throttle::Throttle::new(limits.submit_rate, limits.submit_burst);
     let ctx: Ctx = Arc::new(Shared {
@@ -217,9 +215,28 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tasks.spawn(cleaner::run(ctx.clone(), shutdown.clone()));
     crate::systemd::notify("READY=1");
 
-    tokio::select! {
-        _ = stop.wait() => {}
-        _ = ctx.stop.cancelled() => tracing::info!("asked to stop over the API"),
+    // SIGHUP reloads what it can from the file that was loaded at start (or the built-in
+    // default when there was none, which a file created since then replaces).
+    let reload_path = ctx.facts.config_file.clone().or_else(|| {
+        opts.config
+            .clone()
+            .or_else(|| Some(paths::default_config(opts.system)))
+    });
+    loop {
+        tokio::select! {
+            asked = signals.next() => match asked {
+                host::Asked::Stop => break,
+                host::Asked::Reload => {
+                    let path = reload_path.as_deref().filter(|p| p.exists());
+                    let result = crate::reload::reload(&ctx.core, path);
+                    crate::reload::log(path, &result);
+                }
+            },
+            _ = ctx.stop.cancelled() => {
+                tracing::info!("asked to stop over the API");
+                break;
+            }
+        }
     }
     tracing::info!("shutting down");
     crate::systemd::notify("STOPPING=1");
@@ -242,6 +259,9 @@ fn clean_tmp(data: &DataDir) -> std::io::Result<()> {
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp)?;
     }
-    std::fs::create_dir_all(tmp)?;
-    std::fs::create_dir_all(data.jobs())
+    std::fs::create_dir_all(&tmp)?;
+    perms::set_mode(&tmp, perms::PRIVATE_DIR)?;
+    std::fs::create_dir_all(data.jobs())?;
+    // Job accounts pass through it to their own job's dir.
+    perms::set_mode(&data.jobs(), perms::data_dir_mode())
 }

@@ -6,13 +6,19 @@
 //! pids limits, entered before `exec` (the spawning thread steps in for the spawn); at the end
 //! of the run everything left in it is killed, `setsid` children included, and its usage read.
 //! Elsewhere memory is held by `RLIMIT_AS` and the process group is all that is killed.
+//!
+//! A run that is to be another user's ([`RunAs::Account`], a root jobod) is spawned by a thread
+//! that has taken on that user's credentials for the spawn ([`crate::as_user`]), so it still
+//! starts with `posix_spawn` and the daemon is never forked.
 
 use crate::api::{Enforced, Usage};
+use crate::as_user::Switched;
 use crate::cgroup::{self, Caps, Support, v1::JobCgroup};
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
+use crate::run_as::RunAs;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -25,7 +31,10 @@ use tokio_util::sync::CancellationToken;
 pub struct RunSpec {
     /// `JOBO_JOB_ID` of the run: a job number on the server, a payload uuid on a node.
     pub job_id: String,
+    /// Whose job it is (`JOBO_USER`): a user name, or `portal:<id>`.
     pub user: String,
+    /// The Unix user it runs as (`USER`, `LOGNAME`).
+    pub run_as: RunAs,
     pub service: String,
     pub dir: JobDir,
     pub timeout: Option<Duration>,
@@ -106,8 +115,8 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     cmd.env("PATH", path);
     cmd.env("HOME", &work)
         .env("TMPDIR", spec.dir.scratch())
-        .env("USER", &spec.user)
-        .env("LOGNAME", &spec.user)
+        .env("USER", spec.run_as.name())
+        .env("LOGNAME", spec.run_as.name())
         .env("JOBO_JOB_ID", &spec.job_id)
         .env("JOBO_USER", &spec.user)
         .env("JOBO_SERVICE", &spec.service)
@@ -126,9 +135,14 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
             (None, cgroup::enforced_by(cgroup::support(), &spec.caps))
         }
     };
-    // The spawning thread steps into the run's cgroup for the spawn: the child starts there.
+    // The spawning thread steps into the run's cgroup for the spawn (as root: before it takes
+    // on the account's credentials, and back out after it gave them up), so the child starts
+    // there; then, as the account, on this thread only, the child is started as that user
+    // (entering the work dir as that user too), without forking the daemon.
     let entered = cgroup.as_ref().map(JobCgroup::enter).transpose()?;
+    let as_user = spec.run_as.account().map(Switched::to).transpose()?;
     let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+    drop(as_user);
     drop(entered);
     let mut child = spawned?;
     let pid = child
@@ -157,6 +171,23 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         cgroup,
         enforced,
     })
+}
+
+/// Why a run could not start, in words that say what to do: a work dir the run's account cannot
+/// reach names the directory in the way.
+pub fn spawn_failure(spec: &RunSpec, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied
+        && let Some(account) = spec.run_as.account()
+        && let Some(blocked) = crate::run_as::blocked_at(&spec.dir.work(), account)
+    {
+        return format!(
+            "cannot start run.sh as {}: {} is not searchable by that user (chmod o+x {1}, or \
+             use a data dir it can reach)",
+            account.name,
+            blocked.display()
+        );
+    }
+    format!("cannot start run.sh: {e}")
 }
 
 /// Appends a pipe to a log file, telling followers after each write. With a `cap`, the file

@@ -106,15 +106,21 @@ pub fn data_dir_locked(data: &DataDir) -> bool {
     file.try_lock_shared().is_err()
 }
 
-/// How `jobod serve` and `jobod worker` are stopped: the first SIGTERM or SIGINT. SIGHUP,
-/// which admins send daemons to reload, would otherwise kill jobod on the spot (its default
-/// action) and leave the socket behind; reloading is not implemented yet, so it is logged and
-/// ignored. Made before the daemon binds its socket: from the moment a client can reach it,
-/// these signals are handled, never the default action.
+/// The signals a long-running jobod acts on: SIGTERM and SIGINT stop it; SIGHUP, which would
+/// otherwise kill it on the spot (its default action) and leave the socket behind, asks
+/// `jobod serve` to reload its configuration. Made before the daemon binds its socket: from
+/// the moment a client can reach it, these signals are handled, never the default action.
 pub struct StopSignal {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+}
+
+/// What a signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    Stop,
+    Reload,
 }
 
 impl StopSignal {
@@ -126,16 +132,20 @@ impl StopSignal {
         })
     }
 
-    /// Returns at the first SIGTERM or SIGINT.
+    /// The next signal's request.
+    pub async fn next(&mut self) -> Asked {
+        tokio::select! {
+            _ = self.term.recv() => Asked::Stop,
+            _ = self.int.recv() => Asked::Stop,
+            _ = self.hup.recv() => Asked::Reload,
+        }
+    }
+
+    /// Returns at the first SIGTERM or SIGINT; a SIGHUP is logged (a worker node has nothing
+    /// to reload).
     pub async fn wait(mut self) {
-        loop {
-            tokio::select! {
-                _ = self.term.recv() => return,
-                _ = self.int.recv() => return,
-                _ = self.hup.recv() => tracing::warn!(
-                    "SIGHUP ignored: reloading the configuration is not supported yet; restart jobod to apply changes"
-                ),
-            }
+        while self.next().await == Asked::Reload {
+            tracing::info!("SIGHUP: a worker node has no configuration file to reload");
         }
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! See `ARCHITECTURE.md` for a map of these modules and the path of one job through them.
 
+pub mod account;
 pub mod api;
 pub mod archive;
+pub mod as_user;
 pub mod audit;
 pub mod backend;
 pub mod backends;
@@ -30,10 +32,13 @@ pub mod logs;
 pub mod metrics;
 pub mod node;
 pub mod paths;
+pub mod perms;
 pub mod placement;
 pub mod process;
 pub mod protocol;
 pub mod queue;
+pub mod reload;
+pub mod run_as;
 pub mod scheduler;
 pub mod secret;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.
@@ -44,4 +49,5 @@ pub mod store;
 pub mod systemd;
 pub mod tls;
 pub mod token;
+pub mod tree;
 pub mod validator;

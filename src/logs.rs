@@ -7,8 +7,21 @@
 
 use crate::job::JobId;
 use std::collections::HashMap;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
+
+/// Creates (or empties) a log file that jobod alone may read: logs reach users through the
+/// API, which checks who asks, never through the file system.
+pub fn create(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(crate::perms::PRIVATE_FILE)
+        .open(path)
+}
 
 #[derive(Clone, Default)]
 pub struct LogHub {

@@ -226,6 +226,7 @@ mod tests {
             enforced: Default::default(),
             usage: Default::default(),
             env: Default::default(),
+            run_as: None,
         }
     }
 

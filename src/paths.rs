@@ -3,6 +3,7 @@
 //! User mode follows the XDG base directories; system mode uses the FHS paths the packaged
 //! systemd unit expects. The CLI uses the same functions to find the default socket.
 
+use crate::account::Account;
 use std::path::{Path, PathBuf};
 
 /// The layout of the server's data directory. Everything the daemon writes lives below it.
@@ -126,7 +127,8 @@ impl LogStream {
     }
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (its effective uid).
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
@@ -183,64 +185,18 @@ pub fn in_group(uid: u32, group: &str) -> bool {
     let Ok(Some(wanted)) = group_id(group) else {
         return false;
     };
-    let mut pbuf = vec![0u8; 4096];
-    let Some(pwd) = passwd(uid, &mut pbuf) else {
-        return false;
-    };
-    if pwd.pw_gid == wanted {
-        return true;
-    }
-    let mut groups: Vec<libc::gid_t> = vec![0; 256];
-    let mut count = groups.len() as libc::c_int;
-    // SAFETY: pw_name points into `pbuf`, alive here; `groups` holds `count` entries, and
-    // getgrouplist writes at most that many (it returns -1 and the needed count if more).
-    let rc =
-        unsafe { libc::getgrouplist(pwd.pw_name, pwd.pw_gid, groups.as_mut_ptr(), &mut count) };
-    if rc < 0 && count as usize > groups.len() {
-        groups.resize(count as usize, 0);
-        // SAFETY: as above, with room for the count it asked for.
-        if unsafe { libc::getgrouplist(pwd.pw_name, pwd.pw_gid, groups.as_mut_ptr(), &mut count) }
-            < 0
-        {
-            return false;
-        }
-    } else if rc < 0 {
-        return false;
-    }
-    groups.truncate(count.max(0) as usize);
-    groups.contains(&wanted)
-}
-
-/// The passwd entry of `uid`, or `None` when it has none; its strings point into `buf`, which
-/// must outlive their use.
-fn passwd(uid: u32, buf: &mut [u8]) -> Option<libc::passwd> {
-    // SAFETY: an all-zero passwd is a valid value of this plain C struct.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the given sizes; getpwuid_r writes only into them.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    (rc == 0 && !result.is_null()).then_some(pwd)
+    Account::by_uid(uid)
+        .ok()
+        .flatten()
+        .is_some_and(|a| a.gid == wanted || a.groups.contains(&wanted))
 }
 
 /// The name of a Unix user, or its number when it has no passwd entry.
 pub fn user_name(uid: u32) -> String {
-    let mut buf = vec![0u8; 4096];
-    if let Some(pwd) = passwd(uid, &mut buf) {
-        // SAFETY: pw_name points at a NUL-terminated string inside `buf`, alive here.
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        if let Ok(s) = name.to_str() {
-            return s.to_string();
-        }
+    match Account::name_of(uid) {
+        Ok(Some(name)) => name,
+        _ => uid.to_string(),
     }
-    uid.to_string()
 }
 
 /// The gid of the group called `name`, or `None` when there is no such group.

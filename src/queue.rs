@@ -36,6 +36,17 @@ pub struct Caller {
     pub actor: crate::audit::Actor,
 }
 
+impl Caller {
+    /// The caller's uid when it came over the Unix socket (the kernel said so): a root jobod
+    /// runs that caller's jobs as that user. `None` on TCP.
+    pub fn socket_uid(&self) -> Option<u32> {
+        match self.actor {
+            crate::audit::Actor::Socket { uid, .. } => Some(uid),
+            _ => None,
+        }
+    }
+}
+
 /// An upload unpacked into a temp dir inside the data dir, ready to become a job.
 pub struct Upload {
     pub job: NewJob,
@@ -58,11 +69,12 @@ pub async fn find_idempotent(
         .await?)
 }
 
-/// The settings of service `name`, if it exists.
-pub fn service<'a>(ctx: &'a Ctx, name: &str) -> Result<&'a ServiceConfig, QueueError> {
+/// The settings of service `name` now, if it exists (a copy: a reload may replace them).
+pub fn service(ctx: &Ctx, name: &str) -> Result<ServiceConfig, QueueError> {
     ctx.core
-        .config
+        .config()
         .service(name)
+        .cloned()
         .ok_or_else(|| QueueError::UnknownService(name.to_string()))
 }
 
@@ -91,7 +103,7 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
     if !run_sh.is_file() {
         return Err(QueueError::MissingRunSh);
     }
-    validate(service, &run_sh)?;
+    validate(&service, &run_sh)?;
     let data = ctx.core.data.clone();
     // The closure's outer error is the database's, the inner one the file move's (after
     // which the transaction rolls back as it is dropped).
@@ -211,7 +223,7 @@ pub async fn cancel(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
         .cancel(&rec)
         .await
         .map_err(|e| QueueError::Conflict(format!("cannot cancel job {id} now: {e}; try again")))?;
-    let grace = ctx.core.config.server.kill_grace + Duration::from_secs(10);
+    let grace = ctx.core.config().server.kill_grace + Duration::from_secs(10);
     let _ = tokio::time::timeout(grace, async {
         loop {
             match get(ctx, id).await {

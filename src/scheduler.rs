@@ -25,7 +25,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
     let mut turns = Turns::new();
     loop {
         let places = ctx.backends.places();
-        let config = ctx.core.config.clone();
+        let config = ctx.core.config();
         let pass = ctx
             .core
             .store

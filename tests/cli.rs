@@ -45,7 +45,7 @@ fn lone_jobo(home: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn autostarts_a_per_user_daemon_once() {
-    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let home = Reaper(common::job_reachable_tempdir());
     let h = home.0.path();
     std::fs::create_dir_all(h.join("run")).expect("runtime dir");
     let dir = job_dir(h, "job", &[("run.sh", "echo autostarted")]);
@@ -73,7 +73,7 @@ fn autostarts_a_per_user_daemon_once() {
 
 #[test]
 fn autostart_without_a_jobod_names_where_it_looked_and_how_to_get_one() {
-    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let home = Reaper(common::job_reachable_tempdir());
     let h = home.0.path();
     std::fs::create_dir_all(h.join("run")).expect("runtime dir");
     let empty = h.join("empty");
@@ -116,7 +116,7 @@ fn autostart_without_a_jobod_names_where_it_looked_and_how_to_get_one() {
 
 #[test]
 fn autostart_starts_the_jobod_on_path_when_none_is_next_to_jobo() {
-    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let home = Reaper(common::job_reachable_tempdir());
     let h = home.0.path();
     std::fs::create_dir_all(h.join("run")).expect("runtime dir");
     let path = h.join("path");
@@ -150,7 +150,7 @@ fn autostart_starts_the_jobod_on_path_when_none_is_next_to_jobo() {
 
 #[test]
 fn explicit_hosts_never_autostart() {
-    let home = Reaper(tempfile::tempdir().expect("temp dir"));
+    let home = Reaper(common::job_reachable_tempdir());
     let h = home.0.path();
     let missing = format!("unix://{}/nothing.sock", h.display());
     let out = Command::new(JOBO)
@@ -353,11 +353,6 @@ fn run_ok(program: &str, args: &[&str]) {
     );
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// `jobo --host HOST status` as another user, through runuser.
 fn jobo_as(user: &str, jobo: &std::path::Path, host: &str) -> std::process::Output {
     Command::new("runuser")
@@ -427,7 +422,7 @@ fn system_mode_gives_the_socket_to_the_jobo_group_or_warns() {
         eprintln!("skipped: system mode's socket group is only chosen as root");
         return;
     }
-    let tmp = Reaper(tempfile::tempdir().expect("temp dir"));
+    let tmp = Reaper(common::job_reachable_tempdir());
     let t = tmp.0.path();
     let config = t.join("jobod.toml");
     std::fs::write(&config, jobo::config::DEFAULT_CONFIG).expect("config");

@@ -232,12 +232,13 @@ fn wait_path(c: &Cluster, path: &Path) {
 #[test]
 fn fifty_jobs_spread_over_nodes_within_slots() {
     let c = cluster(2, 4, 2);
-    // The run's cwd is <worker data>/payloads/<uuid>/work: `../..` is the payloads dir.
+    // The run's cwd is <worker root>/data/payloads/<uuid>/work: `../../../..` is the worker's
+    // temp root, where jobs may write (the payloads dir is the node's alone).
     let mut ids = Vec::new();
     for i in 0..50 {
         let script = format!(
-            "mkdir -p ../../marks\ntouch ../../marks/$$\n\
-             ls ../../marks | wc -l >> ../../concurrency\nsleep 0.05\nrm ../../marks/$$\n\
+            "top=../../../..\nmkdir -p $top/marks\ntouch $top/marks/$$\n\
+             ls $top/marks | wc -l >> $top/concurrency\nsleep 0.05\nrm $top/marks/$$\n\
              echo result {i} > out.txt\necho stdout {i}\n"
         );
         let dir = job_dir(&c.d.work(), &format!("job{i}"), &[("run.sh", &script)]);
@@ -255,7 +256,7 @@ fn fifty_jobs_spread_over_nodes_within_slots() {
     for (i, w) in c.w.iter().enumerate() {
         let ran = jobs.iter().filter(|j| j["node"] == name(i)).count();
         assert!(ran > 0, "node {} ran no job", name(i));
-        let seen = std::fs::read_to_string(w.data().join("payloads/concurrency"))
+        let seen = std::fs::read_to_string(w.root().join("concurrency"))
             .unwrap_or_else(|e| panic!("node {} concurrency file: {e}", name(i)));
         let counts: Vec<usize> = seen.lines().map(|l| l.trim().parse().unwrap()).collect();
         assert_eq!(counts.len(), ran, "node {}: one line per run", name(i));

@@ -332,6 +332,7 @@ fn max_running_per_user_serialises_each_user_but_not_users() {
         .start();
     let times = d.root().join("times");
     std::fs::create_dir_all(&times).expect("times dir");
+    set_mode(&times, 0o1777); // jobs (jobo-run, under a root jobod) write in it
     let script = timed_script(&times);
     let mut jobs = Vec::new();
     for _ in 0..3 {
@@ -390,6 +391,7 @@ fn max_running_serialises_the_whole_service() {
         .start();
     let times = d.root().join("times");
     std::fs::create_dir_all(&times).expect("times dir");
+    set_mode(&times, 0o1777); // jobs (jobo-run, under a root jobod) write in it
     let script = timed_script(&times);
     let mut jobs = Vec::new();
     for _ in 0..2 {

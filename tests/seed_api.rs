@@ -179,7 +179,8 @@ fn content<'a>(files: &'a BTreeMap<String, Vec<u8>>, name: &str) -> &'a str {
 fn fifo(path: &Path) -> File {
     let c = std::ffi::CString::new(path.to_str().expect("utf-8 path")).expect("no NUL");
     // SAFETY: a valid NUL-terminated path.
-    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    // 0666: the job runs as jobo-run when jobod is root.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o666) };
     assert_eq!(
         rc,
         0,
@@ -188,6 +189,7 @@ fn fifo(path: &Path) -> File {
         std::io::Error::last_os_error()
     );
     assert!(std::fs::metadata(path).unwrap().file_type().is_fifo());
+    common::set_mode(path, 0o666);
     std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -401,6 +401,13 @@ fn backup_while_jobs_are_submitted_is_consistent_and_restorable() {
     let out = d.jobod(&["backup", last.to_str().expect("utf-8")]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(ids_in(&last).len(), N as usize);
+    // It holds the node tokens: its owner's alone, as the store is.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&last)
+        .expect("backup")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "backup mode {mode:o}");
 
     // Never over an existing file.
     let before = std::fs::read(&last).expect("read backup");

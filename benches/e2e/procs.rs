@@ -7,6 +7,7 @@
 
 use crate::Res;
 use jobo::client::{Client, Endpoint};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,11 +53,34 @@ pub struct Sandbox {
     log_name: &'static str,
 }
 
+/// Whom a root jobod runs the benchmark's jobs as.
+const RUN_AS: &str = jobo::run_as::DEFAULT_RUN_AS;
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn user_exists(name: &str) -> bool {
+    jobo::account::Account::by_name(name).is_ok_and(|a| a.is_some())
+}
+
 impl Sandbox {
     fn new(kind: &str, log_name: &'static str) -> Res<Sandbox> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("{PREFIX}{}-{kind}-", std::process::id()))
             .tempdir_in(base_dir())?;
+        if is_root() {
+            // A root jobod runs the jobs as jobo-run, which must pass through to their dirs.
+            if !user_exists(RUN_AS) {
+                return Err(format!(
+                    "run as root, jobod runs jobs as {RUN_AS}, and there is no such user: \
+                     useradd --system --no-create-home --shell /usr/sbin/nologin {RUN_AS}"
+                )
+                .into());
+            }
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))?;
+        }
         std::fs::create_dir_all(dir.path().join("data"))?;
         Ok(Sandbox {
             dir: Some(dir),

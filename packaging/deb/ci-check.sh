@@ -2,7 +2,8 @@
 # Builds the .deb and checks it as an admin would use it, on this (Debian-like) machine, as
 # root: install, `jobo --version`, `man jobo`, start the installed jobod the way
 # jobod.service does (there is no systemd in CI, so directly), run a job as an ordinary user
-# in group jobo through the system socket, stop jobod, purge, and check the data is gone.
+# in group jobo through the system socket and check it ran as that user, stop jobod, purge,
+# and check the data is gone.
 # .ci/run calls it after the tests. A second run on the same machine passes too: it only adds
 # what is missing and removes what it added.
 set -euo pipefail
@@ -44,10 +45,10 @@ test "$(jobo --version)" = "jobo $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.to
 MANWIDTH=80 man -P cat jobo | grep -q 'jobo - Submit batch jobs'
 MANWIDTH=80 man -P cat 8 jobod | grep -q 'jobod - The jobo server'
 getent group jobo >/dev/null
-getent passwd jobo >/dev/null
-test "$(stat -c '%U %a' /var/lib/jobo)" = "jobo 700"
-test -f /etc/jobo/jobod.toml
-step "installed: jobo --version, man jobo and man 8 jobod work; user, group and /var/lib/jobo exist"
+getent passwd jobo-run >/dev/null
+test "$(stat -c '%U %a' /var/lib/jobo)" = "root 711"
+test "$(stat -c '%U %a' /etc/jobo/jobod.toml)" = "root 600"
+step "installed: jobo --version, man jobo and man 8 jobod work; jobo-run, group jobo and /var/lib/jobo exist"
 
 # The units' syntax, their ExecStart binaries and Documentation= man pages.
 if command -v systemd-analyze >/dev/null 2>&1; then
@@ -57,15 +58,17 @@ else
   echo "deb: systemd-analyze is not installed: the units' syntax is not checked"
 fi
 
-# As jobod.service would: its User/Group, its RuntimeDirectory (/run/jobo, 0755), its ExecStart.
-svc_user=$(sed -n 's/^User=//p' "$unit")
-svc_group=$(sed -n 's/^Group=//p' "$unit")
+# As jobod.service would: as root (the unit names no User=, so that jobod can run each job as
+# its user), its RuntimeDirectory (/run/jobo, 0755), its ExecStart.
+if grep -q '^User=' "$unit"; then
+  echo "deb: $unit names a User=: jobod must run as root to run jobs as their users" >&2
+  exit 1
+fi
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
-install -d -m 0755 -o "$svc_user" -g "$svc_group" /run/jobo
+install -d -m 0755 /run/jobo
 log=$(mktemp)
-# setpriv execs jobod (no fork), so $! is jobod's pid.
 # shellcheck disable=SC2086  # ExecStart is split into words, as systemd does
-setpriv --reuid="$svc_user" --regid="$svc_group" --init-groups -- $exec_start 2>"$log" &
+$exec_start 2>"$log" &
 pid=$!
 for _ in $(seq 200); do
   [ -S /run/jobo/jobod.sock ] && break
@@ -73,8 +76,9 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 test -S /run/jobo/jobod.sock
-test "$(stat -c '%U %G %a' /run/jobo/jobod.sock)" = "$svc_user jobo 660"
-step "jobod started as $svc_user: $exec_start"
+test "$(stat -c '%U %G %a' /run/jobo/jobod.sock)" = "root jobo 660"
+test "$(stat -c '%U %a' /var/lib/jobo/jobo.db)" = "root 600"
+step "jobod started as root: $exec_start"
 
 # An ordinary user, in group jobo, runs a job with the installed jobo and no --host.
 if ! id -u "$user" >/dev/null 2>&1; then
@@ -86,14 +90,15 @@ out=$(runuser -u "$user" -- bash -c '
   cd
   rm -rf job jobo-*
   mkdir job
-  printf "echo \"hello from \$JOBO_USER\"\n" > job/run.sh
+  printf "echo \"hello from \$JOBO_USER as \$(id -un)\"\n" > job/run.sh
   jobo run job --service example
   test -f jobo-*/run.sh')
 echo "$out"
-test "$out" = "hello from $user"
+test "$out" = "hello from $user as $user"
 status=$(jobo --json list --user "$user" --limit 1)
 echo "$status" | grep -q '"state": *"succeeded"'
-step "a job of $user (group jobo) ran through the system socket"
+echo "$status" | grep -q "\"run_as\": *\"$user\""
+step "a job of $user (group jobo) ran through the system socket, as $user"
 
 kill -TERM "$pid"
 wait "$pid"

@@ -46,6 +46,10 @@ pub struct Job {
     /// The job's own environment variables (`jobo submit -e KEY=VALUE`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub env: crate::jobenv::Vars,
+    /// The Unix user it runs as (none: a job from before jobo recorded it, which runs as its
+    /// service's `run_as`).
+    #[serde(default)]
+    pub run_as: Option<String>,
 }
 
 /// Limits of one run (src/limits/): a job's requested ones, or a service's defaults or maxima.

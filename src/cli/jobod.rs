@@ -208,6 +208,17 @@ pub struct WorkerArgs {
     /// none). Only on a private network: anyone who reaches the port can run code.
     #[arg(long)]
     pub allow_seed_without_token: bool,
+    /// Users a root node may run payloads as: the server names one with each payload, and
+    /// payloads of the seed's /submit run as the first. A node that is not root runs them as
+    /// itself and ignores this
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_RUN_AS_ALLOW",
+        value_name = "USER[,USER..]",
+        value_delimiter = ',',
+        default_value = crate::run_as::DEFAULT_RUN_AS
+    )]
+    pub run_as_allow: Vec<String>,
     /// Serve inside TLS with this certificate (PEM, the chain from the node's own first)
     #[arg(
         long,
@@ -250,6 +261,7 @@ impl WorkerArgs {
                 .clone()
                 .unwrap_or_else(|| crate::paths::default_data_dir(system).join("worker")),
             allow_seed_without_token: self.allow_seed_without_token,
+            run_as_allow: self.run_as_allow.clone(),
             tls: self.tls_cert.clone().zip(self.tls_key.clone()),
             tls_client_ca: self.tls_client_ca.clone(),
         }

@@ -215,6 +215,7 @@ pub fn job_detail(j: &Job) -> String {
         ("id", j.id.to_string()),
         ("state", j.state.to_string()),
         ("user", j.user.clone()),
+        ("runs as", opt(j.run_as.clone())),
         ("service", j.service.clone()),
         ("node", opt(j.node.as_ref().map(ToString::to_string))),
         ("priority", j.priority.to_string()),

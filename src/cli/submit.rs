@@ -36,7 +36,7 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
 
     let bar = transfer_bar("uploading", json);
     let counter = bar.clone();
-    let chunks = stream_from_blocking(move |w| archive::pack_tgz(&dir, w))
+    let chunks = stream_from_blocking(move |w| archive::pack_tgz(&dir, archive::Trust::Own, w))
         .inspect_ok(move |chunk| counter.inc(chunk.len() as u64))
         .map_ok(Frame::data);
     let body = StreamBody::new(chunks).boxed_unsync();

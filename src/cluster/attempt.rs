@@ -89,7 +89,7 @@ pub async fn unknown_to_node(core: &Core, node: &str, rec: &Record) {
 /// The run is gone on its node: the attempt counts, and the job goes back to the queue (or is
 /// `lost` once its attempts are used up).
 pub async fn lost_on_node(core: &Core, rec: &Record, why: String) {
-    let config = core.config.clone();
+    let config = core.config();
     if_current(core, rec, false, move |tx, now| {
         requeue::requeue(tx, &config, now, &why)
     })

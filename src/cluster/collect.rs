@@ -19,6 +19,7 @@ use crate::archive::{self, ArchiveError};
 use crate::core::Core;
 use crate::job::JobState;
 use crate::paths::LogStream;
+use crate::perms;
 use crate::protocol::{PayloadInfo, PayloadState};
 use crate::store::{self, Record, StoreError, now_ms};
 use hyper::body::Incoming;
@@ -53,7 +54,7 @@ pub const RESULTS_PER_UPLOAD: u64 = 10;
 
 /// The most file content taken from a node for one run.
 pub fn results_limit(core: &Core) -> u64 {
-    core.config
+    core.config()
         .server
         .max_upload_bytes
         .saturating_mul(RESULTS_PER_UPLOAD)
@@ -228,6 +229,8 @@ pub async fn finish(
 }
 
 /// Moves `staged/work` and the logs into the job's dir, replacing what an earlier attempt left.
+/// They stay jobod's: `work/` 0700 and the logs 0600 (the job's user may not exist here), in
+/// a job dir that job users may only pass through.
 fn move_results(staged: &std::path::Path, dir: &crate::paths::JobDir) -> std::io::Result<()> {
     let work = dir.work();
     if work.exists() {
@@ -239,13 +242,15 @@ fn move_results(staged: &std::path::Path, dir: &crate::paths::JobDir) -> std::io
     } else {
         std::fs::create_dir_all(&work)?;
     }
+    perms::set_mode(&work, perms::PRIVATE_DIR)?;
     for stream in [LogStream::Stdout, LogStream::Stderr] {
         let from = staged.join(stream.file_name());
         if from.is_file() {
             std::fs::rename(&from, dir.log(stream))?;
+            perms::set_mode(&dir.log(stream), perms::PRIVATE_FILE)?;
         } else {
-            std::fs::File::create(dir.log(stream))?;
+            crate::logs::create(&dir.log(stream))?;
         }
     }
-    Ok(())
+    perms::set_mode(dir.path(), perms::PASS_THROUGH)
 }

@@ -51,9 +51,12 @@ impl Cluster {
 async fn load(cluster: &Cluster) -> anyhow::Result<()> {
     let core = &cluster.core;
     let mut declared = Vec::new();
-    for n in &core.config.nodes {
+    for n in &core.config().nodes {
         let token = match &n.token_file {
-            Some(f) => Some(crate::token::read(f)?),
+            Some(f) => {
+                crate::perms::warn_if_readable(f, "the node token file");
+                Some(crate::token::read(f)?)
+            }
             None => None,
         };
         let new = NewNode {
@@ -151,7 +154,7 @@ fn validate(core: &Core, new: NewNode) -> Result<NodeRow, ManageError> {
     if let Some(s) = new
         .services
         .iter()
-        .find(|s| core.config.service(s).is_none())
+        .find(|s| core.config().service(s).is_none())
     {
         return Err(ManageError::Invalid(format!(
             "unknown service '{s}' (see `jobo service ls`)"

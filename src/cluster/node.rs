@@ -18,7 +18,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(core: Arc<Core>, row: &NodeRow) -> Node {
-        let client = NodeClient::new(row, core.config.cluster.request_timeout, &core.node_tls);
+        let client = NodeClient::new(row, core.config().cluster.request_timeout, &core.node_tls);
         Node {
             core,
             name: row.name.clone(),

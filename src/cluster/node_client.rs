@@ -107,7 +107,8 @@ impl NodeClient {
         input: PathBuf,
         bytes: u64,
     ) -> Result<PayloadInfo, RemoteError> {
-        let chunks = stream_from_blocking(move |w| archive::pack_tgz(&input, w));
+        let chunks =
+            stream_from_blocking(move |w| archive::pack_tgz(&input, archive::Trust::Own, w));
         let body = BodyExt::boxed_unsync(StreamBody::new(futures_util::StreamExt::map(
             chunks,
             |c: std::io::Result<Bytes>| c.map(Frame::data),

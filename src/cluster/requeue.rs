@@ -12,7 +12,7 @@ use rusqlite::Transaction;
 /// happened to the node, e.g. "node n1 unreachable". Returns how many jobs it moved.
 pub async fn requeue_node_jobs(core: &Core, node: &str, why: &str) -> Result<usize, StoreError> {
     let place = Placement::Node(node.to_string());
-    let (why, config) = (why.to_string(), core.config.clone());
+    let (why, config) = (why.to_string(), core.config());
     let moved = core
         .store
         .call(move |c| {

@@ -25,16 +25,17 @@ impl Format {
     }
 }
 
-/// A directory packed as it streams out, as an attachment named `name` plus the format's
-/// extension.
+/// A job's directory (its results, or its input before it ran) packed as it streams out, as
+/// an attachment named `name` plus the format's extension. Read as a job's tree: no link is
+/// followed and no file of another owner is read ([`archive::Trust::Job`]).
 pub fn archive_response(dir: PathBuf, format: Format, name: &str) -> Response<Body> {
     let (content_type, ext) = match format {
         Format::TarGz => ("application/gzip", "tar.gz"),
         Format::Zip => ("application/zip", "zip"),
     };
     let chunks = stream_from_blocking(move |w| match format {
-        Format::TarGz => archive::pack_tgz(&dir, w),
-        Format::Zip => archive::pack_zip(&dir, w),
+        Format::TarGz => archive::pack_tgz(&dir, archive::Trust::Job, w),
+        Format::Zip => archive::pack_zip(&dir, archive::Trust::Job, w),
     });
     let mut resp = stream(content_type, chunks);
     if let Ok(v) = format!("attachment; filename=\"{name}.{ext}\"").parse() {

@@ -52,7 +52,7 @@ pub async fn local_runs(store: &Store) -> Result<Vec<Record>, StoreError> {
 pub async fn recover(core: &Core) -> Result<usize, StoreError> {
     let runs = local_runs(&core.store).await?;
     kill_local_runs(&core.data, &runs).await;
-    let config = core.config.clone();
+    let config = core.config();
     core.store
         .call(move |c| {
             let tx = c.transaction()?;

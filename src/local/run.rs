@@ -8,6 +8,10 @@ use crate::executor::{self, Outcome, RunSpec};
 use crate::job::{JobId, JobState};
 use crate::jobenv::RunEnv;
 use crate::limits::{self, output};
+use crate::logs;
+use crate::paths::{JobDir, LogStream};
+use crate::perms;
+use crate::run_as::{self, RunAs};
 use crate::store::{self, Record, now_ms};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -35,49 +39,40 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     let job = rec.job;
     let id = job.id;
     let dir = worker.core.data.job(id);
-    let service = worker.core.config.service(&job.service);
+    let config = worker.core.config();
+    let service = config.service(&job.service);
     let timeout = limits::run_timeout(&job.requested_limits, service);
+    let run_as = job
+        .run_as
+        .clone()
+        .unwrap_or_else(|| config.run_as(&job.service).to_string());
+    let prepare = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || prepare(&dir, &run_as)).await
+    };
+    let run_as = match prepare.map_err(|e| e.to_string()).and_then(|r| r) {
+        Ok(run_as) => run_as,
+        Err(reason) => {
+            record(worker, id, JobState::Failed, move |r| {
+                r.job.reason = Some(reason)
+            })
+            .await;
+            return;
+        }
+    };
     let spec = RunSpec {
         job_id: id.to_string(),
         user: job.user.clone(),
+        run_as,
         service: job.service.clone(),
         dir: dir.clone(),
         timeout,
-        kill_grace: worker.core.config.server.kill_grace,
+        kill_grace: worker.core.config().server.kill_grace,
         attempt: job.attempts,
         env: RunEnv::of(service, &job.env),
         max_output: job.requested_limits.output_bytes,
         caps: crate::cgroup::Caps::of(&job.requested_limits),
     };
-
-    let prepare = {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            for stale in [dir.work(), dir.scratch()] {
-                if stale.exists() {
-                    std::fs::remove_dir_all(&stale)?;
-                }
-            }
-            archive::copy_dir(&dir.input(), &dir.work())?;
-            std::fs::create_dir_all(dir.scratch())?;
-            for stream in [
-                crate::paths::LogStream::Stdout,
-                crate::paths::LogStream::Stderr,
-            ] {
-                std::fs::File::create(dir.log(stream))?;
-            }
-            Ok(())
-        })
-        .await
-    };
-    if let Err(e) = prepare.map_err(std::io::Error::other).and_then(|r| r) {
-        let reason = format!("cannot prepare the job directory: {e}");
-        record(worker, id, JobState::Failed, move |r| {
-            r.job.reason = Some(reason)
-        })
-        .await;
-        return;
-    }
     if cancel.is_cancelled() {
         record(worker, id, JobState::Cancelled, |r| {
             r.job.reason = Some("cancelled before it started".into())
@@ -91,7 +86,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         Ok(running) => running,
         Err(e) => {
             worker.core.logs.close(id);
-            let reason = format!("cannot start run.sh: {e}");
+            let reason = executor::spawn_failure(&spec, &e);
             record(worker, id, JobState::Failed, move |r| {
                 r.job.reason = Some(reason)
             })
@@ -163,6 +158,34 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     // The pristine input is only needed for a retry, and there is none after a durable outcome.
     let input = dir.input();
     let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(input)).await;
+}
+
+/// Lays out the job's dir for a run as `run_as` (resolved here: an account lookup may block):
+/// a fresh copy of the input as `work/`, an empty `tmp/` and empty logs. When the run is
+/// another user's, `work/` and `tmp/` become theirs and the job dir stays jobod's (0711).
+/// `Err` is the reason the job fails with.
+fn prepare(dir: &JobDir, run_as: &str) -> Result<RunAs, String> {
+    let run_as = run_as::resolve(run_as).map_err(|e| format!("cannot run the job: {e}"))?;
+    let laid_out = (|| -> std::io::Result<()> {
+        for stale in [dir.work(), dir.scratch()] {
+            if stale.exists() {
+                std::fs::remove_dir_all(&stale)?;
+            }
+        }
+        archive::copy_dir(&dir.input(), &dir.work())?;
+        std::fs::create_dir_all(dir.scratch())?;
+        for stream in [LogStream::Stdout, LogStream::Stderr] {
+            logs::create(&dir.log(stream))?;
+        }
+        if let Some(account) = run_as.account() {
+            perms::set_mode(dir.path(), perms::PASS_THROUGH)?;
+            perms::give(&dir.work(), account)?;
+            perms::give(&dir.scratch(), account)?;
+        }
+        Ok(())
+    })();
+    laid_out.map_err(|e| format!("cannot prepare the job directory: {e}"))?;
+    Ok(run_as)
 }
 
 /// Commits a run's outcome, trying again with backoff while the store refuses (locked, disk

@@ -6,6 +6,7 @@
 //! serves inside TLS, and with `--tls-client-ca` it takes only clients (servers) that show a
 //! certificate signed by that CA, on top of the node token.
 
+mod allow;
 mod feed;
 mod follow;
 mod lease;
@@ -19,13 +20,13 @@ mod seed;
 use crate::config::ServerConfig;
 use crate::paths::DataDir;
 use crate::tls::ServerTls;
-use crate::{host, http, process};
+use crate::{host, http, perms, process, run_as};
+use allow::Allowed;
 use anyhow::Context;
 use lease::Lease;
 use load::Load;
 use payloads::Payloads;
 use routes::Node;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -39,6 +40,8 @@ pub struct WorkerOptions {
     pub slots: usize,
     pub data_dir: PathBuf,
     pub allow_seed_without_token: bool,
+    /// `--run-as-allow`: whom a root node may run payloads as (see `allow.rs`).
+    pub run_as_allow: Vec<String>,
     /// `--tls-cert` and `--tls-key`: serve inside TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `--tls-client-ca`: require a client certificate signed by this CA (needs `tls`).
@@ -47,6 +50,8 @@ pub struct WorkerOptions {
 
 pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let token = crate::token::read(&opts.token_file)?;
+    perms::warn_if_readable(&opts.token_file, "the node token file");
+    let allowed = Allowed::at_start(&opts.run_as_allow)?;
     let tls = match &opts.tls {
         Some((cert, key)) => Some(ServerTls::load(cert, key, opts.tls_client_ca.as_deref())?),
         None => None,
@@ -54,11 +59,12 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let data = DataDir::new(opts.data_dir.clone());
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
-    let _ = std::fs::set_permissions(data.root(), std::fs::Permissions::from_mode(0o700));
+    let _ = perms::set_mode(data.root(), perms::data_dir_mode());
     // Held until exit: a second node on the same dir must not empty our payloads.
     let _lock = host::lock_data_dir(&data)?;
     let stop = host::StopSignal::new()?;
     clean_leftovers(&data).await?;
+    run_as::warn_unreachable(&data.payloads(), &allowed.accounts());
     process::become_subreaper();
 
     let defaults = ServerConfig::default();
@@ -77,6 +83,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         lease,
         token,
         allow_seed_without_token: opts.allow_seed_without_token,
+        allowed,
         limits: http::upload::UploadLimits::new(&defaults),
         tmp: data.tmp(),
         load: Load::new(),
@@ -136,6 +143,9 @@ async fn clean_leftovers(data: &DataDir) -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    // Payload accounts pass through it to their own dirs; uploads in progress are the node's.
+    perms::set_mode(&data.payloads(), perms::data_dir_mode())?;
+    perms::set_mode(&data.tmp(), perms::PRIVATE_DIR)?;
     Ok(())
 }
 

@@ -55,7 +55,8 @@ fn state_name(state: PayloadState) -> String {
     }
 }
 
-/// `PUT /v1/payloads/{uuid}?job=ID&attempt=N[&timeout=SECS][&kill_grace_ms=MS]`, body tar.gz.
+/// `PUT /v1/payloads/{uuid}?job=ID&attempt=N[&timeout=SECS][&kill_grace_ms=MS][&run_as=USER]`,
+/// body tar.gz; `403` before the body is read when the node will not run it as that user.
 async fn put(
     node: &Node,
     id: &str,
@@ -87,6 +88,10 @@ async fn put(
              payloads until the server renews it",
         ));
     }
+    let run_as = node
+        .allowed
+        .for_payload(q.run_as.as_deref())
+        .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
     upload::check_length(req.headers(), node.limits.bytes)?;
     let staged = upload::staging_dir(&node.tmp)?;
     upload::receive_tgz(node.limits, req.into_body(), &node.tmp, staged.path()).await?;
@@ -101,6 +106,7 @@ async fn put(
         kill_grace: q.kill_grace_ms.map(Duration::from_millis),
         seed_id: None,
         run,
+        run_as,
     };
     match node.payloads.submit(order, staged).await {
         Ok(Submitted::New(info)) => {

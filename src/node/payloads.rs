@@ -15,6 +15,7 @@ use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{DataDir, JobDir};
 use crate::protocol::{PayloadInfo, PayloadState};
+use crate::run_as::RunAs;
 use crate::validator::{self, Validator};
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -62,6 +63,8 @@ pub struct Order {
     pub kill_grace: Option<Duration>,
     /// The number the seed's routes know it by (payloads from `/submit` only).
     pub seed_id: Option<u32>,
+    /// Who it runs as.
+    pub run_as: RunAs,
     pub run: RunSettings,
 }
 
@@ -220,7 +223,7 @@ impl Payloads {
 
     async fn admit(&self, order: Order, staged: tempfile::TempDir) -> io::Result<Submitted> {
         let dir = self.inner.data.payload(&order.id.to_string());
-        let stored = store(dir.clone(), staged).await;
+        let stored = store(dir.clone(), staged, order.run_as.clone()).await;
         let mut table = self.lock();
         table.arriving.remove(&order.id);
         stored?;
@@ -264,6 +267,7 @@ impl Payloads {
                 .user
                 .unwrap_or_else(|| crate::paths::user_name(crate::paths::uid())),
             service: how.service.unwrap_or_else(|| "node".into()),
+            run_as: order.run_as.clone(),
             dir,
             timeout: order.timeout,
             kill_grace,

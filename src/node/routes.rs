@@ -27,6 +27,8 @@ pub struct Node {
     pub token: String,
     /// Let the seed routes through without a token (for the seed's server, which sends none).
     pub allow_seed_without_token: bool,
+    /// Whom payloads may run as.
+    pub allowed: super::allow::Allowed,
     pub limits: crate::http::upload::UploadLimits,
     /// Uploads in progress (emptied at start).
     pub tmp: PathBuf,

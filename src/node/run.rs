@@ -11,8 +11,10 @@ use crate::executor::{self, Outcome, RunSpec};
 use crate::limits::output;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
+use crate::perms;
 use crate::process;
 use crate::protocol::{PayloadInfo, PayloadState};
+use crate::run_as::RunAs;
 use crate::validator::{Rejection, Validator};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -76,8 +78,9 @@ pub struct Fencing {
     pub lease: Arc<Lease>,
 }
 
-/// Lays out a payload dir (same layout as a job dir) around the staged upload.
-pub async fn store(dir: JobDir, staged: tempfile::TempDir) -> io::Result<()> {
+/// Lays out a payload dir (same layout as a job dir) around the staged upload; when it runs
+/// as another user, `work/` and `tmp/` become theirs and the payload dir stays the node's.
+pub async fn store(dir: JobDir, staged: tempfile::TempDir, run_as: RunAs) -> io::Result<()> {
     let target = dir.clone();
     let prepared = tokio::task::spawn_blocking(move || -> io::Result<()> {
         std::fs::create_dir_all(target.path())?;
@@ -86,7 +89,12 @@ pub async fn store(dir: JobDir, staged: tempfile::TempDir) -> io::Result<()> {
         let _ = staged.keep();
         std::fs::create_dir_all(target.scratch())?;
         for stream in [LogStream::Stdout, LogStream::Stderr] {
-            std::fs::File::create(target.log(stream))?;
+            crate::logs::create(&target.log(stream))?;
+        }
+        if let Some(account) = run_as.account() {
+            perms::set_mode(target.path(), perms::PASS_THROUGH)?;
+            perms::give(&target.work(), account)?;
+            perms::give(&target.scratch(), account)?;
         }
         Ok(())
     })
@@ -220,14 +228,11 @@ async fn execute(
     let running = match executor::spawn(spec, logs) {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!("payload {}: cannot start run.sh: {e}", name(spec));
-            let note = format!("jobod worker: cannot start run.sh: {e}\n");
+            let why = executor::spawn_failure(spec, &e);
+            tracing::error!("payload {}: {why}", name(spec));
+            let note = format!("jobod worker: {why}\n");
             let _ = tokio::fs::write(spec.dir.log(LogStream::Stderr), note).await;
-            return (
-                PayloadState::Failed,
-                None,
-                Some(format!("cannot start run.sh: {e}")),
-            );
+            return (PayloadState::Failed, None, Some(why));
         }
     };
     if let Some(f) = fence {

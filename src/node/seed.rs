@@ -102,6 +102,10 @@ fn with_outcome(mut resp: Response<Body>, info: &PayloadInfo) -> Response<Body> 
 /// `POST /submit`: multipart files → a payload waiting for a slot, answered `200` with its
 /// record (`"status":"Prepared"`).
 pub async fn submit(node: &Node, req: Request<UploadBody>) -> Result<Response<Body>, SeedError> {
+    let run_as = node
+        .allowed
+        .for_payload(None)
+        .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
     upload::check_length(req.headers(), node.limits.bytes)?;
     let staged = upload::staging_dir(&node.tmp)?;
     let (parts, body) = req.into_parts();
@@ -121,6 +125,7 @@ pub async fn submit(node: &Node, req: Request<UploadBody>) -> Result<Response<Bo
         kill_grace: None,
         seed_id: Some(n),
         run: Default::default(),
+        run_as,
     };
     let info = match node.payloads.submit(order, staged).await {
         Ok(Submitted::New(info) | Submitted::Existing(info)) => info,

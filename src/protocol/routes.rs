@@ -207,6 +207,10 @@ pub struct PushQuery {
     /// none: the built-in rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator: Option<String>,
+    /// The Unix user to run it as; a root node refuses one outside its allow-list (`403`).
+    /// None: the node's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
 }
 
 #[cfg(test)]
@@ -273,10 +277,11 @@ mod tests {
             cpus: None,
             pids: None,
             validator: None,
+            run_as: Some("jobo-run".into()),
         };
         assert_eq!(
             NodeRoute::Push("u".into()).uri(&q)?,
-            "/v1/payloads/u?job=4&attempt=2&kill_grace_ms=5000"
+            "/v1/payloads/u?job=4&attempt=2&kill_grace_ms=5000&run_as=jobo-run"
         );
         Ok(())
     }

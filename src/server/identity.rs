@@ -68,7 +68,7 @@ fn unix_caller(ctx: &Ctx, uid: u32) -> Caller {
         user,
         admin: uid == 0
             || uid == ctx.admin_uid
-            || in_group(uid, &ctx.core.config.server.admin_group),
+            || in_group(uid, &ctx.core.config().server.admin_group),
     }
 }
 
@@ -95,6 +95,14 @@ impl SeedCaller {
                 name: Some(name), ..
             } => format!("portal:{name}:{user_id}"),
             SeedCaller::User(who) => who.user.clone(),
+        }
+    }
+
+    /// The caller's uid when it came over the socket: whose jobs run as that user.
+    pub fn socket_uid(&self) -> Option<u32> {
+        match self {
+            SeedCaller::Portal { .. } => None,
+            SeedCaller::User(who) => who.socket_uid(),
         }
     }
 

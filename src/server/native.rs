@@ -13,6 +13,7 @@ use crate::jobenv;
 use crate::limits;
 use crate::paths::LogStream;
 use crate::queue::{self, Caller, Upload};
+use crate::run_as;
 use crate::state::Ctx;
 use crate::store::{self, NewJob};
 use hyper::body::Incoming;
@@ -42,7 +43,7 @@ pub async fn submit(
         q.pids.as_deref(),
     )
     .map_err(|e| bad(&e))?;
-    let requested_limits = limits::resolve(&service, config, &request).map_err(|e| bad(&e))?;
+    let requested_limits = limits::resolve(&service, &config, &request).map_err(|e| bad(&e))?;
     let env: jobenv::Vars = match &q.env {
         Some(text) => serde_json::from_str(text).map_err(|e| {
             ApiError::bad_request(format!(
@@ -51,7 +52,7 @@ pub async fn submit(
         })?,
         None => jobenv::Vars::new(),
     };
-    jobenv::check(&service, config, &env).map_err(|e| bad(&e))?;
+    jobenv::check(&service, &config, &env).map_err(|e| bad(&e))?;
     let key = req
         .headers()
         .get(IDEMPOTENCY_HEADER)
@@ -68,13 +69,18 @@ pub async fn submit(
         return Ok(json(StatusCode::OK, &job));
     }
     ctx.submits.take(&who.user)?;
-    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    let limits = upload::UploadLimits::new(&ctx.core.config().server);
     upload::check_length(req.headers(), limits.bytes)?;
     let tmp = ctx.core.data.tmp();
     let dir = upload::staging_dir(&tmp)?;
     let input_bytes = upload::receive_tgz(limits, req.into_body(), &tmp, dir.path()).await?;
     let new = NewJob {
         user: who.user.clone(),
+        run_as: Some(run_as::for_submit(
+            &ctx.core.config(),
+            who.socket_uid(),
+            &service,
+        )),
         service,
         priority: q.priority,
         limits: requested_limits,
@@ -178,7 +184,7 @@ pub async fn results(
 }
 
 pub async fn services(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
-    let config = ctx.core.config.clone();
+    let config = ctx.core.config();
     let list = ctx
         .core
         .store

@@ -13,6 +13,7 @@ use crate::http::respond::{ApiError, json};
 use crate::http::{multipart, upload};
 use crate::job::{JobId, JobState};
 use crate::queue::{self, Caller, QueueError, Upload};
+use crate::run_as;
 use crate::state::Ctx;
 use crate::store::NewJob;
 use hyper::body::Incoming;
@@ -43,7 +44,7 @@ async fn upload_inner(
 ) -> Result<Response<Body>, ApiError> {
     // From here on, a refusal lets the client finish sending and read it.
     let req = req.map(upload::UploadBody::new);
-    let limits = upload::UploadLimits::new(&ctx.core.config.server);
+    let limits = upload::UploadLimits::new(&ctx.core.config().server);
     upload::check_length(req.headers(), limits.bytes)?;
     let dir = upload::staging_dir(&ctx.core.data.tmp())?;
     let (parts, body) = req.into_parts();
@@ -68,10 +69,12 @@ async fn upload_inner(
     ctx.submits.take(&owner)?;
     // The seed's uploads ask for no limits: the service's defaults.
     let config = queue::service(ctx, &service)?;
-    let limits = crate::limits::resolve(&service, config, &Default::default())
+    let limits = crate::limits::resolve(&service, &config, &Default::default())
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let run_as = run_as::for_submit(&ctx.core.config(), who.socket_uid(), &service);
     let new = NewJob {
         user: owner,
+        run_as: Some(run_as),
         service,
         priority: 0,
         limits,

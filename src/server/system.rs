@@ -33,7 +33,7 @@ async fn describe(ctx: &Ctx, who: &Caller) -> Result<SystemInfo, ApiError> {
     let data = &ctx.core.data;
     let local = ctx.backends.local_slots();
     let nodes = ctx.backends.cluster().list(None).await?;
-    let config = &ctx.core.config;
+    let config = ctx.core.config();
     Ok(SystemInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         mode: if facts.system { "system" } else { "user" }.into(),

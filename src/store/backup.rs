@@ -67,6 +67,17 @@ pub fn backup(data: &DataDir, dest: &Path, out: &mut dyn Write) -> anyhow::Resul
     // Our own name: a leftover of this very pid's earlier crash, not anyone's file.
     let _ = std::fs::remove_file(&tmp);
     let mut partial = Partial(Some(tmp.clone()));
+    // Made empty and 0600 first (VACUUM INTO fills an empty file): the copy holds the node
+    // tokens, and must not be readable by anyone else even while it is written.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(crate::perms::PRIVATE_FILE)
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+    }
 
     let source = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .with_context(|| format!("cannot open {}", db.display()))?;

@@ -30,6 +30,8 @@ pub struct NewJob {
     pub env: Vars,
     pub input_bytes: u64,
     pub idempotency_key: Option<String>,
+    /// The Unix user it is to run as ([`crate::run_as::for_submit`]).
+    pub run_as: Option<String>,
 }
 
 /// The `env` column: a JSON object, NULL when empty.
@@ -56,7 +58,7 @@ pub fn now_ms() -> i64 {
 
 const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
      submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload, \
-     memory_bytes, cpus, pids, max_output_bytes, env, enforced, peak_memory_bytes, cpu_ms";
+     memory_bytes, cpus, pids, max_output_bytes, env, run_as, enforced, peak_memory_bytes, cpu_ms";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
     let state: String = r.get(3)?;
@@ -87,13 +89,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
                 output_bytes: r.get(21)?,
             },
             env: env_from_sql(22, r.get(22)?)?,
+            run_as: r.get(23)?,
             enforced: r
-                .get::<_, Option<String>>(23)?
+                .get::<_, Option<String>>(24)?
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default(),
             usage: Usage {
-                peak_memory_bytes: r.get(24)?,
-                cpu_ms: r.get(25)?,
+                peak_memory_bytes: r.get(25)?,
+                cpu_ms: r.get(26)?,
             },
         },
         pid: r.get(15)?,
@@ -105,8 +108,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
 pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
     tx.prepare_cached(
         "INSERT INTO jobs (user, service, state, priority, submitted_at, input_bytes, \
-         timeout_secs, idempotency_key, memory_bytes, cpus, pids, max_output_bytes, env) \
-         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         timeout_secs, idempotency_key, memory_bytes, cpus, pids, max_output_bytes, env, run_as) \
+         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         new.user,
@@ -120,7 +123,8 @@ pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
         new.limits.cpus,
         new.limits.pids,
         new.limits.output_bytes,
-        env_to_sql(&new.env)
+        env_to_sql(&new.env),
+        new.run_as
     ])?;
     Ok(tx.last_insert_rowid())
 }

@@ -82,6 +82,9 @@ ALTER TABLE jobs ADD COLUMN cpus REAL;
 ALTER TABLE jobs ADD COLUMN pids INTEGER;
 ALTER TABLE jobs ADD COLUMN max_output_bytes INTEGER;
 ALTER TABLE jobs ADD COLUMN env TEXT;
+-- The Unix user a job runs as, decided at submit (run_as.rs). NULL on jobs submitted before:
+-- those run as their service's run_as.
+ALTER TABLE jobs ADD COLUMN run_as TEXT;
 "#,
     r#"
 -- How the last run's limits were enforced (api::Enforced as JSON; NULL: not run yet) and

@@ -79,7 +79,7 @@ impl Builder {
         self
     }
     pub fn start(self) -> Daemon {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = job_reachable_tempdir();
         std::fs::create_dir_all(dir.path().join("work")).expect("work dir");
         if let Some(bytes) = self.tmpfs {
             let data = dir.path().join("data");
@@ -598,11 +598,75 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Makes a FIFO: jobs block on one instead of sleeping, and the test releases them.
+/// Makes a FIFO: jobs block on one instead of sleeping, and the test releases them. Mode
+/// 0666: jobs of a root jobod run as another user (`jobo-run`).
 pub fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
     // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0, "mkfifo");
+    set_mode(path, 0o666);
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A temp dir for a jobod (or node) and the jobs it runs. A root jobod runs jobs as
+/// `jobo-run` or as their submitter, so as root the dir is made like `/tmp` (1777: a temp dir
+/// is 0700): their work dirs inside are reachable, and the marker files tests have jobs write
+/// next to the data dir can be made; the data dir itself is jobod's to guard. As root, it also
+/// makes sure `jobo-run` exists: a root jobod refuses to start without it.
+pub fn job_reachable_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    if is_root() {
+        ensure_user("jobo-run");
+        set_mode(dir.path(), 0o1777);
+    }
+    dir
+}
+
+/// Makes sure the system user `name` exists (root only), as CI's fresh machine may lack it.
+/// Test binaries run at once, and `useradd` fails while another holds the passwd lock: it is
+/// tried again, and "already exists" counts as done.
+pub fn ensure_user(name: &str) {
+    let exists = || {
+        Command::new("getent")
+            .args(["passwd", name])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    while !exists() {
+        assert!(
+            Instant::now() < deadline,
+            "cannot create the user {name}: {last}"
+        );
+        let out = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                name,
+            ])
+            .output()
+            .expect("run useradd");
+        // 9: the name is taken (another test binary was faster).
+        if out.status.success() || out.status.code() == Some(9) {
+            continue;
+        }
+        last = String::from_utf8_lossy(&out.stderr).into_owned();
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Writes a job directory under `parent/name` with the given files; returns its path.

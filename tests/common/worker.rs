@@ -19,8 +19,10 @@ pub struct Worker {
 
 impl Worker {
     pub fn start(extra: &[&str]) -> Worker {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = super::job_reachable_tempdir();
         std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).expect("token file");
+        // As an operator would keep it: jobs must not read it.
+        super::set_mode(&dir.path().join("token"), 0o600);
         let mut w = Worker {
             dir,
             child: None,

@@ -84,7 +84,7 @@ impl Task for Native {
 
 impl Native {
     async fn run(mut self) {
-        let config = &self.node.core.config.cluster;
+        let config = &self.node.core.config().cluster;
         let (lease, beat) = (config.lease, config.beat());
         let max_backoff = beat.clamp(Duration::from_millis(50), Duration::from_secs(2));
         let mut backoff = Duration::from_millis(50);
@@ -223,10 +223,13 @@ impl Native {
                 tracing::warn!("job {}: {why}", rec.job.id);
                 let core = &self.node.core;
                 match e.status() {
-                    // The node read the payload and refused it: no other node will differ.
-                    Some(StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE) => {
-                        attempt::fail(core, &rec, why).await
-                    }
+                    // The node read the payload and refused it (or will not run it as the
+                    // job's user): the job fails with the node's reason.
+                    Some(
+                        StatusCode::BAD_REQUEST
+                        | StatusCode::PAYLOAD_TOO_LARGE
+                        | StatusCode::FORBIDDEN,
+                    ) => attempt::fail(core, &rec, why).await,
                     _ => {
                         self.live.unreachable();
                         attempt::undo(core, &rec, &why).await;

@@ -14,7 +14,8 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
     let core = &node.core;
     let job = &rec.job;
     let payload = rec.payload.clone().unwrap_or_default();
-    let service = core.config.service(&job.service);
+    let config = core.config();
+    let service = config.service(&job.service);
     let timeout = limits::run_timeout(&job.requested_limits, service).map(|t| t.as_secs().max(1));
     // The node runs it as the local worker would: same variables, same validator.
     let env = RunEnv::of(service, &job.env);
@@ -24,7 +25,7 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
         job: job.id,
         attempt: job.attempts,
         timeout,
-        kill_grace_ms: u64::try_from(core.config.server.kill_grace.as_millis()).ok(),
+        kill_grace_ms: u64::try_from(core.config().server.kill_grace.as_millis()).ok(),
         service: Some(job.service.clone()),
         user: Some(job.user.clone()),
         path: Some(env.path),
@@ -34,6 +35,11 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
         cpus: job.requested_limits.cpus,
         pids: job.requested_limits.pids,
         validator: serde_json::to_string(&validator).ok(),
+        run_as: Some(
+            job.run_as
+                .clone()
+                .unwrap_or_else(|| core.config().run_as(&job.service).to_string()),
+        ),
     };
     let input = core.data.job(job.id).input();
     let bytes = job.input_bytes;

@@ -149,7 +149,8 @@ async fn current(
 /// its dispatch, while the node has not said it runs).
 fn overdue(core: &Core, rec: &Record, followed_since: std::time::Instant) -> Option<Duration> {
     let job = &rec.job;
-    let service = core.config.service(&job.service);
+    let config = core.config();
+    let service = config.service(&job.service);
     let secs = crate::limits::run_timeout(&job.requested_limits, service)?
         .as_secs()
         .max(1);

@@ -93,7 +93,7 @@ impl Seed {
     async fn run(mut self) {
         self.reattach().await;
         let node = self.node.clone();
-        let config = &node.core.config.cluster;
+        let config = &node.core.config().cluster;
         let (lease, beat) = (config.lease, config.beat());
         loop {
             let next = Instant::now() + beat;
