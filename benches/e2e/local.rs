@@ -23,7 +23,7 @@ fn cgroups_line() -> &'static str {
 }
 
 pub async fn latency(sizes: &Sizes, r: &mut Report) -> Res<()> {
-    let config = format!("[local_worker]\n{}", cgroups_line());
+    let config = format!("[local_worker]\n{}\n[services.example]\n", cgroups_line());
     let d = Daemon::new(Some(&config))?.start()?;
     let lat = jobs::latency(&d.client(), sizes.warmup_jobs, sizes.latency_jobs).await?;
     r.row(
