@@ -270,13 +270,13 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
 }
 
 #[test]
-fn sighup_is_logged_and_ignored_by_the_server_and_by_a_worker_node() {
+fn sighup_reloads_the_server_and_leaves_a_worker_node_running() {
     let mut d = Daemon::start();
     let pid = d.child.as_ref().expect("jobod runs").id() as i32;
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
-    eventually("jobod logs the SIGHUP", || {
-        d.log().contains("SIGHUP ignored")
+    eventually("jobod logs the reload", || {
+        d.log().contains("SIGHUP: reloaded")
     });
     let child = d.child.as_mut().expect("jobod runs");
     assert!(matches!(child.try_wait(), Ok(None)), "{}", d.log());
@@ -289,7 +289,8 @@ fn sighup_is_logged_and_ignored_by_the_server_and_by_a_worker_node() {
     // SAFETY: as above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
     eventually("the worker logs the SIGHUP", || {
-        w.log().contains("SIGHUP ignored")
+        w.log()
+            .contains("SIGHUP: a worker node has no configuration file to reload")
     });
     assert!(matches!(
         w.child.as_mut().expect("worker").try_wait(),
