@@ -55,6 +55,10 @@ cleanup_interval = "60s"
 enabled = true
 # Jobs run at once; 0 means one per CPU.
 slots = 0
+# Each job in cgroups of its own where jobod can make them (memory, cpus and pids limits, the
+# whole job killed at its end, its usage measured); false: rlimits only (memory), as on hosts
+# without cgroups.
+cgroups = true
 
 [cluster]
 # How long a worker node may stay silent before its jobs are requeued on other nodes.
@@ -286,6 +290,8 @@ impl std::str::FromStr for Rate {
 pub struct LocalWorkerConfig {
     pub enabled: bool,
     pub slots: usize,
+    /// Job cgroups where they can be made (src/cgroup/); false: the rlimit fallback.
+    pub cgroups: bool,
 }
 
 impl Default for LocalWorkerConfig {
@@ -293,6 +299,7 @@ impl Default for LocalWorkerConfig {
         LocalWorkerConfig {
             enabled: true,
             slots: 0,
+            cgroups: true,
         }
     }
 }

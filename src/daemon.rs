@@ -60,6 +60,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             config_path.display()
         ),
     }
+    crate::cgroup::init(config.local_worker.cgroups);
     // Before the store is touched, so a wrong --socket-group or run_as fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
     let accounts = run_as::check_services(&config)?;
@@ -248,6 +249,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if !from_systemd {
         let _ = std::fs::remove_file(&socket);
     }
+    crate::cgroup::shutdown();
     Ok(())
 }
 

@@ -2,11 +2,18 @@
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
 //!
+//! Where jobod can make cgroups (src/cgroup/), each run has its own, with its memory, CPU and
+//! pids limits, entered before `exec` (the spawning thread steps in for the spawn); at the end
+//! of the run everything left in it is killed, `setsid` children included, and its usage read.
+//! Elsewhere memory is held by `RLIMIT_AS` and the process group is all that is killed.
+//!
 //! A run that is to be another user's ([`RunAs::Account`], a root jobod) is spawned by a thread
 //! that has taken on that user's credentials for the spawn ([`crate::as_user`]), so it still
 //! starts with `posix_spawn` and the daemon is never forked.
 
+use crate::api::{Enforced, Usage};
 use crate::as_user::Switched;
+use crate::cgroup::{self, Caps, Support, v1::JobCgroup};
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
@@ -38,6 +45,8 @@ pub struct RunSpec {
     pub env: RunEnv,
     /// Each log file stops growing at this size (the service's `max_output`).
     pub max_output: Option<u64>,
+    /// Memory, CPUs and pids the run is held to.
+    pub caps: Caps,
 }
 
 /// How a run ended.
@@ -47,6 +56,8 @@ pub enum Outcome {
     Exited(i32),
     TimedOut,
     Cancelled,
+    /// The kernel killed a process of the job for memory over its limit (the exit code).
+    OutOfMemory(i32),
 }
 
 /// A started run.
@@ -57,6 +68,10 @@ pub struct Running {
     /// Its start time, to recognise the group after a daemon restart.
     pub start_time: Option<u64>,
     copiers: Vec<JoinHandle<()>>,
+    /// The run's cgroup, where there is one.
+    cgroup: Option<JobCgroup>,
+    /// The limits it is held to, and how.
+    pub enforced: Enforced,
 }
 
 /// `bash` as the child's `execvp` would find it in `path` (the job's `PATH`), or the bare name
@@ -107,11 +122,28 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .env("JOBO_SERVICE", &spec.service)
         .env("JOBO_ATTEMPT", spec.attempt.to_string());
 
-    // As the account, on this thread only, for the spawn: the child is started as that user
+    let (cgroup, enforced) = match cgroup::support() {
+        Support::V1(h) => {
+            let (cg, enforced) =
+                h.create(&format!("job-{}-{}", spec.job_id, spec.attempt), &spec.caps)?;
+            (Some(cg), enforced)
+        }
+        Support::Rlimits(_) => {
+            if let Some(m) = spec.caps.memory {
+                cgroup::rlimit::limit_memory(&mut cmd, m);
+            }
+            (None, cgroup::enforced_by(cgroup::support(), &spec.caps))
+        }
+    };
+    // The spawning thread steps into the run's cgroup for the spawn (as root: before it takes
+    // on the account's credentials, and back out after it gave them up), so the child starts
+    // there; then, as the account, on this thread only, the child is started as that user
     // (entering the work dir as that user too), without forking the daemon.
+    let entered = cgroup.as_ref().map(JobCgroup::enter).transpose()?;
     let as_user = spec.run_as.account().map(Switched::to).transpose()?;
     let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
     drop(as_user);
+    drop(entered);
     let mut child = spawned?;
     let pid = child
         .id()
@@ -136,6 +168,8 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         pid,
         start_time,
         copiers,
+        cgroup,
+        enforced,
     })
 }
 
@@ -204,8 +238,9 @@ fn copy_to_log(
 
 impl Running {
     /// Waits for the run to end, for `cancel`, or for the timeout; then makes sure nothing of
-    /// the job's process group is left and its output is in the files.
-    pub async fn wait(mut self, spec: &RunSpec, cancel: &CancellationToken) -> Outcome {
+    /// the job's process group (and cgroup) is left and its output is in the files. Also
+    /// returns what the run used.
+    pub async fn wait(mut self, spec: &RunSpec, cancel: &CancellationToken) -> (Outcome, Usage) {
         let timeout = async {
             match spec.timeout {
                 Some(t) => tokio::time::sleep(t).await,
@@ -219,11 +254,29 @@ impl Running {
         };
         // Background children outlive run.sh only until here, as a container's do.
         process::kill_group_and_wait(self.pid, Duration::from_secs(5)).await;
+        // And what left the group (setsid, double fork): everything in the job's cgroup.
+        let mut usage = Usage::default();
+        let mut outcome = outcome;
+        if let Some(cg) = &self.cgroup {
+            if !cg.kill_all(Duration::from_secs(10)).await {
+                tracing::error!(
+                    "job {}: processes left in its cgroup after 10 s of SIGKILL",
+                    spec.job_id
+                );
+            }
+            usage = cg.usage();
+            if let Outcome::Exited(code) = outcome
+                && code != 0
+                && cg.oom_killed()
+            {
+                outcome = Outcome::OutOfMemory(code);
+            }
+        }
         for copier in std::mem::take(&mut self.copiers) {
             // The pipes close once the group is gone; bound it for a child that left the group.
             let _ = tokio::time::timeout(Duration::from_secs(2), copier).await;
         }
-        outcome
+        (outcome, usage)
     }
 
     async fn terminate(&mut self, grace: Duration) {

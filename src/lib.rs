@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backend;
 pub mod backends;
 pub mod bridge;
+pub mod cgroup;
 pub mod cleaner;
 pub mod cli;
 pub mod client;

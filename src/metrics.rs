@@ -223,6 +223,8 @@ mod tests {
             input_bytes: 0,
             output_bytes: None,
             requested_limits: Default::default(),
+            enforced: Default::default(),
+            usage: Default::default(),
             env: Default::default(),
             run_as: None,
         }

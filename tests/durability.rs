@@ -143,10 +143,13 @@ fn a_refused_outcome_is_tried_again_until_it_is_durable() {
 
 #[test]
 fn orphans_a_job_leaves_outside_its_group_are_reaped() {
-    let d = Daemon::start();
+    // Without job cgroups: with them the orphan dies with its job (tests/cgroup_limits.rs).
+    let d = Daemon::builder()
+        .config("[local_worker]\ncgroups = false\n[services.example]\n")
+        .start();
     let fifo = d.root().join("orphan");
     mkfifo(&fifo);
-    // A child in a session of its own outlives the job (only a cgroup could stop it) and is
+    // A child in a session of its own outlives the job (only a cgroup stops it) and is
     // re-parented to jobod, its subreaper.
     // run.sh waits on `up` until the child has its own session, so the end of the job's group
     // cannot catch it half-way.

@@ -13,8 +13,18 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // 1. latency
 
+/// `JOBO_BENCH_CGROUPS=0`: the local daemons run without job cgroups (`[local_worker]
+/// cgroups = false`), to measure what the per-job cgroup setup costs against the same build.
+fn cgroups_line() -> &'static str {
+    match std::env::var("JOBO_BENCH_CGROUPS").as_deref() {
+        Ok("0") => "cgroups = false\n",
+        _ => "",
+    }
+}
+
 pub async fn latency(sizes: &Sizes, r: &mut Report) -> Res<()> {
-    let d = Daemon::new(None)?.start()?;
+    let config = format!("[local_worker]\n{}\n[services.example]\n", cgroups_line());
+    let d = Daemon::new(Some(&config))?.start()?;
     let lat = jobs::latency(&d.client(), sizes.warmup_jobs, sizes.latency_jobs).await?;
     r.row(
         format!("latency p50, submit → succeeded ({} jobs)", lat.n),
@@ -32,8 +42,9 @@ pub async fn latency(sizes: &Sizes, r: &mut Report) -> Res<()> {
 
 pub async fn throughput(sizes: &Sizes, r: &mut Report) -> Res<()> {
     let config = format!(
-        "[local_worker]\nslots = {}\n\n[services.example]\n",
-        sizes.slots
+        "[local_worker]\nslots = {}\n{}\n[services.example]\n",
+        sizes.slots,
+        cgroups_line()
     );
     let d = Daemon::new(Some(&config))?.start()?;
     // Warm-up: a few jobs, so the first connection and the page cache are not measured.

@@ -34,9 +34,15 @@ pub struct Job {
     pub finished_at: Option<i64>,
     pub input_bytes: u64,
     pub output_bytes: Option<u64>,
-    /// What the job asked for, or got by default from its service, within its maxima. Only
-    /// the timeout is enforced (by the executor); the others are not enforced yet.
+    /// What the job asked for, or got by default from its service, within its maxima.
     pub requested_limits: Limits,
+    /// Which of them its last run was held to, and how (src/cgroup/): none claimed that was
+    /// not applied.
+    #[serde(default)]
+    pub enforced: Enforced,
+    /// What its last run used.
+    #[serde(default)]
+    pub usage: Usage,
     /// The job's own environment variables (`jobo submit -e KEY=VALUE`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub env: crate::jobenv::Vars,
@@ -56,6 +62,47 @@ pub struct Limits {
     pub pids: Option<u64>,
     /// The output cap: work dir and logs at the end of the run (the service's `max_output`).
     pub output_bytes: Option<u64>,
+}
+
+/// How a limit was enforced on a run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mechanism {
+    /// The job's cgroup in a v1 hierarchy (`memory.limit_in_bytes`, `cpu.cfs_quota_us`,
+    /// `pids.max`; the kill: every process in it).
+    CgroupV1,
+    /// `RLIMIT_AS` of `run.sh` and what it starts.
+    Rlimit,
+}
+
+impl std::fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mechanism::CgroupV1 => "cgroup v1",
+            Mechanism::Rlimit => "rlimit",
+        })
+    }
+}
+
+/// The limits a run was held to, each with its mechanism (`None`: not enforced).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Enforced {
+    /// The wall-clock timeout (jobo's own timer); false before the job ran.
+    #[serde(default)]
+    pub timeout: bool,
+    pub memory: Option<Mechanism>,
+    pub cpus: Option<Mechanism>,
+    pub pids: Option<Mechanism>,
+    /// What ends the whole job at cancel, timeout and its end; `None`: its process group only
+    /// (a `setsid` child can escape that).
+    pub kill: Option<Mechanism>,
+}
+
+/// What a run used (`None`: not measured: no cgroup to read it from).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Usage {
+    pub peak_memory_bytes: Option<u64>,
+    pub cpu_ms: Option<u64>,
 }
 
 /// A service as `GET /v1/services` lists it.

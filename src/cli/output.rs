@@ -1,7 +1,7 @@
 //! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
 //! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
 
-use crate::api::{Job, Limits, Node, Token};
+use crate::api::{Enforced, Job, Limits, Mechanism, Node, Token};
 use crate::limits::size;
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
@@ -156,34 +156,48 @@ pub fn tokens_table(tokens: &[Token]) -> String {
     t.to_string()
 }
 
-/// A job's requested limits, saying which one is enforced (the timeout, by jobo itself).
-fn requested_limits(l: &Limits) -> String {
+/// A job's requested limits, each saying whether and how its last run was held to it.
+fn requested_limits(l: &Limits, e: &Enforced, ran: bool) -> String {
+    let how = |m: Option<Mechanism>| match (m, ran) {
+        (Some(m), _) => format!("enforced, {m}"),
+        (None, true) => "not enforced here".into(),
+        (None, false) => "requested".into(),
+    };
     let timeout = l.timeout_secs.map_or("none".into(), |s| {
         format!(
-            "{} (enforced)",
-            humantime::format_duration(Duration::from_secs(s))
+            "{} ({})",
+            humantime::format_duration(Duration::from_secs(s)),
+            if ran && !e.timeout {
+                "not enforced"
+            } else {
+                "enforced"
+            }
         )
     });
     let mut parts = vec![format!("timeout {timeout}")];
-    let requested: Vec<String> = [
-        l.memory_bytes
-            .map(|m| format!("memory {}", size::format(m))),
-        l.cpus.map(|c| format!("cpus {c}")),
-        l.pids.map(|p| format!("pids {p}")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !requested.is_empty() {
-        parts.push(format!(
-            "{} (requested, not enforced yet)",
-            requested.join(", ")
-        ));
-    }
+    parts.extend(
+        [
+            l.memory_bytes
+                .map(|m| format!("memory {} ({})", size::format(m), how(e.memory))),
+            l.cpus.map(|c| format!("cpus {c} ({})", how(e.cpus))),
+            l.pids.map(|p| format!("pids {p} ({})", how(e.pids))),
+        ]
+        .into_iter()
+        .flatten(),
+    );
     if let Some(cap) = l.output_bytes {
         parts.push(format!("output {} (checked at the end)", size::format(cap)));
     }
     parts.join("; ")
+}
+
+/// What ends the whole job: its cgroup, or only its process group.
+fn kill(j: &Job) -> String {
+    match (j.enforced.kill, j.started_at.is_some()) {
+        (Some(m), _) => format!("every process of its cgroup ({m})"),
+        (None, true) => "its process group only".into(),
+        (None, false) => "-".into(),
+    }
 }
 
 fn env(vars: &crate::jobenv::Vars) -> String {
@@ -214,7 +228,22 @@ pub fn job_detail(j: &Job) -> String {
         ("reason", opt(j.reason.clone())),
         ("input", size::format(j.input_bytes)),
         ("output", opt(j.output_bytes.map(size::format))),
-        ("limits", requested_limits(&j.requested_limits)),
+        (
+            "limits",
+            requested_limits(&j.requested_limits, &j.enforced, j.started_at.is_some()),
+        ),
+        ("killed by", kill(j)),
+        (
+            "peak memory",
+            opt(j.usage.peak_memory_bytes.map(size::format)),
+        ),
+        (
+            "cpu time",
+            opt(j
+                .usage
+                .cpu_ms
+                .map(|ms| format!("{:.2} s", ms as f64 / 1000.0))),
+        ),
         ("env", env(&j.env)),
     ];
     for (k, v) in rows {

@@ -71,6 +71,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         attempt: job.attempts,
         env: RunEnv::of(service, &job.env),
         max_output: job.requested_limits.output_bytes,
+        caps: crate::cgroup::Caps::of(&job.requested_limits),
     };
     if cancel.is_cancelled() {
         record(worker, id, JobState::Cancelled, |r| {
@@ -94,14 +95,16 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         }
     };
     let (pid, start) = (running.pid, running.start_time);
+    let enforced = running.enforced.clone();
     record(worker, id, JobState::Running, move |r| {
         r.job.started_at = Some(now_ms());
+        r.job.enforced = enforced;
         r.pid = Some(pid);
         r.pid_start = start;
     })
     .await;
 
-    let outcome = running.wait(&spec, cancel).await;
+    let (outcome, usage) = running.wait(&spec, cancel).await;
     worker.core.logs.close(id);
     if worker.is_stopping() {
         tracing::info!("job {id}: left for the next start (jobod is stopping)");
@@ -123,6 +126,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     let (state, exit_code, reason) = match outcome {
         Outcome::Exited(code) if over_cap.is_some() => (JobState::Failed, Some(code), over_cap),
         Outcome::Exited(0) => (JobState::Succeeded, Some(0), None),
+        Outcome::OutOfMemory(code) => (JobState::Failed, Some(code), Some("out of memory".into())),
         Outcome::Exited(code) => (
             JobState::Failed,
             Some(code),
@@ -146,6 +150,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         r.job.exit_code = exit_code;
         r.job.reason = reason.clone();
         r.job.output_bytes = output_bytes;
+        r.job.usage = usage.clone();
     };
     if !record_outcome(worker, id, state, end).await {
         return;

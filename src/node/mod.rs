@@ -111,6 +111,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         "worker node listening on {scheme}://{bound} (data in {}, {slots} slots{client_certs})",
         data.root().display()
     );
+    crate::cgroup::init(true);
     let accept = tokio::spawn(accept_loop(node, listener, tls, shutdown.clone()));
 
     stop.wait().await;
@@ -121,6 +122,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     let _ = fencing.await;
     payloads.kill_all().await;
     let _ = std::fs::remove_file(data.worker_addr_file());
+    crate::cgroup::shutdown();
     Ok(())
 }
 

@@ -145,6 +145,11 @@ fn run_settings(q: &PushQuery) -> Result<RunSettings, ApiError> {
         user: q.user.clone(),
         env: RunEnv::received(q.path.clone(), vars),
         max_output: q.max_output,
+        caps: crate::cgroup::Caps {
+            memory: q.memory,
+            cpus: q.cpus,
+            pids: q.pids,
+        },
         validator,
     })
 }

@@ -77,6 +77,8 @@ pub struct RunSettings {
     pub user: Option<String>,
     pub env: RunEnv,
     pub max_output: Option<u64>,
+    /// Memory, CPUs and pids the run is held to.
+    pub caps: crate::cgroup::Caps,
     /// None: the validator is off for this payload.
     pub validator: Option<Arc<Validator>>,
 }
@@ -88,6 +90,7 @@ impl Default for RunSettings {
             user: None,
             env: RunEnv::default(),
             max_output: None,
+            caps: Default::default(),
             validator: validator::builtin(),
         }
     }
@@ -271,6 +274,7 @@ impl Payloads {
             attempt: order.attempt.unwrap_or(1),
             env: how.env,
             max_output: how.max_output,
+            caps: how.caps,
         };
         let report = Reporter {
             info: tx,

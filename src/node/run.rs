@@ -240,7 +240,7 @@ async fn execute(
     }
     report.set(PayloadState::Running, None, None);
     tracing::info!("payload {} running (pid {})", name(spec), running.pid);
-    let outcome = running.wait(spec, cancel).await;
+    let (outcome, _usage) = running.wait(spec, cancel).await;
     if let Some(f) = fence {
         f.ended();
     }
@@ -256,6 +256,7 @@ async fn execute(
             Some(n),
             Some(format!("run.sh exited with code {n}")),
         ),
+        Outcome::OutOfMemory(n) => (PayloadState::Failed, Some(n), Some("out of memory".into())),
         Outcome::Cancelled => (PayloadState::Killed, None, Some("cancelled".into())),
         Outcome::TimedOut => {
             let after = spec.timeout.unwrap_or_default();

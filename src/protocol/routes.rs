@@ -194,6 +194,15 @@ pub struct PushQuery {
     /// Bytes; the service's `max_output`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output: Option<u64>,
+    /// The job's memory limit, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u64>,
+    /// The job's CPU limit, in CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    /// The job's limit on processes and threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<u64>,
     /// The service's script validator settings ([`crate::validator::Settings`]) as JSON;
     /// none: the built-in rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -264,6 +273,9 @@ mod tests {
             path: None,
             env: None,
             max_output: None,
+            memory: None,
+            cpus: None,
+            pids: None,
             validator: None,
             run_as: Some("jobo-run".into()),
         };

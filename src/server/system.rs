@@ -48,7 +48,7 @@ async fn describe(ctx: &Ctx, who: &Caller) -> Result<SystemInfo, ApiError> {
             "{} (jobod's own user)",
             crate::paths::user_name(ctx.admin_uid)
         ),
-        enforces: vec!["timeout (timer, SIGTERM then SIGKILL of the job's process group)".into()],
+        enforces: crate::cgroup::describe(crate::cgroup::support()),
         local_slots: local,
         nodes: nodes.len(),
         healthy_nodes: nodes

@@ -1,7 +1,7 @@
 //! Queries and state transitions on the `jobs` table.
 
 use super::StoreError;
-use crate::api::{Job, Limits, ListQuery};
+use crate::api::{Job, Limits, ListQuery, Usage};
 use crate::job::{JobId, JobState};
 use crate::jobenv::Vars;
 use crate::placement::Placement;
@@ -58,7 +58,7 @@ pub fn now_ms() -> i64 {
 
 const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
      submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload, \
-     memory_bytes, cpus, pids, max_output_bytes, env, run_as";
+     memory_bytes, cpus, pids, max_output_bytes, env, run_as, enforced, peak_memory_bytes, cpu_ms";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
     let state: String = r.get(3)?;
@@ -90,6 +90,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
             },
             env: env_from_sql(22, r.get(22)?)?,
             run_as: r.get(23)?,
+            enforced: r
+                .get::<_, Option<String>>(24)?
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            usage: Usage {
+                peak_memory_bytes: r.get(25)?,
+                cpu_ms: r.get(26)?,
+            },
         },
         pid: r.get(15)?,
         pid_start: r.get(16)?,
@@ -193,7 +201,7 @@ pub fn transition(
     tx.prepare_cached(
         "UPDATE jobs SET state = ?2, node = ?3, attempts = ?4, exit_code = ?5, reason = ?6, \
          started_at = ?7, finished_at = ?8, output_bytes = ?9, pid = ?10, pid_start = ?11, \
-         payload = ?12 WHERE id = ?1",
+         payload = ?12, enforced = ?13, peak_memory_bytes = ?14, cpu_ms = ?15 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -207,7 +215,10 @@ pub fn transition(
         j.output_bytes,
         rec.pid,
         rec.pid_start,
-        rec.payload
+        rec.payload,
+        serde_json::to_string(&j.enforced).ok(),
+        j.usage.peak_memory_bytes,
+        j.usage.cpu_ms
     ])?;
     Ok(rec)
 }

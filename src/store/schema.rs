@@ -86,6 +86,13 @@ ALTER TABLE jobs ADD COLUMN env TEXT;
 -- those run as their service's run_as.
 ALTER TABLE jobs ADD COLUMN run_as TEXT;
 "#,
+    r#"
+-- How the last run's limits were enforced (api::Enforced as JSON; NULL: not run yet) and
+-- what it used (src/cgroup/; NULL: not measured).
+ALTER TABLE jobs ADD COLUMN enforced TEXT;
+ALTER TABLE jobs ADD COLUMN peak_memory_bytes INTEGER;
+ALTER TABLE jobs ADD COLUMN cpu_ms INTEGER;
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).

@@ -31,6 +31,9 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
         path: Some(env.path),
         env: serde_json::to_string(&vars).ok(),
         max_output: job.requested_limits.output_bytes,
+        memory: job.requested_limits.memory_bytes,
+        cpus: job.requested_limits.cpus,
+        pids: job.requested_limits.pids,
         validator: serde_json::to_string(&validator).ok(),
         run_as: Some(
             job.run_as

@@ -1,0 +1,291 @@
+//! Limits held by the kernel (src/cgroup/): what this machine offers is detected (jobod's
+//! `GET /v1/system` and the job record say), and the real limits tested there: a memory hog
+//! ends `failed` "out of memory", a fork bomb is stopped by `pids.max`, `setsid` and
+//! double-forked children are gone after cancel, timeout and the job's own end, a CPU limit
+//! throttles a busy loop; and the rlimit fallback (`[local_worker] cgroups = false`). Each test
+//! prints which path ran, and a guard removes what a test leaves (processes, cgroups).
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// After the daemon: SIGKILLs and removes whatever is left of its `jobo.<pid>` cgroups.
+struct CgroupGuard {
+    dirs: Vec<PathBuf>,
+}
+
+impl CgroupGuard {
+    fn of(d: &Daemon) -> CgroupGuard {
+        let pid = d.jobo_json(&["system", "info"])["pid"]
+            .as_u64()
+            .unwrap_or(0);
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let dirs = own
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.splitn(3, ':');
+                let (_, list, path) = (f.next()?, f.next()?, f.next()?);
+                ["memory", "cpu", "cpuacct", "pids"]
+                    .iter()
+                    .find(|c| list.split(',').any(|x| x == **c))?;
+                Some(
+                    PathBuf::from("/sys/fs/cgroup")
+                        .join(list)
+                        .join(path.trim_start_matches('/'))
+                        .join(format!("jobo.{pid}")),
+                )
+            })
+            .collect();
+        CgroupGuard { dirs }
+    }
+
+    /// Job cgroups of the daemon that still exist.
+    fn left(&self) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flat_map(|rd| rd.flatten().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect()
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        for dir in self.left() {
+            for _ in 0..100 {
+                let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                if procs.trim().is_empty() {
+                    break;
+                }
+                for p in procs
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok())
+                {
+                    unsafe {
+                        libc::kill(p, libc::SIGKILL);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = std::fs::remove_dir(&dir);
+        }
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+/// A daemon with service `s` of `limits`, its guard (dropped first: after the daemon), and
+/// whether jobs here get cgroups; prints which path runs.
+fn start(limits: &str, test: &str) -> (CgroupGuard, Daemon, bool) {
+    let d = Daemon::builder()
+        .config(&format!("[services.s]\n{limits}\n"))
+        .start();
+    let guard = CgroupGuard::of(&d);
+    let info = d.jobo_json(&["system", "info"]);
+    let enforces = info["enforces"].to_string();
+    let cgroups = enforces.contains("cgroup v1");
+    println!(
+        "{test}: {} path ({enforces})",
+        if cgroups { "cgroup v1" } else { "rlimit" }
+    );
+    (guard, d, cgroups)
+}
+
+fn submit(d: &Daemon, name: &str, script: &str) -> i64 {
+    let dir = job_dir(&d.work(), name, &[("run.sh", script)]);
+    d.submit(&dir, "s")
+}
+
+fn stderr_of(d: &Daemon, id: i64) -> String {
+    String::from_utf8_lossy(&d.jobo(&["logs", &id.to_string()]).stderr).into_owned()
+}
+
+#[test]
+fn a_memory_hog_fails_out_of_memory() {
+    let (_guard, d, cgroups) = start("memory = \"64M\"", "memory hog");
+    // tail keeps the one endless line in memory.
+    let id = submit(&d, "hog", "head -c 2G /dev/zero | tail\n");
+    let job = d.wait(id);
+    assert_eq!(job["state"], "failed", "{job}");
+    if !cgroups {
+        println!("memory hog: no cgroups here, RLIMIT_AS stopped it: {job}");
+        assert_eq!(job["enforced"]["memory"], "rlimit", "{job}");
+        return;
+    }
+    assert_eq!(job["reason"], "out of memory", "{job}");
+    assert_eq!(job["enforced"]["memory"], "cgroup_v1", "{job}");
+    let peak = job["usage"]["peak_memory_bytes"].as_u64().unwrap_or(0);
+    assert!(
+        peak > 32 << 20 && peak <= 64 << 20,
+        "peak {peak} not near the 64M limit: {job}"
+    );
+    let text = d.jobo_ok(&["status", &id.to_string()]);
+    assert!(
+        text.contains("memory 64 MiB (enforced, cgroup v1)"),
+        "{text}"
+    );
+    assert!(text.contains("peak memory:"), "{text}");
+}
+
+#[test]
+fn a_fork_bomb_is_stopped_by_pids_max() {
+    let (guard, d, cgroups) = start("pids = 64\ntimeout = \"60s\"", "fork bomb");
+    if !cgroups {
+        println!(
+            "fork bomb: skipped, pids are not enforced without cgroups (RLIMIT_NPROC is per user)"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let id = submit(
+        &d,
+        "bomb",
+        "for i in $(seq 10000); do sleep 30 & done\necho all forked\n",
+    );
+    let job = d.wait(id);
+    assert_eq!(job["enforced"]["pids"], "cgroup_v1", "{job}");
+    assert_eq!(job["state"], "failed", "{job}");
+    let err = stderr_of(&d, id);
+    assert!(
+        err.contains("fork") && err.contains("Resource temporarily unavailable"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&d.jobo(&["logs", &id.to_string()]).stdout).into_owned();
+    assert!(!out.contains("all forked"), "{out}");
+    // Everything it started is gone with it, and so is its cgroup.
+    assert!(d.job_processes().is_empty(), "{:?}", d.job_processes());
+    assert!(guard.left().is_empty(), "{:?}", guard.left());
+    println!("fork bomb: stopped in {:?}", started.elapsed());
+}
+
+/// A script that leaves a `setsid` child and a double-forked one, then waits `then`.
+const ESCAPERS: &str = "setsid sleep 300 &\n( sleep 301 & )\necho started\n";
+
+fn wait_started(d: &Daemon, id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = d.jobo(&["logs", &id.to_string()]);
+        if String::from_utf8_lossy(&out.stdout).contains("started") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "job {id} never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn escaped_children_die_with_the_job_on_cancel_timeout_and_end() {
+    let (guard, d, cgroups) = start("timeout = \"3s\"", "escapers");
+    if !cgroups {
+        println!("escapers: skipped, a setsid child escapes a process group (no cgroups here)");
+        return;
+    }
+    let gone = |when: &str| {
+        let left = d.job_processes();
+        assert!(left.is_empty(), "{when}: processes left {left:?}");
+        assert!(
+            guard.left().is_empty(),
+            "{when}: cgroups left {:?}",
+            guard.left()
+        );
+    };
+    // Cancel.
+    let id = submit(&d, "cancel", &format!("{ESCAPERS}sleep 600\n"));
+    wait_started(&d, id);
+    let n = d.job_processes().len();
+    assert_eq!(n, 4, "run.sh, its sleep and the two escapers");
+    d.jobo_ok(&["cancel", &id.to_string()]);
+    assert_eq!(d.wait(id)["state"], "cancelled");
+    gone("after cancel");
+    // Timeout.
+    let id = submit(&d, "timeout", &format!("{ESCAPERS}sleep 600\n"));
+    let job = d.wait(id);
+    assert_eq!(job["state"], "timed_out", "{job}");
+    gone("after timeout");
+    // The job's own end.
+    let id = submit(&d, "end", ESCAPERS);
+    let job = d.wait(id);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["enforced"]["kill"], "cgroup_v1", "{job}");
+    gone("after its end");
+}
+
+#[test]
+fn a_killed_daemons_job_cgroups_are_removed_by_the_next_start() {
+    let (guard, mut d, cgroups) = start("", "stale cgroups");
+    if !cgroups {
+        println!("stale cgroups: skipped, no cgroups here");
+        return;
+    }
+    let id = submit(&d, "left", &format!("{ESCAPERS}sleep 600\n"));
+    wait_started(&d, id);
+    let before = d.job_processes();
+    d.kill9();
+    let n = guard.dirs.len();
+    assert_eq!(
+        guard.left().len(),
+        n,
+        "a job cgroup per hierarchy: {:?}",
+        guard.left()
+    );
+    d.restart();
+    let _second = CgroupGuard::of(&d);
+    assert!(guard.left().is_empty(), "{:?}", guard.left());
+    assert!(guard.dirs.iter().all(|d| !d.exists()), "{:?}", guard.dirs);
+    // Everything the dead daemon's job left (setsid children too) went with its cgroup.
+    let alive = |pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
+    };
+    let left: Vec<i32> = before.iter().copied().filter(alive).collect();
+    assert!(left.is_empty(), "still alive: {left:?} of {before:?}");
+}
+
+#[test]
+fn a_cpu_limit_throttles_a_busy_loop() {
+    let (_guard, d, cgroups) = start("cpus = 0.2", "cpu limit");
+    if !cgroups {
+        println!(
+            "cpu limit: skipped, cpus are not enforced without cgroups (RLIMIT_CPU is no rate)"
+        );
+        return;
+    }
+    let id = submit(&d, "busy", "timeout 3 sh -c 'while :; do :; done'\ntrue\n");
+    let job = d.wait(id);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["enforced"]["cpus"], "cgroup_v1", "{job}");
+    let cpu = job["usage"]["cpu_ms"].as_u64().expect("cpu time measured");
+    println!("cpu limit: {cpu} ms of CPU in 3 s of wall time");
+    // 0.2 CPUs: ~600 ms; loosely, under half a core.
+    assert!(cpu > 100 && cpu < 1500, "{cpu} ms: {job}");
+}
+
+#[test]
+fn without_cgroups_memory_falls_back_to_rlimit_and_says_so() {
+    let d = Daemon::builder()
+        .config("[local_worker]\ncgroups = false\n[services.s]\nmemory = \"64M\"\ncpus = 1\npids = 64\n")
+        .start();
+    let guard = CgroupGuard::of(&d);
+    let info = d.jobo_json(&["system", "info"]);
+    println!("fallback: rlimit path ({})", info["enforces"]);
+    assert!(!info["enforces"].to_string().contains("cgroup"), "{info}");
+    let id = submit(&d, "hog", "head -c 2G /dev/zero | tail\n");
+    let job = d.wait(id);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["enforced"]["memory"], "rlimit", "{job}");
+    // Never claimed where not applied.
+    assert!(job["enforced"]["cpus"].is_null(), "{job}");
+    assert!(job["enforced"]["pids"].is_null(), "{job}");
+    assert!(job["enforced"]["kill"].is_null(), "{job}");
+    let text = d.jobo_ok(&["status", &id.to_string()]);
+    assert!(text.contains("memory 64 MiB (enforced, rlimit)"), "{text}");
+    assert!(text.contains("cpus 1 (not enforced here)"), "{text}");
+    assert!(text.contains("its process group only"), "{text}");
+    assert!(guard.left().is_empty());
+}
