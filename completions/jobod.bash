@@ -463,7 +463,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__worker)
-            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --run-as-allow --tls-cert --tls-key --tls-client-ca --log-format --help"
+            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --cgroups --run-as-allow --tls-cert --tls-key --tls-client-ca --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -70,6 +70,7 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --tls-client-ca 'Take only clients that show a certificate signed by this CA (PEM): the server''s `[cluster] client_cert` (needs --tls-cert)'
             cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --allow-seed-without-token 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code'
+            cand --cgroups 'Run each payload in cgroups of its own where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured); off: memory by RLIMIT_AS only. Costs about 1 ms of CPU per payload on cgroup v1'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -72,6 +72,7 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-client-ca -d 
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
 json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l allow-seed-without-token -d 'Serve the seed\'s client routes without a token (for the seed\'s server, which sends none). Only on a private network: anyone who reaches the port can run code'
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l cgroups -d 'Run each payload in cgroups of its own where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured); off: memory by RLIMIT_AS only. Costs about 1 ms of CPU per payload on cgroup v1'
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -s h -l help -d 'Print help'
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l data-dir -d 'Data directory (job store, job files)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''

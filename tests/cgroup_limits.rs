@@ -82,7 +82,9 @@ impl Drop for CgroupGuard {
 /// whether jobs here get cgroups; prints which path runs.
 fn start(limits: &str, test: &str) -> (CgroupGuard, Daemon, bool) {
     let d = Daemon::builder()
-        .config(&format!("[services.s]\n{limits}\n"))
+        .config(&format!(
+            "[local_worker]\ncgroups = true\n[services.s]\n{limits}\n"
+        ))
         .start();
     let guard = CgroupGuard::of(&d);
     let info = d.jobo_json(&["system", "info"]);

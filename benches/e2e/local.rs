@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // 1. latency
 
-/// `JOBO_BENCH_CGROUPS=0`: the local daemons run without job cgroups (`[local_worker]
-/// cgroups = false`), to measure what the per-job cgroup setup costs against the same build.
+/// `JOBO_BENCH_CGROUPS=1`: the local daemons run with job cgroups (`[local_worker] cgroups =
+/// true`; off by default), to measure what the per-job cgroup setup costs against the same
+/// build.
 fn cgroups_line() -> &'static str {
     match std::env::var("JOBO_BENCH_CGROUPS").as_deref() {
-        Ok("0") => "cgroups = false\n",
+        Ok("1") => "cgroups = true\n",
         _ => "",
     }
 }

@@ -40,6 +40,8 @@ pub struct WorkerOptions {
     pub slots: usize,
     pub data_dir: PathBuf,
     pub allow_seed_without_token: bool,
+    /// `--cgroups`: payloads in cgroups of their own (src/cgroup/).
+    pub cgroups: bool,
     /// `--run-as-allow`: whom a root node may run payloads as (see `allow.rs`).
     pub run_as_allow: Vec<String>,
     /// `--tls-cert` and `--tls-key`: serve inside TLS.
@@ -111,7 +113,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         "worker node listening on {scheme}://{bound} (data in {}, {slots} slots{client_certs})",
         data.root().display()
     );
-    crate::cgroup::init(true);
+    crate::cgroup::init(opts.cgroups);
     let accept = tokio::spawn(accept_loop(node, listener, tls, shutdown.clone()));
 
     stop.wait().await;
