@@ -92,20 +92,34 @@ fn slurm() -> bool {
     }
 }
 
+/// The tests' turn and a [`setup`]; `None` (skip) without Slurm where it is not required.
+fn begin(
+    local_slots: Option<usize>,
+    node_slots: usize,
+) -> Option<(MutexGuard<'static, ()>, Setup)> {
+    if !slurm() {
+        return None;
+    }
+    let t = turn();
+    Some((t, setup(local_slots, node_slots, &[])))
+}
+
 /// A `jobod worker --backend slurm`, whose Slurm jobs are cancelled when it is dropped.
 struct SlurmNode(Worker);
 
 impl SlurmNode {
-    fn start(slots: usize) -> SlurmNode {
+    fn start(slots: usize, extra: &[&str]) -> SlurmNode {
         let slots = slots.to_string();
-        SlurmNode(Worker::start(&[
+        let mut args = vec![
             "--backend",
             "slurm",
             "--slots",
             &slots,
             "--slurm-poll",
             "1s",
-        ]))
+        ];
+        args.extend_from_slice(extra);
+        SlurmNode(Worker::start(&args))
     }
 
     /// The Slurm job ids its payloads' records hold.
@@ -164,14 +178,14 @@ struct Setup {
     s: SlurmNode,
 }
 
-fn setup(local_slots: Option<usize>, node_slots: usize) -> Setup {
+fn setup(local_slots: Option<usize>, node_slots: usize, extra: &[&str]) -> Setup {
     let local = match local_slots {
         Some(n) => format!("[local_worker]\nslots = {n}\n"),
         None => "[local_worker]\nenabled = false\n".into(),
     };
     let config = format!("[cluster]\nlease = \"5s\"\n{local}[services.example]\n");
     let d = Daemon::builder().config(&config).start();
-    let s = SlurmNode::start(node_slots);
+    let s = SlurmNode::start(node_slots, extra);
     d.jobo_ok(&[
         "node",
         "add",
@@ -244,11 +258,9 @@ impl Setup {
 /// node's backend is slurm.
 #[test]
 fn success_with_results_and_slurm_status() {
-    if !slurm() {
+    let Some((_t, c)) = begin(None, 2) else {
         return;
-    }
-    let _t = turn();
-    let c = setup(None, 2);
+    };
     assert_eq!(c.node("s")["backend"], "slurm");
     let table = c.d.jobo_ok(&["node", "ls"]);
     assert!(
@@ -282,11 +294,9 @@ fn success_with_results_and_slurm_status() {
 /// A non-zero exit is `failed` with its code and Slurm's word on it.
 #[test]
 fn nonzero_exit_fails_with_its_code() {
-    if !slurm() {
+    let Some((_t, c)) = begin(None, 2) else {
         return;
-    }
-    let _t = turn();
-    let c = setup(None, 2);
+    };
     let id = c.submit("bad", "echo failing\nexit 3\n", &[]);
     let job = c.wait_until(id, "failed");
     assert_eq!(job["state"], "failed", "{job}\n{}", c.logs());
@@ -308,7 +318,7 @@ fn slurm_time_limit_is_timed_out() {
         return;
     }
     // No turn: this one mostly waits, for a minute and more.
-    let c = setup(None, 1);
+    let c = setup(None, 1, &[]);
     let id = c.submit("slow", "echo started\nsleep 600\n", &["--timeout", "60s"]);
     // Slurm ends it 60 to 90 s after it started (plus KillWait): long-poll the server.
     let deadline = Instant::now() + Duration::from_secs(240);
@@ -331,15 +341,41 @@ fn slurm_time_limit_is_timed_out() {
     assert_eq!(scontrol(sid).0, "TIMEOUT");
 }
 
-/// `jobo cancel` of a job running in Slurm is `scancel`: the job ends `cancelled` and Slurm
-/// says CANCELLED.
+/// A job Slurm keeps pending is still `dispatched`, and `jobo status` shows why Slurm holds
+/// it; cancelled there, it is gone from Slurm's queue.
 #[test]
-fn cancel_is_scancel() {
+fn pending_is_dispatched_with_slurms_reason() {
     if !slurm() {
         return;
     }
     let _t = turn();
-    let c = setup(None, 2);
+    // Every job of this node may start only in an hour: Slurm says "BeginTime".
+    let c = setup(None, 2, &["--sbatch-arg=--begin=now+1hour"]);
+    let id = c.submit("later", "echo never\n", &[]);
+    c.eventually("Slurm says PENDING", || {
+        c.d.job(id)["slurm"]["state"] == "PENDING"
+    });
+    let job = c.d.job(id);
+    assert_eq!(job["state"], "dispatched", "{job}");
+    assert_eq!(job["slurm"]["reason"], "BeginTime", "{job}");
+    let sid = c.slurm_id(id);
+    let detail = c.d.jobo_ok(&["status", &id.to_string()]);
+    assert!(
+        detail.contains(&format!("{sid} PENDING (BeginTime)")),
+        "{detail}"
+    );
+    c.d.jobo_ok(&["cancel", &id.to_string()]);
+    assert_eq!(c.wait_until(id, "cancelled")["state"], "cancelled");
+    assert_eq!(scontrol(sid).0, "CANCELLED");
+}
+
+/// `jobo cancel` of a job running in Slurm is `scancel`: the job ends `cancelled` and Slurm
+/// says CANCELLED.
+#[test]
+fn cancel_is_scancel() {
+    let Some((_t, c)) = begin(None, 2) else {
+        return;
+    };
     let id = c.submit("long", "echo started\nsleep 600\n", &[]);
     let job = c.wait_until(id, "running");
     assert_eq!(job["state"], "running", "{job}\n{}", c.logs());
@@ -354,11 +390,9 @@ fn cancel_is_scancel() {
 /// `jobo logs -f` shows the output as Slurm writes it and ends with the job.
 #[test]
 fn logs_follow_slurm_output() {
-    if !slurm() {
+    let Some((_t, c)) = begin(None, 2) else {
         return;
-    }
-    let _t = turn();
-    let c = setup(None, 2);
+    };
     let fifo = c.d.root().join("go");
     mkfifo(&fifo);
     let script = format!("echo one\nread line < {}\necho two\n", fifo.display());
@@ -400,11 +434,9 @@ fn logs_follow_slurm_output() {
 /// cancelled nor run twice (one attempt, the same Slurm job) and its result arrives.
 #[test]
 fn worker_restart_reattaches() {
-    if !slurm() {
+    let Some((_t, mut c)) = begin(None, 2) else {
         return;
-    }
-    let _t = turn();
-    let mut c = setup(None, 2);
+    };
     let fifo = c.d.root().join("go");
     mkfifo(&fifo);
     let script = format!(
@@ -447,7 +479,7 @@ fn jobs_queue_behind_slots() {
     // The server may send 6 at once; the node keeps 2 in Slurm.
     let config = "[cluster]\nlease = \"5s\"\n[local_worker]\nenabled = false\n[services.example]\n";
     let d = Daemon::builder().config(config).start();
-    let s = SlurmNode::start(2);
+    let s = SlurmNode::start(2, &[]);
     d.jobo_ok(&[
         "node",
         "add",
@@ -495,11 +527,9 @@ fn jobs_queue_behind_slots() {
 /// Slurm runs the node's jobs on both of its slurmd (two on this host: jobo1 and jobo2).
 #[test]
 fn jobs_run_on_both_slurmd() {
-    if !slurm() {
+    let Some((_t, c)) = begin(None, 4) else {
         return;
-    }
-    let _t = turn();
-    let c = setup(None, 4);
+    };
     let ids: Vec<i64> = (0..4)
         .map(|i| c.submit(&format!("n{i}"), "echo $SLURMD_NODENAME\nsleep 3\n", &[]))
         .collect();
@@ -519,11 +549,9 @@ fn jobs_run_on_both_slurmd() {
 /// One service's jobs spread over the server's own worker and a Slurm node.
 #[test]
 fn one_service_over_local_and_slurm() {
-    if !slurm() {
+    let Some((_t, c)) = begin(Some(2), 2) else {
         return;
-    }
-    let _t = turn();
-    let c = setup(Some(2), 2);
+    };
     let ids: Vec<i64> = (0..8)
         .map(|i| c.submit(&format!("mix{i}"), "sleep 2\necho done\n", &[]))
         .collect();
@@ -549,11 +577,9 @@ fn one_service_over_local_and_slurm() {
 /// bookkeeping plus the short poll cycle (printed; bounded loosely here).
 #[test]
 fn completion_latency() {
-    if !slurm() {
+    let Some((_t, c)) = begin(None, 2) else {
         return;
-    }
-    let _t = turn();
-    let c = setup(None, 2);
+    };
     let mut lags = Vec::new();
     for i in 0..5 {
         let id = c.submit(&format!("lat{i}"), "sleep 0.5\ndate +%s%3N\n", &[]);
@@ -570,4 +596,32 @@ fn completion_latency() {
     lags.sort_unstable();
     eprintln!("Slurm completion latency (script end → succeeded), ms: {lags:?}");
     assert!(lags[2] < 5_000, "median {} ms: {lags:?}", lags[2]);
+}
+
+/// A Slurm node refuses to start, saying why, where Slurm's commands do not answer (here: not
+/// on its PATH). Needs no Slurm.
+#[test]
+fn refuses_to_start_without_slurm() {
+    let dir = job_reachable_tempdir();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t0ken\n").expect("token");
+    set_mode(&token, 0o600);
+    let empty = dir.path().join("empty-path");
+    std::fs::create_dir(&empty).expect("dir");
+    let out = Command::new(JOBOD)
+        .args(["worker", "--backend", "slurm", "--listen", "127.0.0.1:0"])
+        .arg("--token-file")
+        .arg(&token)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("PATH", &empty)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run jobod worker");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started without Slurm: {err}");
+    assert!(
+        err.contains("--backend slurm") && err.contains("sbatch"),
+        "unclear refusal: {err}"
+    );
 }
