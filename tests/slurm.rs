@@ -625,3 +625,42 @@ fn refuses_to_start_without_slurm() {
         "unclear refusal: {err}"
     );
 }
+
+/// SIGCONTs a process SIGSTOPped by the test on drop (even when the test fails).
+struct Frozen(i32);
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        // SAFETY: a signal to a pid of ours.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+/// Fencing on a Slurm node is `scancel`: with its server frozen past the lease, the node
+/// cancels its Slurm job before the server may run the job again; thawed, the server runs it
+/// again as a new Slurm job (attempt 2), never two at once.
+#[test]
+fn fencing_cancels_the_slurm_job() {
+    let Some((_t, c)) = begin(None, 2) else {
+        return;
+    };
+    let id = c.submit("fenced", "echo started\nsleep 600\n", &[]);
+    assert_eq!(c.wait_until(id, "running")["state"], "running");
+    let first = c.slurm_id(id);
+    let pid = c.d.child.as_ref().expect("jobod runs").id() as i32;
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let frozen = Frozen(pid);
+    c.eventually("the node scancelled its job", || {
+        scontrol(first).0 == "CANCELLED"
+    });
+    drop(frozen);
+    c.eventually("attempt 2 runs as another Slurm job", || {
+        let job = c.d.job(id);
+        job["attempts"] == 2
+            && job["state"] == "running"
+            && job["slurm"]["id"].as_u64().is_some_and(|s| s != first)
+    });
+    c.d.jobo_ok(&["cancel", &id.to_string()]);
+    assert_eq!(c.wait_until(id, "cancelled")["state"], "cancelled");
+}
