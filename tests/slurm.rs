@@ -599,7 +599,7 @@ fn completion_latency() {
 }
 
 /// A Slurm node refuses to start, saying why, where Slurm's commands do not answer (here: not
-/// on its PATH). Needs no Slurm.
+/// on its PATH), and a local node refuses Slurm settings. Needs no Slurm.
 #[test]
 fn refuses_to_start_without_slurm() {
     let dir = job_reachable_tempdir();
@@ -623,6 +623,22 @@ fn refuses_to_start_without_slurm() {
     assert!(
         err.contains("--backend slurm") && err.contains("sbatch"),
         "unclear refusal: {err}"
+    );
+    // Slurm settings on a local node are a mistake, said as such.
+    let out = Command::new(JOBOD)
+        .args(["worker", "--listen", "127.0.0.1:0", "--partition", "p"])
+        .arg("--token-file")
+        .arg(&token)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run jobod worker");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started: {err}");
+    assert!(
+        err.contains("--partition is for --backend slurm only"),
+        "{err}"
     );
 }
 

@@ -282,9 +282,20 @@ pub enum WorkerBackend {
 }
 
 impl WorkerArgs {
-    pub fn options(&self) -> WorkerOptions {
+    /// The node's options; an error for Slurm settings without `--backend slurm`.
+    pub fn options(&self) -> anyhow::Result<WorkerOptions> {
+        let slurm_only = [
+            ("--partition", self.partition.is_some()),
+            ("--account", self.account.is_some()),
+            ("--sbatch-arg", !self.sbatch_arg.is_empty()),
+        ];
+        if self.backend != WorkerBackend::Slurm
+            && let Some((flag, _)) = slurm_only.iter().find(|(_, given)| *given)
+        {
+            anyhow::bail!("{flag} is for --backend slurm only");
+        }
         let system = crate::paths::system_mode_default();
-        WorkerOptions {
+        Ok(WorkerOptions {
             listen: self.listen.clone(),
             token_file: self.token_file.clone(),
             slots: self.slots.map_or_else(
@@ -306,6 +317,6 @@ impl WorkerArgs {
                 sbatch_args: self.sbatch_arg.clone(),
                 poll: self.slurm_poll,
             }),
-        }
+        })
     }
 }
