@@ -51,6 +51,10 @@ stop_pidfile() {
 
 write_conf() {
   local host cpus mem
+  # Never over a real cluster's configuration.
+  if [ -e "$conf" ] && ! head -n 1 "$conf" | grep -q "jobo's scripts/slurm-dev.sh"; then
+    die "$conf exists and is not this script's: not overwriting it"
+  fi
   host=$(hostname -s)
   cpus=$(nproc)
   # Megabytes, minus a margin so slurmd's own count is never below it.
