@@ -50,6 +50,10 @@ pub struct Job {
     /// service's `run_as`).
     #[serde(default)]
     pub run_as: Option<String>,
+    /// Its Slurm job, when it runs or ran on a Slurm node (`jobod worker --backend slurm`), as
+    /// the node last reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<crate::protocol::SlurmJob>,
 }
 
 /// Limits of one run (src/limits/): a job's requested ones, or a service's defaults or maxima.
@@ -229,6 +233,9 @@ pub struct Node {
     /// Takes no new jobs (also while unreachable, when `state` says that).
     pub draining: bool,
     pub protocol: NodeProtocol,
+    /// Where it runs its jobs (`local`, `slurm`), as it last said (local until it said).
+    #[serde(default)]
+    pub backend: crate::protocol::NodeBackend,
     /// Unix milliseconds of the last sign of life.
     pub last_heartbeat: Option<i64>,
     pub jobs_done: u64,

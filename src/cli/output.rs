@@ -107,6 +107,7 @@ pub fn nodes_table(nodes: &[Node]) -> String {
         "ID",
         "NAME",
         "URL",
+        "BACKEND",
         "SERVICES",
         "SLOTS",
         "LOAD",
@@ -119,6 +120,7 @@ pub fn nodes_table(nodes: &[Node]) -> String {
             n.id.to_string(),
             n.name.clone(),
             n.url.clone(),
+            n.backend.as_str().to_string(),
             if n.services.is_empty() {
                 "*".into()
             } else {
@@ -208,6 +210,14 @@ fn env(vars: &crate::jobenv::Vars) -> String {
     pairs.join(" ")
 }
 
+/// `123 PENDING (Resources)`: a job's Slurm job as `jobo status` shows it.
+fn slurm_job(s: &crate::protocol::SlurmJob) -> String {
+    match &s.reason {
+        Some(r) => format!("{} {} ({r})", s.id, s.state),
+        None => format!("{} {}", s.id, s.state),
+    }
+}
+
 pub fn job_detail(j: &Job) -> String {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let mut t = table();
@@ -218,6 +228,7 @@ pub fn job_detail(j: &Job) -> String {
         ("runs as", opt(j.run_as.clone())),
         ("service", j.service.clone()),
         ("node", opt(j.node.as_ref().map(ToString::to_string))),
+        ("slurm job", opt(j.slurm.as_ref().map(slurm_job))),
         ("priority", j.priority.to_string()),
         ("attempts", j.attempts.to_string()),
         ("submitted", timestamp(j.submitted_at)),

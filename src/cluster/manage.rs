@@ -326,6 +326,7 @@ async fn list(
             state: NodeState::Healthy,
             draining: false,
             protocol: NodeProtocol::Native,
+            backend: Default::default(),
             last_heartbeat: None,
             jobs_done: done.get(&Placement::Local).copied().unwrap_or(0),
             from_config: true,
@@ -334,9 +335,9 @@ async fn list(
     for row in rows {
         let place = Placement::Node(row.name.clone());
         let live = cluster.get(&row.name).map(|n| (n.state(), n.live()));
-        let (state, load, seen) = match live {
-            Some((state, live)) => (state, live.load, live.seen_ms),
-            None => (NodeState::Unreachable, None, None),
+        let (state, load, seen, backend) = match live {
+            Some((state, live)) => (state, live.load, live.seen_ms, live.backend),
+            None => (NodeState::Unreachable, None, None, None),
         };
         nodes.push(api::Node {
             id: row.id,
@@ -350,6 +351,7 @@ async fn list(
             state,
             draining: row.draining,
             protocol: row.protocol,
+            backend: backend.unwrap_or_default(),
             last_heartbeat: seen,
             from_config: row.from_config,
         });

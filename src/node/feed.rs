@@ -37,6 +37,7 @@ pub fn response(node: Arc<Node>, beat: Duration) -> Response<Body> {
         slots: node.payloads.slots(),
         load: node.load.percent(),
         payloads,
+        backend: node.payloads.backend(),
         sent_ms: Some(lease::now_ms()),
     };
     // Each line goes out as a chunk of its own, as soon as it is sent here.

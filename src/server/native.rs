@@ -118,10 +118,16 @@ pub async fn list(ctx: &Ctx, who: &Caller, query: &str) -> Result<Response<Body>
 }
 
 pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
-    Ok(json(
-        StatusCode::OK,
-        &queue::get_own(ctx, who, id, "status").await?,
-    ))
+    let mut job = queue::get_own(ctx, who, id, "status").await?;
+    // What its Slurm node last said of its Slurm job (kept by the node's link, not stored).
+    if let Some(crate::placement::Placement::Node(name)) = &job.node {
+        job.slurm = ctx
+            .backends
+            .cluster()
+            .get(name)
+            .and_then(|n| n.slurm_job(job.id));
+    }
+    Ok(json(StatusCode::OK, &job))
 }
 
 pub async fn wait(

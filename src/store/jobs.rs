@@ -90,6 +90,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
             },
             env: env_from_sql(22, r.get(22)?)?,
             run_as: r.get(23)?,
+            slurm: None,
             enforced: r
                 .get::<_, Option<String>>(24)?
                 .and_then(|t| serde_json::from_str(&t).ok())
