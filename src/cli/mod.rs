@@ -117,7 +117,8 @@ pub enum Command {
     },
     /// List jobs, newest first
     List {
-        /// Only jobs in this state: queued, running, succeeded, failed, cancelled, …
+        /// Only jobs in this state: queued, dispatched, running, succeeded, failed, cancelled,
+        /// timed_out, lost or expired
         #[arg(long)]
         state: Option<String>,
         /// Only jobs of this service

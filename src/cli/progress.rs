@@ -40,7 +40,7 @@ impl Transfer {
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
         bar.set_style(match total {
             Some(_) => style(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} {percent}% {binary_bytes_per_sec} ETA {eta}",
+                "{msg} [{wide_bar}] {bytes}/{total_bytes} {percent}% {binary_bytes_per_sec} ETA {eta}",
             ),
             None => style("{spinner} {msg} {bytes} ({binary_bytes_per_sec})"),
         });
