@@ -26,6 +26,24 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// `jobo run DIR -o RESULTS`, not on a terminal.
+fn run_piped(d: &Daemon, dir: &Path, results: &Path) -> std::process::Output {
+    jobo_cmd(
+        d,
+        &[
+            "run",
+            path(dir),
+            "--service",
+            "example",
+            "-o",
+            path(results),
+        ],
+    )
+    .stdin(Stdio::null())
+    .output()
+    .expect("jobo")
+}
+
 /// A job dir whose input and output are 3 MB each, enough for the bars to appear.
 fn big_job(d: &Daemon) -> std::path::PathBuf {
     job_dir(
@@ -72,20 +90,7 @@ fn a_terminal_shows_transfer_bars_and_job_states_and_nothing_else_does() {
     );
 
     // Not on a terminal: no bars, no states, no byte counters.
-    let piped = jobo_cmd(
-        &d,
-        &[
-            "run",
-            path(&dir),
-            "--service",
-            "example",
-            "-o",
-            path(&d.work().join("results-pipe")),
-        ],
-    )
-    .stdin(Stdio::null())
-    .output()
-    .expect("jobo");
+    let piped = run_piped(&d, &dir, &d.work().join("results-pipe"));
     let stderr = String::from_utf8_lossy(&piped.stderr);
     assert!(piped.status.success(), "{stderr}");
     for quiet in ["uploading", "downloading", "B/s", "running"] {
@@ -118,37 +123,30 @@ fn patient_daemon() -> Daemon {
     Daemon::builder().config(&config).start()
 }
 
-#[test]
-fn ctrl_c_on_run_cancels_the_job_and_a_second_one_detaches() {
-    let d = patient_daemon();
-    let dir = job_dir(
-        &d.work(),
-        "sleepy",
-        &[("run.sh", "echo started; exec sleep 300")],
-    );
+/// `jobo run` of a job running `script`, on a terminal, after one Ctrl-C once the job has
+/// printed "started".
+fn interrupted_run(d: &Daemon, name: &str, script: &str) -> Pty {
+    let dir = job_dir(&d.work(), name, &[("run.sh", script)]);
     let mut pty = Pty::spawn(&mut jobo_cmd(
-        &d,
+        d,
         &["run", path(&dir), "--service", "example"],
     ));
     pty.expect("started", 60);
     pty.send(b"\x03");
+    pty
+}
+
+#[test]
+fn ctrl_c_on_run_cancels_the_job_and_a_second_one_detaches() {
+    let d = patient_daemon();
+    let pty = interrupted_run(&d, "sleepy", "echo started; exec sleep 300");
     let (status, screen) = pty.wait(60);
     assert_eq!(status.code(), Some(130), "{screen}");
     assert!(screen.contains("jobo: cancelling job 1"), "{screen}");
     assert_eq!(d.job(1)["state"], "cancelled");
 
     // A job that ignores SIGTERM outlives the first Ctrl-C; the second one leaves it be.
-    let stubborn = job_dir(
-        &d.work(),
-        "stubborn",
-        &[("run.sh", "trap '' TERM; echo started; exec sleep 300")],
-    );
-    let mut pty = Pty::spawn(&mut jobo_cmd(
-        &d,
-        &["run", path(&stubborn), "--service", "example"],
-    ));
-    pty.expect("started", 60);
-    pty.send(b"\x03");
+    let mut pty = interrupted_run(&d, "stubborn", "trap '' TERM; echo started; exec sleep 300");
     pty.expect("cancelling job 2", 30);
     pty.send(b"\x03");
     let (status, screen) = pty.wait(30);
@@ -320,20 +318,7 @@ fn links_that_stay_inside_are_kept_and_others_are_refused_by_name() {
     );
     std::os::unix::fs::symlink("data/in.txt", dir.join("in")).expect("symlink");
     let results = d.work().join("results");
-    let out = jobo_cmd(
-        &d,
-        &[
-            "run",
-            path(&dir),
-            "--service",
-            "example",
-            "-o",
-            path(&results),
-        ],
-    )
-    .stdin(Stdio::null())
-    .output()
-    .expect("jobo");
+    let out = run_piped(&d, &dir, &results);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}\n{}", d.log());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "input\n");

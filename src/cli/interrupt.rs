@@ -1,7 +1,8 @@
 //! Ctrl-C while `jobo run` or `jobo submit --wait` is attached to a job, as `docker run`
 //! without `-d` does: the first Ctrl-C asks the server to cancel the job and goes on waiting
 //! for it to end (its output and final state still arrive); a second one detaches, leaving
-//! the job to the server, and says how to reattach and cancel.
+//! the job (and the cancel, if it is under way) to the server, and says how to reattach and
+//! cancel.
 //!
 //! Other commands keep SIGINT's default action: `jobo logs -f` and `jobo wait` simply end,
 //! killed by the signal (the shell sees status 130), as `docker logs -f` does.
@@ -25,8 +26,8 @@ pub enum Attached<T> {
     Detached,
 }
 
-/// Watches for Ctrl-C while a command is attached to one job. Made before the job is
-/// submitted, so a Ctrl-C during the upload stops jobo (no job yet) as usual after that.
+/// Watches for Ctrl-C while a command is attached to one job. Made once the job exists: a
+/// Ctrl-C during the upload ends jobo at once, as there is no job to cancel yet.
 pub struct Interrupts {
     sigint: Option<Signal>,
     /// Ctrl-Cs seen so far (one: the job is being cancelled).
@@ -76,7 +77,7 @@ impl Interrupts {
             }
             say_above(
                 bar,
-                format!("jobo: cancelling job {id} (Ctrl-C again to detach; the job goes on)"),
+                format!("jobo: cancelling job {id} (Ctrl-C again to stop waiting for it)"),
             );
             // The answer comes later, while `work` goes on waiting for the job to end.
             let client = client.clone();
@@ -97,8 +98,8 @@ impl Interrupts {
 /// What a detached `jobo` tells its user.
 pub fn detached(id: JobId) -> String {
     format!(
-        "jobo: detached from job {id}, which goes on: `jobo wait {id}` or `jobo logs -f {id}` \
-         to reattach, `jobo fetch {id}` for its results, `jobo cancel {id}` to cancel it"
+        "jobo: detached from job {id}; `jobo wait {id}` or `jobo logs -f {id}` to reattach, \
+         `jobo fetch {id}` for its results, `jobo cancel {id}` to cancel it"
     )
 }
 

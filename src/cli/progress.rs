@@ -111,3 +111,22 @@ pub fn state_line(job: &Job, raw: &serde_json::Value) -> String {
         state => format!("job {}: {state}", job.id),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_job_shows_its_position_and_reason_when_the_server_tells_them() {
+        let note = |v: serde_json::Value| queue_note(&v);
+        assert_eq!(
+            note(serde_json::json!({"queue_position": 3, "wait_reason": "no free slot"})),
+            " (position 3: no free slot)"
+        );
+        assert_eq!(
+            note(serde_json::json!({"queue_position": 1})),
+            " (position 1)"
+        );
+        assert_eq!(note(serde_json::json!({"state": "queued"})), "");
+    }
+}
