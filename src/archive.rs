@@ -218,9 +218,16 @@ pub fn copy_dir(src: &Path, dst: &Path) -> io::Result<()> {
                 }
             }
         },
-        &mut |rel, target, safe| match safe {
-            true => std::os::unix::fs::symlink(target, dst.join(rel)),
-            false => Ok(()),
+        &mut |rel, target, safe| {
+            if !safe {
+                return Ok(());
+            }
+            let to = dst.join(rel);
+            // Into a dir that exists (`fetch --force`): a link there is replaced.
+            if fs::symlink_metadata(&to).is_ok_and(|m| m.is_symlink()) {
+                fs::remove_file(&to)?;
+            }
+            std::os::unix::fs::symlink(target, to)
         },
     )
 }
@@ -638,6 +645,26 @@ mod tests {
         assert_eq!(tree_digest(src.path())?, tree_digest(dst.path())?);
         fs::write(src.path().join("data/in.txt"), "other")?;
         assert_ne!(tree_digest(src.path())?, tree_digest(dst.path())?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_pax_linkpath_names_the_target() -> Result<(), ArchiveError> {
+        let target = format!("data/{}/f", "d".repeat(150));
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        tar.append_pax_extensions([("linkpath", target.as_bytes())])?;
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_path("l")?;
+        h.set_link_name(&target[..90])?;
+        h.set_cksum();
+        tar.append(&h, io::empty())?;
+        let tgz = tar.into_inner()?.finish()?;
+        let dst = tempfile::tempdir()?;
+        unpack_tgz(&tgz[..], dst.path(), Limits::NONE)?;
+        assert_eq!(fs::read_link(dst.path().join("l"))?, Path::new(&target));
         Ok(())
     }
 

@@ -301,9 +301,9 @@ fn run_inside_the_job_dir_puts_the_results_beside_it() {
     assert_eq!(names, ["run.sh"]);
 }
 
-#[test]
-fn links_that_stay_inside_are_kept_and_others_are_refused_by_name() {
-    let d = Daemon::start();
+/// A job dir with a link to its input; its job reads through it and makes links of its own:
+/// one that stays inside, two that lead out.
+fn linked_job(d: &Daemon) -> std::path::PathBuf {
     let dir = job_dir(
         &d.work(),
         "linked",
@@ -317,10 +317,16 @@ fn links_that_stay_inside_are_kept_and_others_are_refused_by_name() {
         ],
     );
     std::os::unix::fs::symlink("data/in.txt", dir.join("in")).expect("symlink");
-    let results = d.work().join("results");
-    let out = run_piped(&d, &dir, &results);
+    dir
+}
+
+/// Runs [`linked_job`] into `results`; checks that the links that stay inside came back, and
+/// those that lead out did not, and were logged in `log`.
+fn run_linked_job(d: &Daemon, results: &Path, log: &dyn Fn() -> String) -> std::path::PathBuf {
+    let dir = linked_job(d);
+    let out = run_piped(d, &dir, results);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}\n{}", d.log());
+    assert!(out.status.success(), "{stderr}\n{}", log());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "input\n");
     assert_eq!(
         std::fs::read_link(results.join("kept")).expect("kept link"),
@@ -330,14 +336,20 @@ fn links_that_stay_inside_are_kept_and_others_are_refused_by_name() {
         std::fs::read_link(results.join("in")).expect("input link"),
         Path::new("data/in.txt")
     );
-    // Links a job made out of its dir are left out of the results, and logged.
     for gone in ["leak", "up"] {
         assert!(
             std::fs::symlink_metadata(results.join(gone)).is_err(),
             "{gone}"
         );
     }
-    assert!(d.log().contains("leak is left out"), "{}", d.log());
+    assert!(log().contains("leak is left out"), "{}", log());
+    dir
+}
+
+#[test]
+fn links_that_stay_inside_are_kept_and_others_are_refused_by_name() {
+    let d = Daemon::start();
+    let dir = run_linked_job(&d, &d.work().join("results"), &|| d.log());
 
     // The CLI refuses a dir with a link out of it, naming it.
     std::os::unix::fs::symlink("/etc", dir.join("escape")).expect("symlink");
@@ -443,4 +455,15 @@ fn run_json_keeps_the_jobs_output_out_of_the_json() {
         stderr.contains("to-stdout") && stderr.contains("to-stderr"),
         "{stderr}"
     );
+}
+
+#[test]
+fn links_that_stay_inside_go_to_a_worker_node_and_back() {
+    let d = Daemon::builder()
+        .config("[local_worker]\nenabled = false\n[services.example]\n")
+        .start();
+    let w = common::worker::Worker::start(&[]);
+    w.add_to(&d, &w.url(), "node1");
+    // Left out where the results are packed: on the node.
+    run_linked_job(&d, &d.work().join("results"), &|| w.log());
 }

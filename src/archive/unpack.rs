@@ -272,7 +272,16 @@ pub fn unpack_tgz_counting(
             long_name = if kind.is_gnu_longname() {
                 Some(gnu_long_name(&mut entry, size)?)
             } else {
-                pax_path(&mut entry, size)?
+                let (path, link) = pax_path(&mut entry, size)?;
+                if link.is_some() {
+                    if long_link.is_some() {
+                        return Err(ArchiveError::Invalid(
+                            "two long link names for one entry".into(),
+                        ));
+                    }
+                    long_link = link;
+                }
+                path
             };
             continue;
         }
@@ -343,22 +352,23 @@ fn gnu_long_name(entry: &mut impl Read, size: u64) -> Result<Vec<u8>, ArchiveErr
     Ok(name)
 }
 
-/// The `path` of a PAX extended header. Its `size` must agree with the entry's header: the
-/// raw entries are read by the header's size.
+/// The `path` and `linkpath` of a PAX extended header. Its `size` must agree with the entry's
+/// header: the raw entries are read by the header's size.
 fn pax_path<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     size: u64,
-) -> Result<Option<Vec<u8>>, ArchiveError> {
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), ArchiveError> {
     let data = read_small(entry, size, MAX_PAX_HEADER).ok_or_else(|| {
         ArchiveError::Invalid(format!(
             "a PAX header of {size} bytes (at most {MAX_PAX_HEADER})"
         ))
     })??;
-    let mut path = None;
+    let (mut path, mut link) = (None, None);
     for ext in tar::PaxExtensions::new(&data) {
         let ext = ext.map_err(|e| ArchiveError::Invalid(format!("bad PAX header: {e}")))?;
         match ext.key_bytes() {
             b"path" => path = Some(ext.value_bytes().to_vec()),
+            b"linkpath" => link = Some(ext.value_bytes().to_vec()),
             b"size" => {
                 return Err(ArchiveError::Invalid(
                     "PAX size records (files over 8 GiB) are not supported".into(),
@@ -367,7 +377,7 @@ fn pax_path<R: Read>(
             _ => {}
         }
     }
-    Ok(path)
+    Ok((path, link))
 }
 
 /// All of `entry` if it is at most `max` bytes; `None` if it is more.
