@@ -272,7 +272,7 @@ pub fn unpack_tgz_counting(
             long_name = if kind.is_gnu_longname() {
                 Some(gnu_long_name(&mut entry, size)?)
             } else {
-                let (path, link) = pax_path(&mut entry, size)?;
+                let PaxNames { path, link } = pax_path(&mut entry, size)?;
                 if link.is_some() {
                     if long_link.is_some() {
                         return Err(ArchiveError::Invalid(
@@ -354,10 +354,7 @@ fn gnu_long_name(entry: &mut impl Read, size: u64) -> Result<Vec<u8>, ArchiveErr
 
 /// The `path` and `linkpath` of a PAX extended header. Its `size` must agree with the entry's
 /// header: the raw entries are read by the header's size.
-fn pax_path<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    size: u64,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), ArchiveError> {
+fn pax_path<R: Read>(entry: &mut tar::Entry<'_, R>, size: u64) -> Result<PaxNames, ArchiveError> {
     let data = read_small(entry, size, MAX_PAX_HEADER).ok_or_else(|| {
         ArchiveError::Invalid(format!(
             "a PAX header of {size} bytes (at most {MAX_PAX_HEADER})"
@@ -377,7 +374,13 @@ fn pax_path<R: Read>(
             _ => {}
         }
     }
-    Ok((path, link))
+    Ok(PaxNames { path, link })
+}
+
+/// What a PAX extended header says of the next entry's names.
+struct PaxNames {
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
 }
 
 /// All of `entry` if it is at most `max` bytes; `None` if it is more.
