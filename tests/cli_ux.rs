@@ -263,6 +263,17 @@ fn a_shell_without_xdg_runtime_dir_finds_the_running_per_user_jobod() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
     assert!(!stderr.contains("started jobod"), "{stderr}");
+
+    // A jobod that names no socket (an older one): said in one line, nothing started.
+    std::fs::remove_file(h.join("data/jobo/jobod.socket")).expect("remove socket file");
+    let third = jobo(false);
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    assert!(!third.status.success());
+    assert!(
+        stderr.contains("a jobod runs on") && stderr.contains("set JOBO_HOST"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
 
 #[test]

@@ -51,6 +51,16 @@ pub async fn client(
     if let Some(running) = socket_of_running(&socket).await {
         return Ok(Client::new(Endpoint::Unix(running)));
     }
+    let data = paths::DataDir::new(paths::default_data_dir(false));
+    if crate::host::data_dir_locked(&data) {
+        // Starting another would only fail on the lock.
+        anyhow::bail!(
+            "a jobod runs on {} but answers on no socket jobo knows ({}); set JOBO_HOST to its \
+             socket (unix://PATH), or stop it",
+            data.root().display(),
+            socket.display()
+        );
+    }
     autostart(&socket).await?;
     Ok(Client::new(Endpoint::Unix(socket)))
 }
