@@ -40,14 +40,20 @@ fn check_dir(dir: &Path, with_digest: bool) -> anyhow::Result<Checked> {
     }
     let survey = archive::survey(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     if !survey.unsafe_links.is_empty() {
-        let named: Vec<String> = survey
+        const SHOWN: usize = 5;
+        let mut named: Vec<String> = survey
             .unsafe_links
             .iter()
+            .take(SHOWN)
             .map(|(rel, target)| format!("{} -> {}", rel.display(), target.display()))
             .collect();
+        if survey.unsafe_links.len() > SHOWN {
+            named.push(format!("and {} more", survey.unsafe_links.len() - SHOWN));
+        }
         anyhow::bail!(
-            "{} has links that lead out of it: {}; only relative links that stay inside the \
-             job directory are uploaded (copy the files in, or make the links relative)",
+            "{} has links that may lead out of it: {}; only relative links that stay inside \
+             the job directory ('..' only at their start) are uploaded: copy the files in, or \
+             make the links relative",
             dir.display(),
             named.join(", ")
         );
