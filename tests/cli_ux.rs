@@ -478,3 +478,40 @@ fn links_that_stay_inside_go_to_a_worker_node_and_back() {
     // Left out where the results are packed: on the node.
     run_linked_job(&d, &d.work().join("results"), &|| w.log());
 }
+
+#[test]
+fn run_whose_reader_went_away_still_waits_for_the_job_and_fetches_its_results() {
+    let d = Daemon::start();
+    let dir = job_dir(
+        &d.work(),
+        "job",
+        &[("run.sh", "seq 1 200000; echo made > out.txt")],
+    );
+    let results = d.work().join("results");
+    // `jobo run … | head -c 0`: a pipe whose reader is gone before jobo writes.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = jobo_cmd(
+        &d,
+        &[
+            "run",
+            path(&dir),
+            "--service",
+            "example",
+            "-o",
+            path(&results),
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(writer)
+    .stderr(Stdio::piped())
+    .output()
+    .expect("jobo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("job 1 succeeded; results in"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(results.join("out.txt")).expect("results"),
+        "made\n"
+    );
+}

@@ -4,7 +4,7 @@
 
 use super::interrupt::{Attached, INTERRUPTED, Interrupts};
 use super::output::outln;
-use super::output::print_json;
+use super::output::{OutputClosed, print_json};
 use super::progress::{Transfer, spinner};
 use super::watch::watch;
 use super::{SubmitArgs, fetch, logs};
@@ -222,7 +222,12 @@ pub async fn run(
             watch(client, id, &quiet, None),
             stream_output(client, id, json)
         );
-        streamed?;
+        match streamed {
+            // `jobo run … | head`: the output's reader went away, the job and its results
+            // still matter.
+            Err(e) if e.is::<OutputClosed>() => {}
+            other => other?,
+        }
         job
     };
     let Attached::Done(job) = interrupts.attach(client, id, &quiet, ended).await? else {
