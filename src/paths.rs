@@ -48,6 +48,13 @@ impl DataDir {
         self.root.join("jobod.tcp")
     }
 
+    /// Where `jobod serve` writes the path of the Unix socket it listens on, so that a `jobo`
+    /// whose environment names another default socket (a shell without `XDG_RUNTIME_DIR`)
+    /// still finds the per-user jobod of this data dir.
+    pub fn socket_file(&self) -> PathBuf {
+        self.root.join("jobod.socket")
+    }
+
     /// Where `jobod serve` writes the address `seed_listen` bound.
     pub fn seed_addr_file(&self) -> PathBuf {
         self.root.join("jobod-seed.tcp")

@@ -15,6 +15,13 @@ use serde::{Deserialize, Serialize};
 pub const USER_HEADER: &str = "x-jobo-user";
 /// Header that makes a submit idempotent: a repeated key returns the first job.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Header of a results download: the bytes of file content the archive holds, unpacked (the
+/// archive streams as it is packed, so its own length is not known), for a progress bar.
+pub const CONTENT_BYTES_HEADER: &str = "x-jobo-content-bytes";
+/// Header of a submit with an idempotency key: the [`crate::archive::tree_digest`] of the
+/// directory, so a key reused for other content is refused (409) rather than answered with
+/// the first job.
+pub const INPUT_DIGEST_HEADER: &str = "x-jobo-input-digest";
 
 /// One job as the API shows it. Times are Unix milliseconds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,11 +1,10 @@
-//! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
-//! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
+//! How the CLI shows things: tables, job details, sizes, times and JSON (progress bars are in
+//! `progress.rs`).
 
 use crate::api::{Enforced, Job, Limits, Mechanism, Node, Token};
 use crate::limits::size;
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -261,35 +260,4 @@ pub fn job_detail(j: &Job) -> String {
         t.add_row([format!("{k}:"), v]);
     }
     t.to_string()
-}
-
-fn target(json: bool) -> ProgressDrawTarget {
-    if json {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    }
-}
-
-/// A byte counter for transfers of unknown total size.
-pub fn transfer_bar(label: &str, json: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, target(json));
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.set_message(label.to_string());
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
-}
-
-pub fn spinner(message: String, json: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, target(json));
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.set_message(message);
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
 }
