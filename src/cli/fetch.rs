@@ -4,6 +4,7 @@ use super::output::outln;
 use super::output::transfer_bar;
 use super::parse_id;
 use crate::api::Route;
+use crate::api::routes::ResultsQuery;
 use crate::archive;
 use crate::client::{Client, empty, request};
 use crate::job::JobId;
@@ -46,9 +47,13 @@ pub async fn download(
         );
     }
     let route = Route::Results(id);
-    let resp = client
-        .send_ok(request(route.method(), &route.path(), empty())?)
-        .await?;
+    let tar = ResultsQuery {
+        format: Some("tar".into()),
+    };
+    let mut req = request(route.method(), &route.uri(&tar)?, empty())?;
+    crate::client::accept_tar(&mut req, client.encoding());
+    let resp = client.send_ok(req).await?;
+    let encoding = crate::client::tar_encoding(&resp)?;
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -68,7 +73,8 @@ pub async fn download(
     let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(chunks));
     let into = staging.path().to_path_buf();
     let unpacked = tokio::task::spawn_blocking(move || {
-        archive::unpack_tgz(reader, &into, archive::Limits::NONE)
+        let src = std::io::BufReader::with_capacity(256 * 1024, reader);
+        archive::unpack_tar(src, encoding, &into, archive::Limits::NONE)
     })
     .await;
     bar.finish_and_clear();

@@ -1,11 +1,12 @@
-//! `jobo submit` and `jobo run`: pack the directory as tar.gz while it uploads.
+//! `jobo submit` and `jobo run`: pack the directory as tar while it uploads (compressed only
+//! off this machine: [`crate::archive::Encoding`]).
 
 use super::output::outln;
 use super::output::{print_json, transfer_bar};
 use super::{SubmitArgs, fetch, logs, show};
 use crate::api::routes::SubmitQuery;
 use crate::api::{IDEMPOTENCY_HEADER, Job, Route};
-use crate::archive;
+use crate::archive::{self, Trust};
 use crate::bridge::stream_from_blocking;
 use crate::client::{Client, decode, request};
 use crate::job::JobState;
@@ -36,7 +37,8 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
 
     let bar = transfer_bar("uploading", json);
     let counter = bar.clone();
-    let chunks = stream_from_blocking(move |w| archive::pack_tgz(&dir, archive::Trust::Own, w))
+    let encoding = client.encoding();
+    let chunks = stream_from_blocking(move |w| archive::pack_tar(&dir, Trust::Own, encoding, w))
         .inspect_ok(move |chunk| counter.inc(chunk.len() as u64))
         .map_ok(Frame::data);
     let body = StreamBody::new(chunks).boxed_unsync();
@@ -47,8 +49,7 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
             key.parse().context("invalid idempotency key")?,
         );
     }
-    req.headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, "application/gzip".parse()?);
+    crate::client::tar_body(&mut req, encoding);
     let resp = client.send_ok(req).await;
     bar.finish_and_clear();
     Ok(decode(resp?).await?)
