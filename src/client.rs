@@ -1,20 +1,27 @@
 //! The HTTP client the CLI (and the server, of its nodes) uses: one code path for `unix://`,
 //! `http://` and `https://` endpoints, with streamed request and response bodies.
 //!
-//! Hand-written on hyper's connection API, one connection per request, rather than on reqwest:
-//! README, "Dependency notes", says why, with figures.
+//! Hand-written on hyper's connection API rather than on reqwest (README, "Dependency notes",
+//! says why, with figures): one connection per request, which is all a CLI run needs, or,
+//! for the server's clients of its nodes ([`Client::pooled`]), connections kept and reused
+//! (`pool.rs`): on a real network a fresh TCP (and TLS) connection per request costs round
+//! trips that the jobs wait for.
 
 use crate::api::{ErrorBody, Route};
+use crate::archive::{Encoding, media};
 use crate::tls::ClientTls;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncWrite};
+
+mod pool;
 
 pub type ReqBody = UnsyncBoxBody<Bytes, std::io::Error>;
 
@@ -142,6 +149,8 @@ pub struct Client {
     token: Option<String>,
     /// For an `https://` endpoint: whom to trust, what to show.
     tls: Option<ClientTls>,
+    /// Idle connections to reuse, shared by the clones; none: one connection per request.
+    pool: Option<std::sync::Arc<pool::Pool>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -162,7 +171,14 @@ impl Client {
             endpoint,
             token: None,
             tls: None,
+            pool: None,
         }
+    }
+
+    /// Keeps connections open after their answers and sends later requests on them.
+    pub fn pooled(mut self) -> Client {
+        self.pool = Some(std::sync::Arc::new(pool::Pool::default()));
+        self
     }
 
     /// The TLS settings for an `https://` endpoint (without them one cannot be reached).
@@ -180,20 +196,54 @@ impl Client {
         &self.endpoint
     }
 
-    /// Sends one request on a fresh connection and returns the response, whatever its status.
+    /// How bulk data (job dirs, results) travels to and from this endpoint.
+    pub fn encoding(&self) -> Encoding {
+        Encoding::for_endpoint(&self.endpoint)
+    }
+
+    /// Sends one request and returns the response, whatever its status: on an idle pooled
+    /// connection if there is one, else on a fresh one.
     pub async fn send(&self, mut req: Request<ReqBody>) -> Result<Response<Incoming>, ClientError> {
         self.authorize(&mut req);
+        let Some(pool) = &self.pool else {
+            let mut sender = self.handshake().await?;
+            return sender
+                .send_request(req)
+                .await
+                .map_err(|e| self.http_error(e));
+        };
+        while let Some(mut sender) = pool.take() {
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    pool.keep_when_idle(sender);
+                    return Ok(resp);
+                }
+                Err(mut e) => match e.take_message() {
+                    // Closed before the request went out: another connection takes it.
+                    Some(unsent) => req = unsent,
+                    None => return Err(self.http_error(e.into_error())),
+                },
+            }
+        }
+        let mut sender = self.handshake().await?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| self.http_error(e))?;
+        pool.keep_when_idle(sender);
+        Ok(resp)
+    }
+
+    /// A fresh connection, HTTP/1 handshake done, its driver spawned.
+    async fn handshake(&self) -> Result<pool::Sender, ClientError> {
         let io = self.connect().await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
             .await
             .map_err(|e| self.http_error(e))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        sender
-            .send_request(req)
-            .await
-            .map_err(|e| self.http_error(e))
+        Ok(sender)
     }
 
     /// A new connection to the endpoint, TLS handshake done.
@@ -299,6 +349,40 @@ pub fn request(method: Method, path: &str, body: ReqBody) -> Result<Request<ReqB
         .uri(path)
         .body(body)
         .map_err(|e| ClientError::Decode(format!("cannot build request for {path}: {e}")))
+}
+
+/// Marks `req`'s body as a tar in `encoding`.
+pub fn tar_body<B>(req: &mut Request<B>, encoding: Encoding) {
+    let headers = req.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media::TAR));
+    if encoding != Encoding::Identity {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.token()),
+        );
+    }
+}
+
+/// Asks for a tar answer in `encoding` (`identity` is always understood).
+pub fn accept_tar<B>(req: &mut Request<B>, encoding: Encoding) {
+    let accept = match encoding {
+        Encoding::Identity => "identity",
+        Encoding::Gzip => "gzip, identity",
+        Encoding::Zstd => "zstd, gzip, identity",
+    };
+    req.headers_mut()
+        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accept));
+}
+
+/// How the tar in `resp` is encoded (see [`Encoding::of_body`]).
+pub fn tar_encoding<B>(resp: &Response<B>) -> Result<Encoding, ClientError> {
+    let text = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    Encoding::of_body(text(header::CONTENT_TYPE), text(header::CONTENT_ENCODING))
+        .map_err(|e| ClientError::Decode(format!("an archive in an unknown encoding '{e}'")))
 }
 
 pub async fn decode<T: DeserializeOwned>(resp: Response<Incoming>) -> Result<T, ClientError> {

@@ -251,7 +251,7 @@ fn fifty_jobs_spread_over_nodes_within_slots() {
     assert_eq!(jobs.len(), 50);
     for job in &jobs {
         assert_eq!(job["state"], "succeeded", "{job}\n{}", c.logs());
-        assert_eq!(job["attempts"], 1, "{job}");
+        assert_eq!(job["attempts"], 1, "{job}\n{}", c.logs());
     }
     for (i, w) in c.w.iter().enumerate() {
         let ran = jobs.iter().filter(|j| j["node"] == name(i)).count();

@@ -197,9 +197,10 @@ fn nothing_kept(d: &Daemon, case: &str, jobs: usize) {
 // ---------------------------------------------------------------------------------------------
 // The cases.
 
-/// 64 uploads stall halfway: they hold no thread of the blocking pool, `/health` and a
-/// normal submit are answered meanwhile, and each stalled one is answered 408 after
-/// `body_read_timeout` and closed, its staging (a spool file for the larger ones) removed.
+/// 64 uploads stall halfway: they hold no thread of the blocking pool (but the four streaming
+/// unpackers'), `/health` and a normal submit are answered meanwhile, and each stalled one is
+/// answered 408 after `body_read_timeout` and closed, its staging (a spool file for the
+/// larger ones past the streamers) removed.
 #[test]
 fn stalled_uploads_block_nothing_and_are_dropped() {
     const TIMEOUT: Duration = Duration::from_secs(10);
@@ -226,8 +227,13 @@ fn stalled_uploads_block_nothing_and_are_dropped() {
             s.write_all(&form[..100_000]).expect("part of the body");
         } else {
             s.write_all(&head(SUBMIT, &[GZIP], &framing)).expect("head");
-            // Four send more than is kept in memory: those are spooled to a file.
-            let part = if i % 16 == 0 { 2 << 20 } else { 10_000 };
+            // Eight send more than is kept in memory: four are unpacked as they come (each
+            // holding a thread until the timeout), four are spooled to a file.
+            let part = if i % 16 == 0 || i % 16 == 4 {
+                2 << 20
+            } else {
+                10_000
+            };
             s.write_all(&body[..part]).expect("part of the body");
         }
         stalled.push(s);
@@ -237,7 +243,7 @@ fn stalled_uploads_block_nothing_and_are_dropped() {
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: loc")
         .expect("half a head");
     eventually(
-        "64 uploads staged, 4 spooled",
+        "64 uploads staged, 4 of them spooled",
         Duration::from_secs(10),
         || d.staged_uploads().len() >= 68,
     );

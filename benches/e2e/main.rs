@@ -12,14 +12,18 @@
 //!    `jobod worker` node (8 slots) declared in its `jobod.toml`;
 //! 6. remote throughput: as 2., through two such nodes; and how many jobs each ran;
 //! 7. node death: a job blocks on its first run; the node running it is SIGKILLed (with its
-//!    jobs); time from the kill until the job runs again on the other node, against 3 leases.
+//!    jobs); time from the kill until the job runs again on the other node, against 3 leases;
+//! 8. bulk data: the real `jobo submit` and `jobo fetch` of 1 GB dirs against a tar pipe of
+//!    the same data (`bulk.rs` says which, and its variables); only when asked for
+//!    (`JOBO_BENCH_ONLY=bulk`): it needs a few GB of room in `JOBO_BENCH_DIR`.
 //!
-//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`; the processes under test and their
+//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`, 8 in `bulk.rs`; the processes under test and their
 //! clean-up in `procs.rs`; the client and the shared measurements in `jobs.rs`.
 //!
 //! `JOBO_BENCH_QUICK=1` shrinks every size for a smoke run. `JOBO_BENCH_ONLY=LIST` runs only
 //! some phases: a comma-separated list of `local` (1-4), `cluster` (5-7), or phase names
-//! (`latency`, `throughput`, `list`, `remote-latency`, `remote-throughput`, `node-death`).
+//! (`latency`, `throughput`, `list`, `remote-latency`, `remote-throughput`, `node-death`,
+//! `bulk`).
 //! `JOBO_BENCH_CGROUPS=1` runs the local daemons with job cgroups (off by default; their cost).
 //! `JOBO_BENCH_SLOTS=N` changes the local slots of the throughput daemon (default 8).
 //! `JOBO_BENCH_DIR=DIR` puts the temp dirs in DIR instead of cargo's `target/tmp` (`/tmp` is a
@@ -31,6 +35,7 @@
 //! that was killed outright are killed at start. A phase that fails is reported as such and
 //! the others still run; the benchmark then exits with an error.
 
+mod bulk;
 mod cluster;
 mod jobs;
 mod local;
@@ -173,10 +178,12 @@ enum Phase {
     RemoteLatency,
     RemoteThroughput,
     NodeDeath,
+    Bulk,
 }
 
 impl Phase {
-    const ALL: [Phase; 6] = [
+    /// Run when no phase is named.
+    const DEFAULT: [Phase; 6] = [
         Phase::Latency,
         Phase::Throughput,
         Phase::List,
@@ -184,6 +191,10 @@ impl Phase {
         Phase::RemoteThroughput,
         Phase::NodeDeath,
     ];
+    /// Every phase: the default ones and those run only when named.
+    fn all() -> impl Iterator<Item = Phase> {
+        Phase::DEFAULT.into_iter().chain([Phase::Bulk])
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -193,12 +204,14 @@ impl Phase {
             Phase::RemoteLatency => "remote-latency",
             Phase::RemoteThroughput => "remote-throughput",
             Phase::NodeDeath => "node-death",
+            Phase::Bulk => "bulk",
         }
     }
 
     fn group(self) -> &'static str {
         match self {
             Phase::Latency | Phase::Throughput | Phase::List => "local",
+            Phase::Bulk => "bulk",
             _ => "cluster",
         }
     }
@@ -220,6 +233,7 @@ impl Phase {
                 s.throughput_jobs, s.submitters, s.node_slots
             ),
             Phase::NodeDeath => format!("node death → rerun: {} kills", s.death_runs),
+            Phase::Bulk => bulk::describe(s),
         }
     }
 
@@ -231,6 +245,7 @@ impl Phase {
             Phase::RemoteLatency => cluster::remote_latency(s, r).await,
             Phase::RemoteThroughput => cluster::remote_throughput(s, r).await,
             Phase::NodeDeath => cluster::node_death(s, r).await,
+            Phase::Bulk => bulk::bulk(s, r).await,
         }
     }
 }
@@ -241,12 +256,12 @@ fn selected_phases() -> Res<Vec<Phase>> {
         .ok()
         .filter(|v| !v.is_empty())
     else {
-        return Ok(Phase::ALL.to_vec());
+        return Ok(Phase::DEFAULT.to_vec());
     };
     let words: Vec<&str> = only.split(',').map(str::trim).collect();
     for w in &words {
-        if !Phase::ALL.iter().any(|p| p.name() == *w || p.group() == *w) {
-            let names: Vec<&str> = Phase::ALL.iter().map(|p| p.name()).collect();
+        if !Phase::all().any(|p| p.name() == *w || p.group() == *w) {
+            let names: Vec<&str> = Phase::all().map(|p| p.name()).collect();
             return Err(format!(
                 "JOBO_BENCH_ONLY: unknown phase '{w}' (local, cluster, {})",
                 names.join(", ")
@@ -254,8 +269,7 @@ fn selected_phases() -> Res<Vec<Phase>> {
             .into());
         }
     }
-    Ok(Phase::ALL
-        .into_iter()
+    Ok(Phase::all()
         .filter(|p| words.iter().any(|w| p.name() == *w || p.group() == *w))
         .collect())
 }

@@ -129,7 +129,11 @@ pub const OPERATIONS: &[Operation] = &[
                  the same content is answered before its upload is read.",
             ),
         ],
-        body: Some(("application/gzip", "The job directory as tar.gz.")),
+        body: Some((
+            "application/gzip",
+            "The job directory as tar.gz; or as application/x-tar with Content-Encoding \
+             identity (none), gzip or zstd.",
+        )),
         ok: (201, JSON, "The new Job."),
     },
     Operation {
@@ -203,7 +207,13 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "The job's files as an archive, streamed",
         params: &[
             ID,
-            ("format", In::Query, "string", "tar.gz (default) or zip."),
+            (
+                "format",
+                In::Query,
+                "string",
+                "tar.gz (default), zip, or tar (Content-Encoding as Accept-Encoding allows: \
+                 zstd, gzip, or none).",
+            ),
         ],
         body: None,
         ok: (

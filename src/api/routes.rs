@@ -346,7 +346,7 @@ pub struct LogQuery {
 /// Query of `GET /v1/jobs/{id}/results`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ResultsQuery {
-    /// `tar.gz` (the default) or `zip`.
+    /// `tar.gz` (the default), `zip`, or `tar` (encoded as `Accept-Encoding` allows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }

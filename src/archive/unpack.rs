@@ -1,13 +1,14 @@
-//! Unpacking uploads (tar.gz from clients and nodes, zip from seed nodes) into a staging dir:
-//! only regular files, directories and (in tar.gz) relative links that stay inside, made
-//! last, under checked names ([`super::names`]), at most
+//! Unpacking uploads (tar, plain or encoded, from clients and nodes; zip from seed nodes) into
+//! a staging dir: only regular files, directories and (in tar) relative links that stay
+//! inside, made last, under checked names ([`super::names`]), at most
 //! [`Limits`] bytes of content and entries, every file created anew (never through something
 //! already there), and a name used twice, or as a file and a directory, refused.
 
 use super::ArchiveError;
+use super::encoding::Encoding;
 use super::names::{MAX_PATH, escaped, is_root, safe_relative, safe_relative_bytes, utf8_name};
 use std::fs;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, BufRead, Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -35,7 +36,7 @@ const MAX_PAX_HEADER: u64 = 64 * 1024;
 /// Counts bytes and entries against [`Limits`] while writing. Entries are what an upload
 /// creates: its files and directories, those its names imply included (`a/b/c` without
 /// `a/` before it makes three).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Budget {
     /// Bytes of content written.
     pub used: u64,
@@ -44,6 +45,10 @@ pub struct Budget {
     skipped: u64,
     pub entries: u64,
     pub limits: Limits,
+    /// The parent directory of the last file created, known to be there: the files of one
+    /// directory come one after another, and need not look it up each (a third of the
+    /// syscalls of a small file).
+    last_parent: Option<std::path::PathBuf>,
 }
 
 impl Budget {
@@ -53,6 +58,7 @@ impl Budget {
             skipped: 0,
             entries: 0,
             limits,
+            last_parent: None,
         }
     }
 
@@ -120,6 +126,9 @@ impl Budget {
         let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) else {
             return Ok(());
         };
+        if self.last_parent.as_deref() == Some(parent) {
+            return Ok(());
+        }
         let mut missing = 0;
         for at in parent.ancestors().take_while(|p| !p.as_os_str().is_empty()) {
             match fs::symlink_metadata(dest.join(at)) {
@@ -138,7 +147,9 @@ impl Budget {
             }
         }
         self.count(missing)?;
-        fs::create_dir_all(dest.join(parent)).map_err(ArchiveError::Io)
+        fs::create_dir_all(dest.join(parent)).map_err(ArchiveError::Io)?;
+        self.last_parent = Some(parent.to_path_buf());
+        Ok(())
     }
 
     /// Makes the links of an upload, after all its files and directories so that nothing is
@@ -226,24 +237,37 @@ pub(super) fn read_error(e: io::Error) -> ArchiveError {
     }
 }
 
-/// Unpacks a tar.gz stream into `dest` (which must exist), refusing unsafe names, links and
-/// more than `limits`. Returns the bytes of content written.
+/// Unpacks a tar.gz stream into `dest` (see [`unpack_tar`]).
+pub fn unpack_tgz(src: impl Read, dest: &Path, limits: Limits) -> Result<u64, ArchiveError> {
+    unpack_tar(io::BufReader::new(src), Encoding::Gzip, dest, limits)
+}
+
+/// Unpacks a tar stream in `encoding` into `dest` (which must exist), refusing unsafe names,
+/// links and more than `limits` (counted unpacked: the decoder is read only as far as the
+/// entries the limits allow). Returns the bytes of content written.
 ///
 /// The tar crate reads GNU long names and PAX headers whole into memory, whatever their
 /// size; they are read here instead (raw entries), and only when small.
-pub fn unpack_tgz(src: impl Read, dest: &Path, limits: Limits) -> Result<u64, ArchiveError> {
-    unpack_tgz_counting(src, dest, limits, &mut |_| {})
+pub fn unpack_tar(
+    src: impl BufRead,
+    encoding: Encoding,
+    dest: &Path,
+    limits: Limits,
+) -> Result<u64, ArchiveError> {
+    unpack_tar_counting(src, encoding, dest, limits, &mut |_| {})
 }
 
-/// [`unpack_tgz`], telling `progress` each number of file content bytes written (for a
+/// [`unpack_tar`], telling `progress` each number of file content bytes written (for a
 /// progress bar whose total is the job's output size).
-pub fn unpack_tgz_counting(
-    src: impl Read,
+pub fn unpack_tar_counting(
+    src: impl BufRead,
+    encoding: Encoding,
     dest: &Path,
     limits: Limits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u64, ArchiveError> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(src));
+    let plain = encoding.decoder(src).map_err(read_error)?;
+    let mut archive = tar::Archive::new(plain);
     let mut budget = Budget::new(limits);
     // The name (and link target) an extension header gave the next entry.
     let mut long_name: Option<Vec<u8>> = None;

@@ -3,6 +3,7 @@
 use super::output::outln;
 use super::parse_id;
 use super::progress::Transfer;
+use crate::api::routes::ResultsQuery;
 use crate::api::{CONTENT_BYTES_HEADER, Route};
 use crate::archive;
 use crate::client::{Client, empty, request};
@@ -46,9 +47,13 @@ pub async fn download(
         );
     }
     let route = Route::Results(id);
-    let resp = client
-        .send_ok(request(route.method(), &route.path(), empty())?)
-        .await?;
+    let tar = ResultsQuery {
+        format: Some("tar".into()),
+    };
+    let mut req = request(route.method(), &route.uri(&tar)?, empty())?;
+    crate::client::accept_tar(&mut req, client.encoding());
+    let resp = client.send_ok(req).await?;
+    let encoding = crate::client::tar_encoding(&resp)?;
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -70,8 +75,11 @@ pub async fn download(
     let into = staging.path().to_path_buf();
     let unpacked = tokio::task::spawn_blocking(move || {
         let mut bar = Transfer::new("downloading", total, json);
+        let src = std::io::BufReader::with_capacity(256 * 1024, reader);
         let done =
-            archive::unpack_tgz_counting(reader, &into, archive::Limits::NONE, &mut |n| bar.add(n));
+            archive::unpack_tar_counting(src, encoding, &into, archive::Limits::NONE, &mut |n| {
+                bar.add(n)
+            });
         bar.finish();
         done
     })

@@ -1,6 +1,7 @@
-//! `jobo submit` and `jobo run`: pack the directory as tar.gz while it uploads, then (with
-//! `--wait`, and for `run`) stay attached to the job: state on a spinner, output streamed,
-//! Ctrl-C handled as `interrupt.rs` says.
+//! `jobo submit` and `jobo run`: pack the directory as tar while it uploads (compressed only
+//! off this machine: [`crate::archive::Encoding`]), then (with `--wait`, and for `run`) stay
+//! attached to the job: state on a spinner, output streamed, Ctrl-C handled as
+//! `interrupt.rs` says.
 
 use super::interrupt::{Attached, INTERRUPTED, Interrupts};
 use super::output::outln;
@@ -10,7 +11,7 @@ use super::watch::watch;
 use super::{SubmitArgs, fetch, logs};
 use crate::api::routes::SubmitQuery;
 use crate::api::{IDEMPOTENCY_HEADER, INPUT_DIGEST_HEADER, Job, Route};
-use crate::archive;
+use crate::archive::{self, Trust};
 use crate::bridge::stream_from_blocking;
 use crate::client::{Client, decode, request};
 use crate::job::{JobId, JobState};
@@ -87,9 +88,10 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
 
     let dir = args.dir.clone();
     let total = checked.bytes;
+    let encoding = client.encoding();
     let chunks = stream_from_blocking(move |w| {
         let mut bar = Transfer::new("uploading", Some(total), json);
-        let packed = archive::pack_tgz_counting(&dir, archive::Trust::Own, w, &mut |n| bar.add(n));
+        let packed = archive::pack_tar_counting(&dir, Trust::Own, encoding, w, &mut |n| bar.add(n));
         bar.finish();
         packed
     })
@@ -106,8 +108,7 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
         req.headers_mut()
             .insert(INPUT_DIGEST_HEADER, digest.parse()?);
     }
-    req.headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, "application/gzip".parse()?);
+    crate::client::tar_body(&mut req, encoding);
     let resp = client.send_ok(req).await?;
     Ok(decode(resp).await?)
 }

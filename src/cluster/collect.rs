@@ -83,9 +83,10 @@ pub async fn collect(
             .prefix("collect-")
             .tempdir_in(core.data.tmp())
             .map_err(|e| RemoteError::Transient(format!("cannot stage results: {e}")))?;
-        let body = node.client.results(payload).await?;
+        let (encoding, body) = node.client.results(payload).await?;
         match unpack(
             body,
+            encoding,
             staged.path().to_path_buf(),
             node.client.timeout(),
             limit,
@@ -126,10 +127,11 @@ pub async fn collect(
     Ok(())
 }
 
-/// Unpacks a tar.gz body, each read bounded by `timeout` so a stalled node cannot hang us, and
-/// at most `limit` bytes of content ([`ArchiveError::TooLarge`] past it).
+/// Unpacks a tar body in `encoding`, each read bounded by `timeout` so a stalled node cannot
+/// hang us, and at most `limit` bytes of content ([`ArchiveError::TooLarge`] past it).
 async fn unpack(
     body: Incoming,
+    encoding: archive::Encoding,
     dest: std::path::PathBuf,
     timeout: Duration,
     limit: u64,
@@ -142,9 +144,12 @@ async fn unpack(
         bytes: limit,
         ..archive::Limits::NONE
     };
-    tokio::task::spawn_blocking(move || archive::unpack_tgz(reader, &dest, limits))
-        .await
-        .map_err(|e| ArchiveError::Io(std::io::Error::other(e)))?
+    tokio::task::spawn_blocking(move || {
+        let src = std::io::BufReader::with_capacity(256 * 1024, reader);
+        archive::unpack_tar(src, encoding, &dest, limits)
+    })
+    .await
+    .map_err(|e| ArchiveError::Io(std::io::Error::other(e)))?
 }
 
 /// Fails `rec`'s job, if that attempt is still its current one, without results: `why` says

@@ -25,17 +25,23 @@ pub struct NodeClient {
     client: Client,
     timeout: Duration,
     renewals: Renewals,
+    /// How payloads and results travel on this link ([`archive::Encoding::for_endpoint`]).
+    encoding: archive::Encoding,
 }
 
 impl NodeClient {
     pub fn new(row: &NodeRow, timeout: Duration, tls: &ClientTls) -> NodeClient {
         // Checked when the node was added; a bad URL here only makes every request fail.
         let endpoint = Endpoint::parse(&row.url).unwrap_or(Endpoint::Tcp(row.url.clone()));
+        // Pooled: a remote job's push, collection and delete, and the logs followed, reuse
+        // connections instead of each paying a connect (and TLS handshake).
         let client = Client::new(endpoint)
             .with_token(row.token.clone())
-            .with_tls(tls.clone());
+            .with_tls(tls.clone())
+            .pooled();
         NodeClient {
             renewals: Renewals::new(client.clone()),
+            encoding: archive::Encoding::for_endpoint(client.endpoint()),
             client,
             timeout,
         }
@@ -99,7 +105,8 @@ impl NodeClient {
             .map_err(|e| RemoteError::Transient(format!("unexpected answer: {e}")))
     }
 
-    /// `PUT /v1/payloads/{uuid}`: the input dir, packed as it streams out.
+    /// `PUT /v1/payloads/{uuid}`: the input dir, packed as it streams out (tar in this link's
+    /// encoding).
     pub async fn push(
         &self,
         payload: &str,
@@ -107,14 +114,17 @@ impl NodeClient {
         input: PathBuf,
         bytes: u64,
     ) -> Result<PayloadInfo, RemoteError> {
-        let chunks =
-            stream_from_blocking(move |w| archive::pack_tgz(&input, archive::Trust::Own, w));
+        let encoding = self.encoding;
+        let chunks = stream_from_blocking(move |w| {
+            archive::pack_tar(&input, archive::Trust::Own, encoding, w)
+        });
         let body = BodyExt::boxed_unsync(StreamBody::new(futures_util::StreamExt::map(
             chunks,
             |c: std::io::Result<Bytes>| c.map(Frame::data),
         )));
         let route = NodeRoute::Push(payload.to_string());
-        let req = client::request(route.method(), &route.uri(query)?, body)?;
+        let mut req = client::request(route.method(), &route.uri(query)?, body)?;
+        client::tar_body(&mut req, encoding);
         let resp = self.send_request(req, self.upload_timeout(bytes)).await?;
         self.json(resp).await
     }
@@ -128,9 +138,19 @@ impl NodeClient {
         Ok(self.send(&route, &uri).await?.into_body())
     }
 
-    pub async fn results(&self, payload: &str) -> Result<Incoming, RemoteError> {
+    /// `GET /v1/payloads/{uuid}/results`: the tar and how it is encoded (an older node
+    /// answers tar.gz whatever was asked).
+    pub async fn results(
+        &self,
+        payload: &str,
+    ) -> Result<(archive::Encoding, Incoming), RemoteError> {
         let route = NodeRoute::Results(payload.to_string());
-        Ok(self.send(&route, &route.path()).await?.into_body())
+        let mut req = client::request(route.method(), &route.path(), client::empty())?;
+        client::accept_tar(&mut req, self.encoding);
+        let resp = self.send_request(req, self.timeout).await?;
+        let encoding = client::tar_encoding(&resp)
+            .map_err(|e| RemoteError::Transient(format!("results: {e}")))?;
+        Ok((encoding, resp.into_body()))
     }
 
     /// "Collected, delete your copy" (also how a stale run is discarded). Gone already is fine.

@@ -1,14 +1,15 @@
 //! Receiving uploads into a temp dir inside the data dir, within [`UploadLimits`]: bytes
 //! counted as they arrive, an idle client dropped after `body_read_timeout`, never held in
-//! memory whole. A tar.gz body is spooled first (`spool.rs`) so its unpacker, which blocks,
-//! never waits on the network; multipart is written as it arrives (`multipart.rs`).
+//! memory whole. A tar body (plain, gzip or zstd) is unpacked as it arrives by one of a few
+//! streaming unpackers, or spooled first (`spool.rs`) when they are busy; multipart is
+//! written as it arrives (`multipart.rs`).
 
 use super::respond::ApiError;
 use super::spool::{Spooled, spool};
-use crate::archive::{self, ArchiveError};
+use crate::archive::{self, ArchiveError, Encoding};
 use crate::config::ServerConfig;
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::{HeaderMap, StatusCode, header};
@@ -240,22 +241,75 @@ pub fn staging_dir(tmp: &std::path::Path) -> Result<tempfile::TempDir, ApiError>
         })
 }
 
-/// Unpacks a tar.gz body into `dest` within `limits`; returns the content bytes. The body
-/// is first spooled (see [`spool`]), so the unpacker, which blocks, never waits on the
-/// network: a stalled client holds no thread of the blocking pool.
-pub async fn receive_tgz(
+/// How an upload's tar is encoded, from its headers (see [`Encoding::of_body`]); one this
+/// server cannot read is `415`.
+pub fn tar_encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    Encoding::of_body(text(header::CONTENT_TYPE), text(header::CONTENT_ENCODING)).map_err(
+        |coding| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unknown Content-Encoding '{coding}' (identity, gzip or zstd)"),
+            )
+        },
+    )
+}
+
+/// Unpacks a tar body in `encoding` into `dest` within `limits`; returns the content bytes.
+/// A small body is read whole first; a larger one is unpacked as it arrives by one of a few
+/// streaming unpackers (a stalled client holds one for at most `limits.idle`), or, when all
+/// are busy, spooled to a file first (see [`spool`]), so the unpacker, which blocks, never
+/// waits on the network and stalled clients hold no more threads of the blocking pool.
+pub async fn receive_tar(
     limits: UploadLimits,
+    encoding: Encoding,
     body: UploadBody,
     tmp: &Path,
     dest: &Path,
 ) -> Result<u64, ApiError> {
-    let spooled = spool(body, limits, tmp).await?;
+    let fault = Arc::new(BodyFault::default());
+    let stream = Box::pin(body_stream(body, limits, fault.clone()));
     let dest = dest.to_path_buf();
-    let unpacked = tokio::task::spawn_blocking(move || match spooled {
-        Spooled::Memory(bytes) => archive::unpack_tgz(&bytes[..], &dest, limits.archive()),
-        Spooled::File(file) => archive::unpack_tgz(file.reopen()?, &dest, limits.archive()),
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(unpacked?)
+    match spool(stream, &fault, limits, tmp).await? {
+        Spooled::Memory(bytes) => {
+            blocking(move || archive::unpack_tar(&bytes[..], encoding, &dest, limits.archive()))
+                .await?
+                .map_err(ApiError::from)
+        }
+        Spooled::File(file) => blocking(move || {
+            let src = io::BufReader::with_capacity(READ_BUF, file.reopen()?);
+            archive::unpack_tar(src, encoding, &dest, limits.archive())
+        })
+        .await?
+        .map_err(ApiError::from),
+        Spooled::Streaming { head, rest, permit } => {
+            let chunks = futures_util::stream::iter([Ok(head)]).chain(rest);
+            let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
+                Box::pin(chunks),
+            ));
+            let out = blocking(move || {
+                let src = io::BufReader::with_capacity(READ_BUF, reader);
+                archive::unpack_tar(src, encoding, &dest, limits.archive())
+            })
+            .await?;
+            drop(permit);
+            // A body over the limit or stalled says so, not as the unpacker saw it.
+            out.map_err(|e| fault.error(&limits).unwrap_or_else(|| e.into()))
+        }
+    }
+}
+
+/// Reads of a body being unpacked: fewer wake-ups of the bridge per header.
+const READ_BUF: usize = 256 * 1024;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }

@@ -9,6 +9,7 @@ use crate::api::LogQuery;
 use crate::archive;
 use crate::bridge::stream_from_blocking;
 use crate::http::Body;
+use crate::http::download;
 use crate::http::respond::{ApiError, json, no_content, parse_query, stream};
 use crate::http::upload::{self, UploadBody};
 use crate::jobenv::RunEnv;
@@ -38,7 +39,7 @@ pub async fn handle(
         NodeRoute::Push(id) => put(node, &id, query, req).await,
         NodeRoute::Delete(id) => delete(node, &id).await,
         NodeRoute::Cancel(id) => cancel(node, &id).await,
-        NodeRoute::Results(id) => results(node, &id),
+        NodeRoute::Results(id) => results(node, &id, req.headers()),
         NodeRoute::Logs(id, which) => logs(node, &id, which, query),
         seed => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -93,8 +94,10 @@ async fn put(
         .for_payload(q.run_as.as_deref())
         .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))?;
     upload::check_length(req.headers(), node.limits.bytes)?;
+    let encoding = upload::tar_encoding(req.headers())?;
     let staged = upload::staging_dir(&node.tmp)?;
-    upload::receive_tgz(node.limits, req.into_body(), &node.tmp, staged.path()).await?;
+    let body = req.into_body();
+    upload::receive_tar(node.limits, encoding, body, &node.tmp, staged.path()).await?;
     if !staged.path().join("run.sh").is_file() {
         return Err(ApiError::bad_request("the payload has no run.sh"));
     }
@@ -178,8 +181,9 @@ async fn delete(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
     }
 }
 
-/// `GET /v1/payloads/{uuid}/results`: `work/`, `stdout.log` and `stderr.log` as tar.gz.
-fn results(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
+/// `GET /v1/payloads/{uuid}/results`: `work/`, `stdout.log` and `stderr.log` as tar, in the
+/// encoding the server's `Accept-Encoding` asks for; tar.gz to a server that sends none.
+fn results(node: &Node, id: &str, headers: &hyper::HeaderMap) -> Result<Response<Body>, ApiError> {
     let id = payload_id(id)?;
     let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
     let info = handle.info.borrow().clone();
@@ -193,17 +197,30 @@ fn results(node: &Node, id: &str) -> Result<Response<Body>, ApiError> {
         ));
     }
     let dir = handle.dir.path().to_path_buf();
+    let encoding = match headers.contains_key(header::ACCEPT_ENCODING) {
+        true => Some(download::accepted(headers)),
+        false => None,
+    };
     let chunks = stream_from_blocking(move |w| {
         let top = [
             "work",
             LogStream::Stdout.file_name(),
             LogStream::Stderr.file_name(),
         ];
-        archive::pack_tgz_only(&dir, &top, w)
+        let e = encoding.unwrap_or(archive::Encoding::Gzip);
+        archive::pack_tar_only(&dir, &top, e, w)
     });
-    let mut resp = stream("application/gzip", chunks);
+    let mut resp = match encoding {
+        Some(e) => {
+            let mut resp = stream(archive::media::TAR, chunks);
+            download::tar_encoded(&mut resp, e);
+            resp
+        }
+        None => stream(archive::media::TGZ, chunks),
+    };
     let headers = resp.headers_mut();
-    if let Ok(v) = format!("attachment; filename=\"payload-{id}.tar.gz\"").parse() {
+    let ext = if encoding.is_some() { "tar" } else { "tar.gz" };
+    if let Ok(v) = format!("attachment; filename=\"payload-{id}.{ext}\"").parse() {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     if let Ok(v) = state_name(info.state).parse() {

@@ -23,7 +23,8 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use std::time::Duration;
 
-/// `POST /v1/jobs?service=S`: the body is the job directory as tar.gz.
+/// `POST /v1/jobs?service=S`: the body is the job directory as tar (`application/x-tar`, any
+/// `Content-Encoding` of [`crate::archive::Encoding`]) or tar.gz (`application/gzip`).
 pub async fn submit(
     ctx: &Ctx,
     who: &Caller,
@@ -86,9 +87,11 @@ pub async fn submit(
     ctx.submits.take(&who.user)?;
     let limits = upload::UploadLimits::new(&ctx.core.config().server);
     upload::check_length(req.headers(), limits.bytes)?;
+    let encoding = upload::tar_encoding(req.headers())?;
     let tmp = ctx.core.data.tmp();
     let dir = upload::staging_dir(&tmp)?;
-    let input_bytes = upload::receive_tgz(limits, req.into_body(), &tmp, dir.path()).await?;
+    let input_bytes =
+        upload::receive_tar(limits, encoding, req.into_body(), &tmp, dir.path()).await?;
     let digest = match key {
         Some(_) => {
             let staged = dir.path().to_path_buf();
@@ -222,9 +225,10 @@ pub async fn results(
     who: &Caller,
     id: JobId,
     query: &str,
+    headers: &hyper::HeaderMap,
 ) -> Result<Response<Body>, ApiError> {
     let q: ResultsQuery = parse_query(query)?;
-    let format = Format::parse(q.format.as_deref())?;
+    let format = Format::parse(q.format.as_deref(), headers)?;
     let job = queue::get_own(ctx, who, id, "fetch").await?;
     if !job.state.is_terminal() {
         return Err(ApiError::new(

@@ -157,7 +157,7 @@ async fn native_route(
         Route::Wait(id) => native::wait(ctx, &who, id, &query).await,
         Route::Cancel(id) => native::cancel(ctx, &who, id).await,
         Route::Logs(id, stream) => native::logs(ctx, &who, id, stream, &query).await,
-        Route::Results(id) => native::results(ctx, &who, id, &query).await,
+        Route::Results(id) => native::results(ctx, &who, id, &query, req.headers()).await,
         Route::Nodes
         | Route::AddNode
         | Route::RemoveNode(_)
