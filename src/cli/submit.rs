@@ -31,6 +31,10 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
         cpus: args.cpus.clone(),
         pids: args.pids.clone(),
         env: env_json(&args.env)?,
+        name: args.name.clone(),
+        labels: labels_json(&args.labels)?,
+        after: (!args.after.is_empty()).then(|| args.after.join(",")),
+        array: args.array.clone(),
     };
     let path = Route::Submit.uri(&query)?;
 
@@ -71,6 +75,15 @@ fn env_json(pairs: &[String]) -> anyhow::Result<Option<String>> {
     Ok(Some(serde_json::to_string(&vars)?))
 }
 
+/// `--label KEY=VALUE` arguments as the API's JSON object (none without any).
+fn labels_json(pairs: &[String]) -> anyhow::Result<Option<String>> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let labels = crate::api::meta::parse_labels(pairs).map_err(anyhow::Error::msg)?;
+    Ok(Some(serde_json::to_string(&labels)?))
+}
+
 pub async fn submit(
     client: &Client,
     args: &SubmitArgs,
@@ -83,6 +96,19 @@ pub async fn submit(
             print_json(&job)?;
         } else {
             outln!("{}", job.id);
+            if let Some((first, last)) = args
+                .array
+                .as_deref()
+                .and_then(|a| crate::api::meta::parse_array(a).ok())
+            {
+                let n = i64::from(last - first);
+                eprintln!(
+                    "jobo: array of {} jobs: {}-{} (indices {first}-{last}; `jobo status` shows it as one row)",
+                    n + 1,
+                    job.id,
+                    job.id + n
+                );
+            }
         }
         return Ok(0);
     }

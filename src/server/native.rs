@@ -3,7 +3,7 @@
 use super::files::current_files;
 use super::follow::log_response;
 use crate::api::routes::{ResultsQuery, SubmitQuery, WaitQuery};
-use crate::api::{IDEMPOTENCY_HEADER, ListQuery, LogQuery, Service};
+use crate::api::{IDEMPOTENCY_HEADER, LogQuery, Service};
 use crate::http::Body;
 use crate::http::download::{Format, archive_response};
 use crate::http::respond::{ApiError, json, parse_query};
@@ -32,6 +32,7 @@ pub async fn submit(
     let q: SubmitQuery = parse_query(query)?;
     let service = q
         .service
+        .clone()
         .ok_or_else(|| ApiError::bad_request("missing query parameter 'service'"))?;
     let config = queue::service(ctx, &service)?;
     // Refused before the upload is read: the limits and variables asked for.
@@ -53,6 +54,7 @@ pub async fn submit(
         None => jobenv::Vars::new(),
     };
     jobenv::check(&service, &config, &env).map_err(|e| bad(&e))?;
+    let (meta, array) = super::control::submit_meta(ctx, who, &q).await?;
     let key = req
         .headers()
         .get(IDEMPOTENCY_HEADER)
@@ -87,6 +89,8 @@ pub async fn submit(
         env,
         input_bytes,
         idempotency_key: key,
+        meta,
+        array,
     };
     let (job, created) = queue::submit(ctx, Upload { job: new, dir }).await?;
     let status = if created {
@@ -97,30 +101,11 @@ pub async fn submit(
     Ok(json(status, &job))
 }
 
-/// `GET /v1/jobs`: an admin's list has everyone's jobs (`?user=` picks one); anyone else's
-/// only their own, and asking for another user's is `403`: it would always be empty.
-pub async fn list(ctx: &Ctx, who: &Caller, query: &str) -> Result<Response<Body>, ApiError> {
-    let mut q: ListQuery = parse_query(query)?;
-    if !who.admin {
-        if let Some(other) = q.user.as_deref().filter(|u| *u != who.user) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "{} may list only their own jobs, not {other}'s (an administrator may)",
-                    who.user
-                ),
-            ));
-        }
-        q.user = Some(who.user.clone());
-    }
-    let jobs = ctx.core.store.call(move |c| store::list(c, &q)).await?;
-    Ok(json(StatusCode::OK, &jobs))
-}
-
 pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
+    let job = queue::get_own(ctx, who, id, "status").await?;
     Ok(json(
         StatusCode::OK,
-        &queue::get_own(ctx, who, id, "status").await?,
+        &super::control::insight(ctx, job).await?,
     ))
 }
 
