@@ -6,6 +6,7 @@
 //! Jobs that must stay running block on a FIFO the test writes to when it is time.
 
 mod common;
+use common::worker::Worker;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -586,6 +587,45 @@ fn prune_lists_first_then_deletes_rows_and_files_of_ones_own_jobs() {
     let pruned: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(pruned["dry_run"], false);
     assert_eq!(pruned["jobs"][0]["id"], b);
+}
+
+#[test]
+fn array_jobs_see_their_index_on_a_node_and_wait_for_a_node_in_words() {
+    let d = Daemon::builder()
+        .config("[local_worker]\nenabled = false\n[services.example]\n")
+        .start();
+    let dir = job_dir(
+        &d.root().join("jobs"),
+        "arr",
+        &[("run.sh", "echo \"index=$JOBO_ARRAY_INDEX\" > out.txt\n")],
+    );
+    let first = submit_with(&d, &dir, &["--array", "1-2"]);
+    let job = d.job(first);
+    assert!(
+        job["wait_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no node for service example")),
+        "{job}"
+    );
+    let w = Worker::start(&["--slots", "2"]);
+    let token = w.token_file();
+    d.jobo_ok(&[
+        "node",
+        "add",
+        &w.url(),
+        "-s",
+        "example",
+        "--token-file",
+        token.to_str().expect("utf-8"),
+    ]);
+    for (i, id) in (first..first + 2).enumerate() {
+        let job = d.wait(id);
+        assert_eq!(job["state"], "succeeded", "{job}\n{}", d.log());
+        assert!(job["node"].as_str().is_some_and(|n| n != "local"), "{job}");
+        d.jobo_ok(&["fetch", &id.to_string(), "-o", &format!("r{id}")]);
+        let text = std::fs::read_to_string(d.work().join(format!("r{id}/out.txt"))).expect("out");
+        assert_eq!(text, format!("index={}\n", 1 + i));
+    }
 }
 
 /// Runs `script` in `shell` from the repository root, with this build's `jobo` first on PATH
