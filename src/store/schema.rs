@@ -106,6 +106,8 @@ ALTER TABLE jobs ADD COLUMN array_id INTEGER;
 ALTER TABLE jobs ADD COLUMN array_index INTEGER;
 CREATE INDEX jobs_name ON jobs (name) WHERE name IS NOT NULL;
 CREATE INDEX jobs_array ON jobs (array_id) WHERE array_id IS NOT NULL;
+-- A user's jobs, newest first, and how many: `jobo status` and `list` of a non-admin.
+CREATE INDEX jobs_user ON jobs (user, id);
 -- Each scheduling pass looks for queued jobs whose dependencies failed.
 CREATE INDEX jobs_after ON jobs (state) WHERE after IS NOT NULL;
 "#,

@@ -61,24 +61,31 @@ impl JobFilter {
     }
 }
 
-/// Newest first, at most `limit`; and how many match in all.
+/// Newest first, at most `limit`; and how many match in all (counted only when `limit` cut
+/// the list: a full count is a scan, which a page that holds everything does not need).
 pub fn list(
     conn: &Connection,
     filter: &JobFilter,
     limit: u32,
 ) -> Result<(Vec<Job>, u64), StoreError> {
-    let (clause, mut args) = filter.clause();
-    let total: u64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM jobs WHERE {clause}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    args.push(Value::Integer(i64::from(limit)));
+    let (clause, args) = filter.clause();
+    let mut page = args.clone();
+    page.push(Value::Integer(i64::from(limit)));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE {clause} ORDER BY id DESC LIMIT ?"
     ))?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+    let rows = stmt.query_map(params_from_iter(page.iter()), |r| {
         from_row(r).map(|rec| rec.job)
     })?;
-    Ok((rows.collect::<Result<_, _>>()?, total))
+    let jobs: Vec<Job> = rows.collect::<Result<_, _>>()?;
+    if jobs.len() < limit as usize {
+        let n = jobs.len() as u64;
+        return Ok((jobs, n));
+    }
+    let total: u64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM jobs WHERE {clause}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    Ok((jobs, total))
 }
 
 /// Deletes the rows of jobs `ids` (their files are the caller's to remove).
