@@ -320,6 +320,25 @@ fn arrays_run_one_job_per_index_and_fold_in_status() {
     // -q and --json list each job.
     assert_eq!(d.jobo_ok(&["status", "-q"]).lines().count(), 3);
     submit_refused(&d, &dir, &["--array", "1-5000"], "too large");
+    submit_refused(
+        &d,
+        &dir,
+        &["--array", "1-2", "--wait"],
+        "cannot be used with",
+    );
+    let o = d.jobo(&[
+        "run",
+        dir.to_str().expect("utf-8"),
+        "-s",
+        "example",
+        "--array",
+        "1-2",
+    ]);
+    assert!(
+        !o.status.success() && err(&o).contains("jobo wait --all"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]

@@ -162,7 +162,7 @@ pub enum Command {
         #[command(flatten)]
         args: SubmitArgs,
         /// Wait for the job to end and print its final state
-        #[arg(long, short)]
+        #[arg(long, short, conflicts_with = "array")]
         wait: bool,
     },
     /// Submit, stream the output, fetch the results into ./jobo-ID, exit with the job's code

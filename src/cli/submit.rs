@@ -133,6 +133,11 @@ pub async fn run(
     output: Option<PathBuf>,
     json: bool,
 ) -> anyhow::Result<i32> {
+    if args.array.is_some() {
+        anyhow::bail!(
+            "jobo run runs one job: use `jobo submit --array` and `jobo wait --all` for an array"
+        );
+    }
     let job = upload(client, args, json).await?;
     eprintln!("jobo: job {} submitted", job.id);
     let streams = logs::stream_both(client, job.id, true);
