@@ -108,7 +108,7 @@ pub async fn submit(ctx: &Ctx, mut upload: Upload) -> Result<(Job, bool), QueueE
     }
     validate(&service, &run_sh)?;
     if upload.job.meta.command.is_none() {
-        upload.job.meta.command = std::fs::read(&run_sh)
+        upload.job.meta.command = head_of(&run_sh)
             .ok()
             .and_then(|s| crate::api::meta::command_of(&s));
     }
@@ -161,6 +161,16 @@ pub async fn submit(ctx: &Ctx, mut upload: Upload) -> Result<(Job, bool), QueueE
         ctx.core.job_changed(&job);
     }
     Ok((job, created))
+}
+
+/// The start of a script, where its first command is: a `run.sh` may be large.
+fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// The variable that tells a job of an array its index.

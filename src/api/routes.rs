@@ -356,7 +356,8 @@ pub struct ListQuery {
     pub array: Option<JobId>,
 }
 
-/// The header of `GET /v1/jobs` that counts the matching jobs beyond `limit`.
+/// The header of `GET /v1/jobs` that counts the matching jobs when `limit` cut the list: at
+/// most 10,001 (more than 10,000).
 pub const TOTAL_COUNT_HEADER: &str = "x-total-count";
 
 /// States as `?state=` lists them: comma-separated names.

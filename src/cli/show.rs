@@ -107,10 +107,17 @@ pub async fn list(
     }
     let more = total.saturating_sub(jobs.len() as u64);
     if more > 0 && !json && !args.quiet {
-        eprintln!(
-            "… {more} more job{} (use --limit {total} to see all)",
-            if more == 1 { "" } else { "s" }
-        );
+        // The server counts up to 10,000 matches.
+        if total > crate::store::COUNT_CAP {
+            eprintln!(
+                "… more than {more} more jobs (use --limit, or narrow with --state, --name, --label)"
+            );
+        } else {
+            eprintln!(
+                "… {more} more job{} (use --limit {total} to see all)",
+                if more == 1 { "" } else { "s" }
+            );
+        }
     }
     Ok(0)
 }

@@ -28,7 +28,9 @@ impl JobFilter {
         let mut args: Vec<Value> = Vec::new();
         if !self.states.is_empty() {
             let marks = vec!["?"; self.states.len()].join(", ");
-            terms.push(format!("state IN ({marks})"));
+            // `+state`: not by the state index, whose matches would all be sorted by id to
+            // find the newest; the newest-first scan stops at the limit.
+            terms.push(format!("+state IN ({marks})"));
             args.extend(self.states.iter().map(|s| Value::Text(s.as_str().into())));
         }
         for (column, value) in [
@@ -61,8 +63,11 @@ impl JobFilter {
     }
 }
 
-/// Newest first, at most `limit`; and how many match in all (counted only when `limit` cut
-/// the list: a full count is a scan, which a page that holds everything does not need).
+/// Matches counted beyond this are not counted: a count is a scan.
+pub const COUNT_CAP: u64 = 10_000;
+
+/// Newest first, at most `limit`; and how many match in all, up to [`COUNT_CAP`] + 1
+/// (counted only when `limit` cut the list).
 pub fn list(
     conn: &Connection,
     filter: &JobFilter,
@@ -82,9 +87,13 @@ pub fn list(
         let n = jobs.len() as u64;
         return Ok((jobs, n));
     }
+    let mut capped = args;
+    capped.push(Value::Integer((COUNT_CAP + 1) as i64));
     let total: u64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM jobs WHERE {clause}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE {clause} LIMIT ?)"
+        ))?
+        .query_row(params_from_iter(capped.iter()), |r| r.get(0))?;
     Ok((jobs, total))
 }
 
