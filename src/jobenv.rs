@@ -143,7 +143,8 @@ impl RunEnv {
         }
     }
 
-    /// As a node receives it: variables that are not valid or are jobo's own are dropped.
+    /// As a node receives it: variables that are not valid or are jobo's own are dropped, but
+    /// for the server's `JOBO_ARRAY_INDEX` of a job of an array.
     pub fn received(path: Option<String>, vars: Option<Vars>) -> RunEnv {
         let default = RunEnv::default();
         RunEnv {
@@ -151,7 +152,11 @@ impl RunEnv {
             vars: match vars {
                 Some(v) => v
                     .into_iter()
-                    .filter(|(k, v)| valid_name(k) && !reserved(k) && !v.contains('\0'))
+                    .filter(|(k, v)| {
+                        valid_name(k)
+                            && (!reserved(k) || k == crate::queue::ARRAY_INDEX)
+                            && !v.contains('\0')
+                    })
                     .collect(),
                 None => default.vars,
             },

@@ -228,6 +228,7 @@ mod tests {
             env: Default::default(),
             run_as: None,
             slurm: None,
+            meta: Default::default(),
         }
     }
 

@@ -109,13 +109,25 @@ fn validate(service: &ServiceConfig, run_sh: &Path) -> Result<(), QueueError> {
 /// The row insert and the move of the files into `jobs/<id>/input` commit together: the move
 /// happens inside the transaction, so a crash leaves either both or (after the rollback) a
 /// stray directory that the next submit with that id replaces.
-pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError> {
+///
+/// With `array` set, one job per index, each with its own copy of the files, made in the same
+/// transaction: all of them or none.
+pub async fn submit(ctx: &Ctx, mut upload: Upload) -> Result<(Job, bool), QueueError> {
     let service = service(ctx, &upload.job.service)?;
     let run_sh = upload.dir.path().join("run.sh");
     if !run_sh.is_file() {
         return Err(QueueError::MissingRunSh);
     }
     validate(&service, &run_sh)?;
+    if upload.job.meta.command.is_none() {
+        upload.job.meta.command = head_of(&run_sh)
+            .ok()
+            .and_then(|s| crate::api::meta::command_of(&s));
+    }
+    if let Some((first, _)) = upload.job.array {
+        upload.job.meta.array_index = Some(first);
+        upload.job.env.insert(ARRAY_INDEX.into(), first.to_string());
+    }
     let data = ctx.core.data.clone();
     // The closure's outer error is the database's, the inner one the file move's (after
     // which the transaction rolls back as it is dropped).
@@ -145,6 +157,12 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
                 return Ok(Err(e));
             }
             let _ = upload.dir.keep();
+            if let Some(range) = upload.job.array {
+                store::set_array(&tx, id, id)?;
+                if let Err(e) = array_rest(&tx, &data, &upload.job, id, range)? {
+                    return Ok(Err(e));
+                }
+            }
             let job = store::get(&tx, id)?.job;
             if let Err(e) = tx.commit() {
                 let _ = std::fs::remove_dir_all(dir.path());
@@ -158,6 +176,56 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
         ctx.core.job_changed(&job);
     }
     Ok((job, created))
+}
+
+/// The start of a script, where its first command is: a `run.sh` may be large.
+fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// The variable that tells a job of an array its index.
+pub const ARRAY_INDEX: &str = "JOBO_ARRAY_INDEX";
+
+/// Inserts the jobs of array `first`'s indices after the first one, each with a copy of the
+/// first one's input. A failed copy removes the copies made so far (the transaction rolls
+/// back the rows); the outer error is the database's.
+fn array_rest(
+    tx: &rusqlite::Transaction<'_>,
+    data: &crate::paths::DataDir,
+    job: &NewJob,
+    first: JobId,
+    (from, to): (u32, u32),
+) -> Result<std::io::Result<()>, StoreError> {
+    let source = data.job(first).input();
+    let mut made = vec![data.job(first)];
+    for index in from + 1..=to {
+        let mut next = job.clone();
+        next.idempotency_key = None;
+        next.meta.array_id = Some(first);
+        next.meta.array_index = Some(index);
+        next.env.insert(ARRAY_INDEX.into(), index.to_string());
+        let id = store::insert(tx, &next)?;
+        let dir = data.job(id);
+        let copied = (|| {
+            if dir.path().exists() {
+                std::fs::remove_dir_all(dir.path())?;
+            }
+            crate::archive::copy_dir(&source, &dir.input())
+        })();
+        made.push(dir);
+        if let Err(e) = copied {
+            for dir in made {
+                let _ = std::fs::remove_dir_all(dir.path());
+            }
+            return Ok(Err(e));
+        }
+    }
+    Ok(Ok(()))
 }
 
 pub async fn get(ctx: &Ctx, id: JobId) -> Result<Job, QueueError> {

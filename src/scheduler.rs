@@ -6,7 +6,9 @@
 //! user, while the service's `max_running`, the user's `max_running_per_user` and the
 //! worker's free slots allow. Each job goes to the least busy place that serves its service
 //! (fewest jobs, then lowest reported load): the embedded worker or a reachable, undrained
-//! node. The whole pass is one transaction.
+//! node. The whole pass is one transaction. A job submitted `--after` others waits until they
+//! all succeeded (the store's `head` skips it until then) and fails as "dependency failed"
+//! once one of them cannot succeed any more; both read the store, so a restart keeps them.
 
 use crate::backend::Place;
 use crate::config::Config;
@@ -35,8 +37,11 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
             })
             .await;
         match pass {
-            Ok((started, kept)) => {
+            Ok(((started, failed), kept)) => {
                 turns = kept;
+                for rec in failed {
+                    ctx.core.job_changed(&rec.job);
+                }
                 for rec in started {
                     ctx.core.job_changed(&rec.job);
                     ctx.backends.start(rec);
@@ -54,14 +59,16 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
     }
 }
 
-/// One scheduling pass; returns the jobs it moved to `dispatched`.
+/// One scheduling pass; returns the jobs it moved to `dispatched`, and those it failed
+/// because a dependency failed.
 fn pass(
     conn: &mut Connection,
     config: &Config,
     places: &[Place],
     turns: &mut Turns,
-) -> Result<Vec<Record>, StoreError> {
+) -> Result<(Vec<Record>, Vec<Record>), StoreError> {
     let tx = conn.transaction()?;
+    let failed = fail_broken_deps(&tx)?;
     let mut per_service: HashMap<String, u32> = HashMap::new();
     let mut per_user: HashMap<(String, String), u32> = HashMap::new();
     let mut used: HashMap<Placement, usize> = HashMap::new();
@@ -109,7 +116,28 @@ fn pass(
         });
     }
     tx.commit()?;
-    Ok(started)
+    Ok((started, failed))
+}
+
+/// Fails the queued jobs whose dependencies can no longer all succeed, and then those that
+/// depended on them, and so on.
+fn fail_broken_deps(tx: &rusqlite::Transaction<'_>) -> Result<Vec<Record>, StoreError> {
+    let mut failed = Vec::new();
+    loop {
+        let broken = store::broken_deps(tx)?;
+        if broken.is_empty() {
+            return Ok(failed);
+        }
+        for (id, dep, state) in broken {
+            let why = match state {
+                Some(state) => format!("dependency failed: job {dep} is {state}"),
+                None => format!("dependency failed: job {dep} no longer exists"),
+            };
+            failed.push(store::transition(tx, id, JobState::Failed, |r| {
+                r.job.reason = Some(why)
+            })?);
+        }
+    }
 }
 
 /// A place and how many of its slots are taken.
@@ -235,16 +263,16 @@ mod tests {
             submit(c, "ann", 5)?;
             submit(c, "bob", 1)?;
             let mut turns = Turns::new();
-            let started = pass(c, &config, &local(10), &mut turns)?;
+            let (started, _) = pass(c, &config, &local(10), &mut turns)?;
             let users: Vec<_> = started.iter().map(|r| r.job.user.as_str()).collect();
             // ann, bob, then ann again; the service cap (3) stops the pass.
             assert_eq!(users, ["ann", "bob", "ann"]);
             // Nothing more fits until a job finishes.
-            assert!(pass(c, &config, &local(10), &mut turns)?.is_empty());
+            assert!(pass(c, &config, &local(10), &mut turns)?.0.is_empty());
             // Slots bound a pass too.
             let mut fresh = Turns::new();
             store::transition_now(c, started[0].job.id, JobState::Failed, |_| {})?;
-            assert_eq!(pass(c, &config, &local(3), &mut fresh)?.len(), 1);
+            assert_eq!(pass(c, &config, &local(3), &mut fresh)?.0.len(), 1);
             Ok(())
         })
     }
@@ -268,7 +296,7 @@ mod tests {
         ];
         store.call_sync(|c| {
             submit(c, "ann", 9)?;
-            let started = pass(c, &config, &places, &mut Turns::new())?;
+            let (started, _) = pass(c, &config, &places, &mut Turns::new())?;
             let nodes: Vec<_> = started
                 .iter()
                 .filter_map(|r| r.job.node.as_ref().and_then(Placement::node))

@@ -95,9 +95,31 @@ fn users_see_and_touch_only_their_own_jobs() {
             ("GET", format!("/v1/jobs/{id}/logs/stderr?follow=true")),
             ("GET", format!("/v1/jobs/{id}/results")),
             ("POST", format!("/v1/jobs/{id}/cancel")),
+            ("POST", format!("/v1/jobs/{id}/restart")),
             ("DELETE", format!("/v1/jobs/{id}")),
         ]
     };
+    // Nor can a job wait for another user's job (`--after`): it is missing too.
+    let after = |id: i64| {
+        let (code, body) = d.http(
+            "POST",
+            &format!("/v1/jobs?service=example&after={id}"),
+            &[
+                ("Authorization", bob.bearer.as_str()),
+                ("Content-Type", "application/gzip"),
+            ],
+            &tgz(&[("run.sh", b"true")]),
+        );
+        (
+            code,
+            json(&body)["error"]
+                .as_str()
+                .unwrap_or("")
+                .replace(&id.to_string(), "N"),
+        )
+    };
+    assert_eq!(after(a_done), after(999));
+    assert_eq!(after(999).0, 400);
     for (method, path) in routes(a_done).into_iter().chain(routes(a_long)) {
         let (code, theirs) = bob.call(method, &path);
         let missing_path = path

@@ -134,13 +134,25 @@ fn bash(script: &str) -> String {
 }
 
 /// What the completion function of `cmd` offers for the command line `words` (the last word
-/// being completed), as bash calls it on <Tab>.
+/// being completed), as bash calls it on <Tab>. `jobo`'s script calls `jobo` on PATH, this
+/// build's.
 fn complete(file: &str, cmd: &str, words: &[&str]) -> Vec<String> {
     let line = words.join(" ");
+    let function = if cmd == "jobo" {
+        "_clap_complete_jobo".to_string()
+    } else {
+        format!("_{cmd}")
+    };
+    let bin = Path::new(JOBO)
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
     let script = format!(
-        "source completions/{file}
+        "export PATH='{bin}':\"$PATH\"
+         source completions/{file}
          COMP_WORDS=({line}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}
-         _{cmd} {cmd} '{cur}' '{prev}'
+         {function} {cmd} '{cur}' '{prev}'
          printf '%s\\n' \"${{COMPREPLY[@]}}\"",
         cword = words.len() - 1,
         cur = words[words.len() - 1],
@@ -153,7 +165,7 @@ fn complete(file: &str, cmd: &str, words: &[&str]) -> Vec<String> {
 fn bash_completions_load_and_complete() {
     let registered = bash("source completions/jobo.bash; complete -p jobo");
     assert!(
-        registered.contains("-F _jobo") && registered.trim_end().ends_with(" jobo"),
+        registered.contains("-F _clap_complete_jobo") && registered.trim_end().ends_with(" jobo"),
         "{registered}"
     );
     let registered = bash("source completions/jobod.bash; complete -p jobod");

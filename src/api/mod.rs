@@ -1,9 +1,11 @@
 //! The wire types of the native `/v1` API, shared by the daemon and the CLI; its routes and
 //! their queries are in `routes.rs`.
 
+pub mod meta;
 pub mod openapi;
 pub mod routes;
 
+pub use meta::{JobMeta, Labels, Pruned};
 pub use routes::{ListQuery, LogQuery, Route};
 
 use crate::job::{JobId, JobState};
@@ -61,6 +63,9 @@ pub struct Job {
     /// the node last reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<crate::protocol::SlurmJob>,
+    /// Its name, labels, links to other jobs and, while queued, its place in the queue.
+    #[serde(flatten)]
+    pub meta: JobMeta,
 }
 
 /// Limits of one run (src/limits/): a job's requested ones, or a service's defaults or maxima.

@@ -10,6 +10,8 @@
 //! | `GET`, `DELETE /v1/jobs/{id}` | |
 //! | `GET /v1/jobs/{id}/wait` | [`WaitQuery`] |
 //! | `POST /v1/jobs/{id}/cancel` | |
+//! | `POST /v1/jobs/{id}/restart` | |
+//! | `POST /v1/jobs/prune` | [`PruneQuery`] |
 //! | `GET /v1/jobs/{id}/logs/{stdout,stderr}` | [`LogQuery`] |
 //! | `GET /v1/jobs/{id}/results` | [`ResultsQuery`] |
 //! | `GET`, `POST /v1/nodes` | |
@@ -38,6 +40,8 @@ pub enum Route {
     RemoveJob(JobId),
     Wait(JobId),
     Cancel(JobId),
+    Restart(JobId),
+    Prune,
     Logs(JobId, LogStream),
     Results(JobId),
     Nodes,
@@ -88,6 +92,7 @@ impl Route {
             | Route::Tokens
             | Route::System => Method::GET,
             Route::Submit | Route::Cancel(_) | Route::AddNode | Route::CreateToken => Method::POST,
+            Route::Restart(_) | Route::Prune => Method::POST,
             Route::Drain(_) | Route::Undrain(_) | Route::Stop => Method::POST,
             Route::RemoveJob(_) | Route::RemoveNode(_) | Route::RevokeToken(_) => Method::DELETE,
         }
@@ -102,6 +107,8 @@ impl Route {
             Route::Job(id) | Route::RemoveJob(id) => format!("/v1/jobs/{id}"),
             Route::Wait(id) => format!("/v1/jobs/{id}/wait"),
             Route::Cancel(id) => format!("/v1/jobs/{id}/cancel"),
+            Route::Restart(id) => format!("/v1/jobs/{id}/restart"),
+            Route::Prune => self.template().into(),
             Route::Logs(id, stream) => format!("/v1/jobs/{id}/logs/{}", stream.name()),
             Route::Results(id) => format!("/v1/jobs/{id}/results"),
             Route::Nodes | Route::AddNode => "/v1/nodes".into(),
@@ -122,6 +129,8 @@ impl Route {
             Route::Job(_) | Route::RemoveJob(_) => "/v1/jobs/{id}",
             Route::Wait(_) => "/v1/jobs/{id}/wait",
             Route::Cancel(_) => "/v1/jobs/{id}/cancel",
+            Route::Restart(_) => "/v1/jobs/{id}/restart",
+            Route::Prune => "/v1/jobs/prune",
             Route::Logs(..) => "/v1/jobs/{id}/logs/{stream}",
             Route::Results(_) => "/v1/jobs/{id}/results",
             Route::Nodes | Route::AddNode => "/v1/nodes",
@@ -145,6 +154,8 @@ impl Route {
             Route::RemoveJob(7),
             Route::Wait(7),
             Route::Cancel(7),
+            Route::Restart(7),
+            Route::Prune,
             Route::Logs(7, LogStream::Stderr),
             Route::Results(7),
             Route::Nodes,
@@ -181,6 +192,8 @@ impl Route {
             (&Method::DELETE, ["jobs", id]) => Route::RemoveJob(job_id(id)?),
             (&Method::GET, ["jobs", id, "wait"]) => Route::Wait(job_id(id)?),
             (&Method::POST, ["jobs", id, "cancel"]) => Route::Cancel(job_id(id)?),
+            (&Method::POST, ["jobs", id, "restart"]) => Route::Restart(job_id(id)?),
+            (&Method::POST, ["jobs", "prune"]) => Route::Prune,
             (&Method::GET, ["jobs", id, "logs", stream]) => {
                 let id = job_id(id)?;
                 let stream = LogStream::parse(stream).ok_or_else(|| {
@@ -306,19 +319,71 @@ pub struct SubmitQuery {
     /// The job's own variables as a JSON object (`{"OMP_NUM_THREADS": "4"}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
+    /// A name to find it by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Labels as a JSON object (`{"team": "ml"}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<String>,
+    /// Job ids, comma-separated, that must succeed before it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// `FIRST-LAST`: one job per index, each with `JOBO_ARRAY_INDEX` set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub array: Option<String>,
 }
 
-/// Query of `GET /v1/jobs`.
+/// Query of `GET /v1/jobs`. The answer's `X-Total-Count` header says how many jobs match
+/// without the limit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ListQuery {
+    /// One state or several, comma-separated (`queued,running`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<JobState>,
+    pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Labels every job listed has, as a JSON object (`{"team": "ml"}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<String>,
+    /// Only the jobs of this array (the id of its first job).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub array: Option<JobId>,
+}
+
+/// The header of `GET /v1/jobs` that counts the matching jobs when `limit` cut the list: at
+/// most 10,001 (more than 10,000).
+pub const TOTAL_COUNT_HEADER: &str = "x-total-count";
+
+/// States as `?state=` lists them: comma-separated names.
+pub fn parse_states(s: &str) -> Result<Vec<JobState>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::parse::<JobState>)
+        .collect()
+}
+
+/// Query of `POST /v1/jobs/prune`: finished jobs to delete, rows and files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PruneQuery {
+    /// Finished longer ago than this duration ("7d", "12h").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<String>,
+    /// Only in these final states, comma-separated [default: every final state].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Only this user's jobs (administrators; others prune only their own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Only say what would go.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Query of `GET /v1/jobs/{id}/wait`.

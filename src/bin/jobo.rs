@@ -6,6 +6,8 @@ fn main() -> std::process::ExitCode {
     if let Some(code) = jobo::cli::generate::run_if_asked(std::env::args_os()) {
         return code;
     }
+    // `COMPLETE=bash jobo -- …`: a shell asking for completions (jobo::cli::complete).
+    jobo::cli::complete::run_if_asked();
     let cli = jobo::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,7 +9,7 @@
 use super::output::outln;
 use anyhow::Context;
 use clap::{CommandFactory, ValueEnum};
-use clap_complete::Shell;
+use clap_complete::{Generator, Shell};
 use std::path::{Path, PathBuf};
 
 /// Runs `jobo __generate DIR` when that is what `args` (the whole command line) asks for:
@@ -51,6 +51,16 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (name, cmd) in commands() {
         for &shell in Shell::value_variants() {
+            if name == "jobo" {
+                // jobo completes itself, with live values (cli/complete.rs): its scripts only
+                // register it, under the names clap_complete gives static scripts.
+                let path = completions.join(shell.file_name(name));
+                let script = super::complete::registration(&shell.to_string())?;
+                std::fs::write(&path, script)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                written.push(path);
+                continue;
+            }
             let path = clap_complete::generate_to(shell, &mut cmd.clone(), name, &completions)
                 .with_context(|| format!("cannot write {name}'s {shell} completions"))?;
             written.push(path);

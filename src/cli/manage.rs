@@ -6,9 +6,11 @@ use super::parse_id;
 use crate::api::{Job, Route};
 use crate::client::Client;
 
-async fn each(
+/// Acts on each id, printing `line` of each job it answers (or, with `json`, all of them).
+pub(super) async fn each(
     ids: &[String],
     json: bool,
+    line: fn(&Job) -> String,
     act: impl AsyncFn(i64) -> Result<Job, crate::client::ClientError>,
 ) -> anyhow::Result<i32> {
     let mut failed = false;
@@ -21,7 +23,7 @@ async fn each(
         match result {
             Ok(job) => {
                 if !json {
-                    outln!("{} {}", job.id, job.state);
+                    outln!("{}", line(&job));
                 }
                 done.push(job);
             }
@@ -38,12 +40,19 @@ async fn each(
 }
 
 pub async fn cancel(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {
-    each(ids, json, async |id| client.route(&Route::Cancel(id)).await).await
+    each(ids, json, id_state, async |id| {
+        client.route(&Route::Cancel(id)).await
+    })
+    .await
 }
 
 pub async fn remove(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {
-    each(ids, json, async |id| {
+    each(ids, json, id_state, async |id| {
         client.route(&Route::RemoveJob(id)).await
     })
     .await
+}
+
+fn id_state(job: &Job) -> String {
+    format!("{} {}", job.id, job.state)
 }

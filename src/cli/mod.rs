@@ -1,7 +1,9 @@
 //! The `jobo` command line: one clap definition (it also feeds the completions) and a
 //! dispatcher to one module per group of commands.
 
+pub mod complete;
 mod connect;
+mod control;
 mod fetch;
 pub mod generate;
 mod interrupt;
@@ -13,12 +15,14 @@ mod progress;
 mod show;
 mod submit;
 mod system;
+mod table;
+mod template;
 mod token;
 mod watch;
 
 pub mod jobod;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -66,7 +70,7 @@ pub struct SubmitArgs {
     /// Directory holding run.sh and its input files
     pub dir: PathBuf,
     /// Service to run the job in (see `jobo service ls`)
-    #[arg(long, short)]
+    #[arg(long, short, add = complete::services())]
     pub service: String,
     /// Order among your own queued jobs (higher runs first)
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
@@ -89,6 +93,70 @@ pub struct SubmitArgs {
     /// Makes the submit safe to retry: the same key returns the same job
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// A name to find the job by (`jobo list --name N`)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A label, KEY=VALUE, to find the job by (repeatable)
+    #[arg(long = "label", short = 'l', value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Run only once these jobs succeeded; if one of them does not, this job fails as
+    /// "dependency failed" (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',', value_name = "ID[,ID...]", add = complete::jobs())]
+    pub after: Vec<String>,
+    /// Submit one job per index, e.g. 1-100; each sees its index as JOBO_ARRAY_INDEX
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub array: Option<String>,
+}
+
+/// Which jobs `status`, `list` and `wait --all` are about, and how to print them.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only jobs in these states (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',', value_name = "STATE[,STATE...]",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::job::JobState::ALL.map(|s| s.as_str())))]
+    pub state: Vec<String>,
+    /// Only jobs of this service
+    #[arg(long, short, add = complete::services())]
+    pub service: Option<String>,
+    /// Only this user's jobs (administrators; everyone else sees only their own)
+    #[arg(long, short)]
+    pub user: Option<String>,
+    /// Only jobs of this name (`jobo submit --name`)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Only jobs with this label, KEY=VALUE (repeatable: all must match)
+    #[arg(long = "label", short = 'l', value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Show at most this many jobs, newest first [default: 20 for status, 50 for list]
+    #[arg(long, short = 'n')]
+    pub limit: Option<u32>,
+    /// Print only the job ids, one a line
+    #[arg(long, short, conflicts_with = "format")]
+    pub quiet: bool,
+    /// Print each job through TEMPLATE: `{field}` is a field of the job's JSON (`{labels.k}`
+    /// a label; `{{.field}}` works too), `\t` a tab. Example: '{id}\t{state}\t{name}'
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
+}
+
+/// What `jobo logs` prints, and how.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The jobs; several are printed side by side, each line prefixed with its job id
+    #[arg(required = true, value_name = "ID", add = complete::jobs())]
+    pub ids: Vec<String>,
+    /// Keep printing as the jobs write, until they end
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Only the last N lines of each stream (then, with -f, what follows)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+    /// Only the job's stdout
+    #[arg(long, conflicts_with = "stderr")]
+    pub stdout: bool,
+    /// Only the job's stderr
+    #[arg(long)]
+    pub stderr: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,7 +166,7 @@ pub enum Command {
         #[command(flatten)]
         args: SubmitArgs,
         /// Wait for the job to end and print its final state
-        #[arg(long, short)]
+        #[arg(long, short, conflicts_with = "array")]
         wait: bool,
     },
     /// Submit, stream the output, fetch the results into ./jobo-ID, exit with the job's code
@@ -109,45 +177,67 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Show recent jobs, or the details of the given ones
+    /// Show recent jobs (an array as one row), or the details of the given ones
     Status {
-        /// Jobs to show in detail [default: a table of your recent jobs]
-        #[arg(value_name = "ID")]
+        /// Jobs to show in detail, with why a queued one waits
+        #[arg(value_name = "ID", add = complete::jobs())]
         ids: Vec<String>,
+        #[command(flatten)]
+        list: ListArgs,
     },
-    /// List jobs, newest first
+    /// List jobs, newest first, one row each
     List {
-        /// Only jobs in this state: queued, dispatched, running, succeeded, failed, cancelled,
-        /// timed_out, lost or expired
-        #[arg(long)]
-        state: Option<String>,
-        /// Only jobs of this service
-        #[arg(long)]
-        service: Option<String>,
-        /// Only this user's jobs (others' only for admins)
-        #[arg(long)]
-        user: Option<String>,
-        /// At most this many jobs
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
+        #[command(flatten)]
+        list: ListArgs,
     },
     /// Wait until the jobs end; exit non-zero unless all succeeded
     Wait {
         /// Jobs to wait for
-        #[arg(required = true, value_name = "ID")]
+        #[arg(required_unless_present = "all", value_name = "ID", add = complete::jobs())]
+        ids: Vec<String>,
+        /// Every queued or running job of yours (of everyone, for an administrator)
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        /// With --all: only this service's jobs
+        #[arg(long, short, requires = "all", add = complete::services())]
+        service: Option<String>,
+        /// Give up after this long, e.g. 90s, 2h (exit 124, like timeout(1))
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
+    },
+    /// Print jobs' output (stdout to stdout, stderr to stderr)
+    Logs {
+        #[command(flatten)]
+        args: LogsArgs,
+    },
+    /// Run finished jobs again: each becomes a new job from its directory as its run left
+    /// it, with the same service, limits, variables, name and labels
+    Restart {
+        /// Jobs to run again
+        #[arg(required = true, value_name = "ID", add = complete::jobs())]
         ids: Vec<String>,
     },
-    /// Print a job's output (stdout to stdout, stderr to stderr)
-    Logs {
-        /// The job
-        id: String,
-        /// Keep printing as the job writes, until it ends
+    /// Delete finished jobs, their history and their files: lists them unless --yes
+    Prune {
+        /// Jobs that finished longer ago than this, e.g. 7d, 12h
+        #[arg(long, required = true, value_name = "DURATION")]
+        older_than: String,
+        /// Only jobs in these final states (comma-separated or repeated)
+        #[arg(long, value_delimiter = ',', value_name = "STATE[,STATE...]",
+              value_parser = clap::builder::PossibleValuesParser::new(crate::job::JobState::ALL.map(|s| s.as_str())))]
+        state: Vec<String>,
+        /// Only this user's jobs (administrators; everyone else prunes only their own)
         #[arg(long, short)]
-        follow: bool,
+        user: Option<String>,
+        /// Delete them; without it, only list what would go
+        #[arg(long, short, alias = "force")]
+        yes: bool,
     },
+
     /// Download and unpack a finished job's results
     Fetch {
         /// The job
+        #[arg(add = complete::jobs())]
         id: String,
         /// Directory to unpack into [default: ./jobo-ID]
         #[arg(long, short)]
@@ -159,13 +249,13 @@ pub enum Command {
     /// Cancel queued or running jobs
     Cancel {
         /// Jobs to cancel
-        #[arg(required = true, value_name = "ID")]
+        #[arg(required = true, add = complete::jobs())]
         ids: Vec<String>,
     },
     /// Remove finished jobs' files (their history stays)
     Rm {
         /// Jobs whose files to remove
-        #[arg(required = true, value_name = "ID")]
+        #[arg(required = true, add = complete::jobs())]
         ids: Vec<String>,
     },
     /// Services this server runs
@@ -258,7 +348,7 @@ pub enum NodeCommand {
     /// Remove nodes (by id or name)
     Rm {
         /// Nodes to remove
-        #[arg(required = true, value_name = "ID|NAME")]
+        #[arg(required = true, value_name = "ID|NAME", add = complete::nodes())]
         keys: Vec<String>,
         /// Remove even if jobs run there; they go back to the queue
         #[arg(long)]
@@ -267,13 +357,13 @@ pub enum NodeCommand {
     /// Stop sending new jobs to nodes; running ones finish
     Drain {
         /// Nodes to drain
-        #[arg(required = true, value_name = "ID|NAME")]
+        #[arg(required = true, value_name = "ID|NAME", add = complete::nodes())]
         keys: Vec<String>,
     },
     /// Send new jobs to drained nodes again
     Undrain {
         /// Nodes to send jobs to again
-        #[arg(required = true, value_name = "ID|NAME")]
+        #[arg(required = true, value_name = "ID|NAME", add = complete::nodes())]
         keys: Vec<String>,
     },
 }
@@ -281,9 +371,7 @@ pub enum NodeCommand {
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Completions { shell } = cli.command {
-        let mut cmd = Cli::command();
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut cmd, "jobo", &mut script);
+        let script = complete::registration(&shell.to_string())?;
         output::write_stdout(&String::from_utf8_lossy(&script));
         return Ok(0);
     }
@@ -296,15 +384,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Submit { args, wait } => submit::submit(&client, &args, wait, json).await,
         Command::Run { args, output } => submit::run(&client, &args, output, json).await,
-        Command::Status { ids } => show::status(&client, &ids, json).await,
-        Command::List {
-            state,
+        Command::Status { ids, list } => show::status(&client, &ids, &list, json).await,
+        Command::List { list } => show::list(&client, &list, 50, json).await,
+        Command::Wait {
+            ids,
+            all,
             service,
+            timeout,
+        } => control::wait(&client, &ids, all, service, timeout.as_deref(), json).await,
+        Command::Logs { args } => logs::logs(&client, &args, json).await,
+        Command::Restart { ids } => control::restart(&client, &ids, json).await,
+        Command::Prune {
+            older_than,
+            state,
             user,
-            limit,
-        } => show::list(&client, state, service, user, limit, json).await,
-        Command::Wait { ids } => show::wait(&client, &ids, json).await,
-        Command::Logs { id, follow } => logs::logs(&client, &id, follow).await,
+            yes,
+        } => control::prune(&client, older_than, state, user, yes, json).await,
+
         Command::Fetch { id, output, force } => {
             fetch::fetch(&client, &id, output, force, json).await
         }
@@ -329,6 +425,7 @@ pub fn parse_id(s: &str) -> anyhow::Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     /// Every argument of every command says what it is for in `--help` (and so in the man
     /// pages and completions).

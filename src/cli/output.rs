@@ -60,44 +60,28 @@ pub fn ago(ms: i64) -> String {
     )
 }
 
-fn runtime(job: &Job) -> Option<String> {
+pub fn runtime(job: &Job) -> Option<String> {
     let start = job.started_at?;
     let end = job.finished_at.unwrap_or_else(now_ms);
-    let ms = (end - start).max(0) as u64;
-    Some(humantime::format_duration(Duration::from_millis(ms - ms % 10)).to_string())
+    Some(short_duration((end - start).max(0) as u64))
 }
 
-fn table() -> Table {
+/// A duration as a table shows it, two units at most: `0.4s`, `20.1s`, `3m 05s`, `1h 02m`,
+/// `2d 03h`.
+pub fn short_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        3600..86400 => format!("{}h {:02}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d {:02}h", secs / 86400, secs % 86400 / 3600),
+    }
+}
+
+pub fn table() -> Table {
     let mut t = Table::new();
     t.load_style(presets::NOTHING);
     t
-}
-
-pub fn jobs_table(jobs: &[Job]) -> String {
-    let mut t = table();
-    t.set_header([
-        "ID",
-        "STATE",
-        "USER",
-        "SERVICE",
-        "NODE",
-        "SUBMITTED",
-        "RUNTIME",
-        "EXIT",
-    ]);
-    for j in jobs {
-        t.add_row([
-            j.id.to_string(),
-            j.state.to_string(),
-            j.user.clone(),
-            j.service.clone(),
-            j.node.as_ref().map_or("-".into(), ToString::to_string),
-            ago(j.submitted_at),
-            runtime(j).unwrap_or_else(|| "-".into()),
-            j.exit_code.map_or("-".into(), |c| c.to_string()),
-        ]);
-    }
-    t.to_string()
 }
 
 pub fn nodes_table(nodes: &[Node]) -> String {
@@ -256,7 +240,35 @@ pub fn job_detail(j: &Job) -> String {
         ),
         ("env", env(&j.env)),
     ];
-    for (k, v) in rows {
+    let m = &j.meta;
+    let ids = |ids: &[i64]| {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        ids.join(", ")
+    };
+    let labels: Vec<String> = m.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    // What users named and linked it by, only where set.
+    let extra = [
+        ("name", m.name.clone()),
+        ("labels", (!labels.is_empty()).then(|| labels.join(" "))),
+        ("command", m.command.clone()),
+        ("restarted from", m.restarted_from.map(|id| id.to_string())),
+        ("after", (!m.after.is_empty()).then(|| ids(&m.after))),
+        (
+            "array",
+            m.array_id
+                .map(|a| format!("{a}, index {}", m.array_index.unwrap_or(0))),
+        ),
+        ("queue position", m.queue_position.map(|p| p.to_string())),
+        ("waiting for", m.wait_reason.clone()),
+    ];
+    let extra = extra.into_iter().filter_map(|(k, v)| v.map(|v| (k, v)));
+    let (head, tail) = rows.split_at(2);
+    for (k, v) in head
+        .iter()
+        .cloned()
+        .chain(extra)
+        .chain(tail.iter().cloned())
+    {
         t.add_row([format!("{k}:"), v]);
     }
     t.to_string()

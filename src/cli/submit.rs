@@ -15,7 +15,6 @@ use crate::archive::{self, Trust};
 use crate::bridge::stream_from_blocking;
 use crate::client::{Client, decode, request};
 use crate::job::{JobId, JobState};
-use crate::paths::LogStream;
 use anyhow::Context;
 use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, StreamBody};
@@ -83,6 +82,10 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
         cpus: args.cpus.clone(),
         pids: args.pids.clone(),
         env: env_json(&args.env)?,
+        name: args.name.clone(),
+        labels: labels_json(&args.labels)?,
+        after: (!args.after.is_empty()).then(|| args.after.join(",")),
+        array: args.array.clone(),
     };
     let path = Route::Submit.uri(&query)?;
 
@@ -130,6 +133,15 @@ fn env_json(pairs: &[String]) -> anyhow::Result<Option<String>> {
     Ok(Some(serde_json::to_string(&vars)?))
 }
 
+/// `--label KEY=VALUE` arguments as the API's JSON object (none without any).
+fn labels_json(pairs: &[String]) -> anyhow::Result<Option<String>> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    let labels = crate::api::meta::parse_labels(pairs).map_err(anyhow::Error::msg)?;
+    Ok(Some(serde_json::to_string(&labels)?))
+}
+
 pub async fn submit(
     client: &Client,
     args: &SubmitArgs,
@@ -142,6 +154,19 @@ pub async fn submit(
             print_json(&job)?;
         } else {
             outln!("{}", job.id);
+            if let Some((first, last)) = args
+                .array
+                .as_deref()
+                .and_then(|a| crate::api::meta::parse_array(a).ok())
+            {
+                let n = i64::from(last - first);
+                eprintln!(
+                    "jobo: array of {} jobs: {}-{} (indices {first}-{last}; `jobo status` shows it as one row)",
+                    n + 1,
+                    job.id,
+                    job.id + n
+                );
+            }
         }
         return Ok(0);
     }
@@ -168,14 +193,7 @@ pub async fn submit(
 /// Both of job `id`'s streams as it writes them: to our stdout and stderr, or both to
 /// stderr in JSON mode, where stdout carries the JSON alone.
 async fn stream_output(client: &Client, id: JobId, json: bool) -> anyhow::Result<()> {
-    if !json {
-        return logs::stream_both(client, id, true).await;
-    }
-    let (out, err) = tokio::join!(
-        logs::copy(client, id, LogStream::Stdout, true, tokio::io::stderr()),
-        logs::copy(client, id, LogStream::Stderr, true, tokio::io::stderr()),
-    );
-    out.and(err)
+    logs::stream_both(client, id, true, json).await
 }
 
 /// Where `jobo run` puts job `id`'s results without `-o`: `./jobo-ID`, unless the current
@@ -206,6 +224,11 @@ pub async fn run(
     output: Option<PathBuf>,
     json: bool,
 ) -> anyhow::Result<i32> {
+    if args.array.is_some() {
+        anyhow::bail!(
+            "jobo run runs one job: use `jobo submit --array` and `jobo wait --all` for an array"
+        );
+    }
     let job = upload(client, args, json).await?;
     let id = job.id;
     let mut interrupts = Interrupts::new();

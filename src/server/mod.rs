@@ -2,6 +2,7 @@
 //! when `--tls-cert` is given) and serves each with hyper (`http/`), one task per connection,
 //! all through the same router (`routes.rs`).
 
+mod control;
 mod docs;
 mod errors;
 mod files;

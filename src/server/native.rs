@@ -4,7 +4,7 @@ use super::files::current_files;
 use super::follow::log_response;
 use crate::api::routes::{ResultsQuery, SubmitQuery, WaitQuery};
 use crate::api::{
-    CONTENT_BYTES_HEADER, IDEMPOTENCY_HEADER, INPUT_DIGEST_HEADER, ListQuery, LogQuery, Service,
+    CONTENT_BYTES_HEADER, IDEMPOTENCY_HEADER, INPUT_DIGEST_HEADER, LogQuery, Service,
 };
 use crate::archive;
 use crate::http::Body;
@@ -36,6 +36,7 @@ pub async fn submit(
     let q: SubmitQuery = parse_query(query)?;
     let service = q
         .service
+        .clone()
         .ok_or_else(|| ApiError::bad_request("missing query parameter 'service'"))?;
     let config = queue::service(ctx, &service)?;
     // Refused before the upload is read: the limits and variables asked for.
@@ -57,6 +58,7 @@ pub async fn submit(
         None => jobenv::Vars::new(),
     };
     jobenv::check(&service, &config, &env).map_err(|e| bad(&e))?;
+    let (meta, array) = super::control::submit_meta(ctx, who, &q).await?;
     let key = req
         .headers()
         .get(IDEMPOTENCY_HEADER)
@@ -117,6 +119,8 @@ pub async fn submit(
         env,
         input_bytes,
         idempotency_key: key,
+        meta,
+        array,
     };
     let (job, created) = queue::submit(
         ctx,
@@ -151,26 +155,6 @@ fn key_reused(key: Option<&str>, job: &crate::api::Job) -> ApiError {
     )
 }
 
-/// `GET /v1/jobs`: an admin's list has everyone's jobs (`?user=` picks one); anyone else's
-/// only their own, and asking for another user's is `403`: it would always be empty.
-pub async fn list(ctx: &Ctx, who: &Caller, query: &str) -> Result<Response<Body>, ApiError> {
-    let mut q: ListQuery = parse_query(query)?;
-    if !who.admin {
-        if let Some(other) = q.user.as_deref().filter(|u| *u != who.user) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "{} may list only their own jobs, not {other}'s (an administrator may)",
-                    who.user
-                ),
-            ));
-        }
-        q.user = Some(who.user.clone());
-    }
-    let jobs = ctx.core.store.call(move |c| store::list(c, &q)).await?;
-    Ok(json(StatusCode::OK, &jobs))
-}
-
 pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
     let mut job = queue::get_own(ctx, who, id, "status").await?;
     // What its Slurm node last said of its Slurm job (kept by the node's link, not stored).
@@ -181,7 +165,10 @@ pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, A
             .get(name)
             .and_then(|n| n.slurm_job(job.id));
     }
-    Ok(json(StatusCode::OK, &job))
+    Ok(json(
+        StatusCode::OK,
+        &super::control::insight(ctx, job).await?,
+    ))
 }
 
 pub async fn wait(

@@ -2,7 +2,7 @@
 //! routes, plus health. It asks `identity.rs` who the caller is, then hands over to a handler.
 
 use super::identity::{Asked, caller, seed_caller};
-use super::{docs, native, nodes, seed, tokens};
+use super::{control, docs, native, nodes, seed, tokens};
 use crate::api::routes::{Route, RouteError};
 use crate::http::Body;
 use crate::http::respond::{ApiError, full, json};
@@ -150,12 +150,14 @@ async fn native_route(
     };
     match route {
         Route::Services => native::services(ctx).await,
-        Route::ListJobs => native::list(ctx, &who, &query).await,
+        Route::ListJobs => control::list(ctx, &who, &query).await,
         Route::Submit => native::submit(ctx, &who, &query, req).await,
         Route::Job(id) => native::get(ctx, &who, id).await,
         Route::RemoveJob(id) => native::remove(ctx, &who, id).await,
         Route::Wait(id) => native::wait(ctx, &who, id, &query).await,
         Route::Cancel(id) => native::cancel(ctx, &who, id).await,
+        Route::Restart(id) => control::restart(ctx, &who, id).await,
+        Route::Prune => control::prune(ctx, &who, &query).await,
         Route::Logs(id, stream) => native::logs(ctx, &who, id, stream, &query).await,
         Route::Results(id) => native::results(ctx, &who, id, &query, req.headers()).await,
         Route::Nodes

@@ -85,6 +85,7 @@ async fn upload_inner(
             .get(crate::api::IDEMPOTENCY_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        ..NewJob::default()
     };
     let (job, _) = queue::submit(
         ctx,

@@ -1,7 +1,7 @@
 //! Queries and state transitions on the `jobs` table.
 
 use super::StoreError;
-use crate::api::{Job, Limits, ListQuery, Usage};
+use crate::api::{Job, JobMeta, Limits, Usage};
 use crate::job::{JobId, JobState};
 use crate::jobenv::Vars;
 use crate::placement::Placement;
@@ -32,6 +32,10 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
     /// The Unix user it is to run as ([`crate::run_as::for_submit`]).
     pub run_as: Option<String>,
+    /// Name, labels, command and links (its queue fields are ignored).
+    pub meta: JobMeta,
+    /// `FIRST-LAST` of `--array` (not stored as such: each index is a job).
+    pub array: Option<(u32, u32)>,
 }
 
 /// The `env` column: a JSON object, NULL when empty.
@@ -42,8 +46,16 @@ fn env_to_sql(env: &Vars) -> Option<String> {
 }
 
 fn env_from_sql(i: usize, text: Option<String>) -> rusqlite::Result<Vars> {
+    json_from_sql(i, text)
+}
+
+/// A JSON column (labels, after): NULL is the type's default (empty).
+fn json_from_sql<T: serde::de::DeserializeOwned + Default>(
+    i: usize,
+    text: Option<String>,
+) -> rusqlite::Result<T> {
     match text {
-        None => Ok(Vars::new()),
+        None => Ok(T::default()),
         Some(t) => serde_json::from_str(&t).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
         }),
@@ -56,11 +68,12 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
+pub(super) const COLUMNS: &str = "id, user, service, state, priority, node, attempts, exit_code, reason, \
      submitted_at, started_at, finished_at, input_bytes, output_bytes, timeout_secs, pid, pid_start, payload, \
-     memory_bytes, cpus, pids, max_output_bytes, env, run_as, enforced, peak_memory_bytes, cpu_ms";
+     memory_bytes, cpus, pids, max_output_bytes, env, run_as, enforced, peak_memory_bytes, cpu_ms, \
+     name, labels, command, restarted_from, after, array_id, array_index";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
     let state: String = r.get(3)?;
     let state = state.parse::<JobState>().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
@@ -99,6 +112,17 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
                 peak_memory_bytes: r.get(25)?,
                 cpu_ms: r.get(26)?,
             },
+            meta: JobMeta {
+                name: r.get(27)?,
+                labels: json_from_sql(28, r.get(28)?)?,
+                command: r.get(29)?,
+                restarted_from: r.get(30)?,
+                after: json_from_sql(31, r.get(31)?)?,
+                array_id: r.get(32)?,
+                array_index: r.get(33)?,
+                queue_position: None,
+                wait_reason: None,
+            },
         },
         pid: r.get(15)?,
         pid_start: r.get(16)?,
@@ -109,8 +133,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
 pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
     tx.prepare_cached(
         "INSERT INTO jobs (user, service, state, priority, submitted_at, input_bytes, \
-         timeout_secs, idempotency_key, memory_bytes, cpus, pids, max_output_bytes, env, run_as) \
-         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         timeout_secs, idempotency_key, memory_bytes, cpus, pids, max_output_bytes, env, run_as, \
+         name, labels, command, restarted_from, after, array_id, array_index) \
+         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         new.user,
@@ -125,7 +151,18 @@ pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
         new.limits.pids,
         new.limits.output_bytes,
         env_to_sql(&new.env),
-        new.run_as
+        new.run_as,
+        new.meta.name,
+        (!new.meta.labels.is_empty())
+            .then(|| serde_json::to_string(&new.meta.labels).ok())
+            .flatten(),
+        new.meta.command,
+        new.meta.restarted_from,
+        (!new.meta.after.is_empty())
+            .then(|| serde_json::to_string(&new.meta.after).ok())
+            .flatten(),
+        new.meta.array_id,
+        new.meta.array_index
     ])?;
     Ok(tx.last_insert_rowid())
 }
@@ -164,25 +201,6 @@ pub fn set_input_digest(conn: &Connection, id: JobId, digest: &str) -> Result<()
     conn.prepare_cached("UPDATE jobs SET input_digest = ?2 WHERE id = ?1")?
         .execute(rusqlite::params![id, digest])?;
     Ok(())
-}
-
-/// Newest first, filtered, at most `limit` (default 50).
-pub fn list(conn: &Connection, q: &ListQuery) -> Result<Vec<Job>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR service = ?2) \
-         AND (?3 IS NULL OR user = ?3) ORDER BY id DESC LIMIT ?4"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            q.state.map(JobState::as_str),
-            q.service,
-            q.user,
-            q.limit.unwrap_or(50)
-        ],
-        |r| from_row(r).map(|rec| rec.job),
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Moves job `id` to `to` and applies `patch`, refusing edges the lifecycle forbids.
@@ -336,13 +354,15 @@ pub fn queued_users(conn: &Connection, service: &str) -> Result<Vec<String>, Sto
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The job a user runs next in a service: highest priority, then oldest.
+/// The job a user runs next in a service: highest priority, then oldest, of those whose
+/// dependencies (`--after`) all succeeded.
 pub fn head(conn: &Connection, service: &str, user: &str) -> Result<Option<JobId>, StoreError> {
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT id FROM jobs WHERE state = 'queued' AND service = ?1 AND user = ?2 \
-             ORDER BY priority DESC, id LIMIT 1",
-        )?
+             AND {} ORDER BY priority DESC, id LIMIT 1",
+            super::select::deps_met_sql()
+        ))?
         .query_row([service, user], |r| r.get(0))
         .optional()?)
 }

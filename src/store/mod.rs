@@ -16,12 +16,14 @@ mod jobs;
 mod nodes;
 mod placement;
 mod schema;
+mod select;
 mod tokens;
 
 pub use backup::backup;
 pub use identity::{ID_FILE, open_data_dir};
 pub use jobs::*;
 pub use nodes::*;
+pub use select::*;
 pub use tokens::*;
 
 use crate::job::{JobId, JobState};

@@ -98,6 +98,24 @@ ALTER TABLE jobs ADD COLUMN cpu_ms INTEGER;
 -- (NULL otherwise): a reuse of the key for other content is refused (409).
 ALTER TABLE jobs ADD COLUMN input_digest TEXT;
 "#,
+    r#"
+-- What users name, tag and link jobs by (api/meta.rs): a name, labels (a JSON object), the
+-- first command of run.sh, the job a restart came from, the jobs that must succeed first
+-- (a JSON array of ids; the scheduler reads it) and an array's first job and own index.
+ALTER TABLE jobs ADD COLUMN name TEXT;
+ALTER TABLE jobs ADD COLUMN labels TEXT;
+ALTER TABLE jobs ADD COLUMN command TEXT;
+ALTER TABLE jobs ADD COLUMN restarted_from INTEGER;
+ALTER TABLE jobs ADD COLUMN after TEXT;
+ALTER TABLE jobs ADD COLUMN array_id INTEGER;
+ALTER TABLE jobs ADD COLUMN array_index INTEGER;
+CREATE INDEX jobs_name ON jobs (name) WHERE name IS NOT NULL;
+CREATE INDEX jobs_array ON jobs (array_id) WHERE array_id IS NOT NULL;
+-- A user's jobs, newest first, and how many: `jobo status` and `list` of a non-admin.
+CREATE INDEX jobs_user ON jobs (user, id);
+-- Each scheduling pass looks for queued jobs whose dependencies failed.
+CREATE INDEX jobs_after ON jobs (state) WHERE after IS NOT NULL;
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).
