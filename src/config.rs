@@ -116,6 +116,10 @@ max_attempts = 3            # runs tried when the daemon or a node dies under a 
 # lang = "C.UTF-8"
 # tz = "Europe/Amsterdam"
 # env = ["OMP_NUM_THREADS", "MY_*"]
+# No network for its jobs: each runs in a network namespace of its own, with only a loopback
+# interface (no host address, 127.0.0.1 included). Needs a root jobod (or node); elsewhere
+# the jobs have the host's network, and jobo status says it was not applied.
+# network = "none"            # default "host"
 
 # The script validator: run.sh is checked at submit (400 naming the rule and line) and again
 # on the node. A sanity check, not a sandbox. Rules and categories: see the README.
@@ -343,6 +347,8 @@ pub struct ServiceConfig {
     pub lang: String,
     pub tz: Option<String>,
     pub env: Vec<String>,
+    /// `"none"`: each run in a network namespace of its own (src/netns.rs).
+    pub network: crate::api::Network,
     // The script validator (src/validator/).
     pub validator: bool,
     pub allow_rules: Vec<String>,
@@ -376,6 +382,7 @@ impl Default for ServiceConfig {
             lang: jobenv::DEFAULT_LANG.into(),
             tz: None,
             env: Vec::new(),
+            network: crate::api::Network::Host,
             validator: true,
             allow_rules: Vec::new(),
             allow: Vec::new(),

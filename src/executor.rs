@@ -11,7 +11,7 @@
 //! that has taken on that user's credentials for the spawn ([`crate::as_user`]), so it still
 //! starts with `posix_spawn` and the daemon is never forked.
 
-use crate::api::{Enforced, Usage};
+use crate::api::{Enforced, Network, NetworkIsolation, Usage};
 use crate::as_user::Switched;
 use crate::cgroup::{self, Caps, Support, v1::JobCgroup};
 use crate::jobenv::RunEnv;
@@ -47,6 +47,9 @@ pub struct RunSpec {
     pub max_output: Option<u64>,
     /// Memory, CPUs and pids the run is held to.
     pub caps: Caps,
+    /// The service's `network`: `Off` runs it in a network namespace of its own
+    /// (src/netns.rs).
+    pub network: Network,
 }
 
 /// How a run ended.
@@ -140,11 +143,25 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     // there; then, as the account, on this thread only, the child is started as that user
     // (entering the work dir as that user too), without forking the daemon.
     let entered = cgroup.as_ref().map(JobCgroup::enter).transpose()?;
-    let as_user = spec.run_as.account().map(Switched::to).transpose()?;
-    let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
-    drop(as_user);
+    let mut start = || {
+        let as_user = spec.run_as.account().map(Switched::to).transpose()?;
+        let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+        drop(as_user);
+        spawned
+    };
+    // No network: spawned from a thread in a fresh network namespace (before it switches
+    // users: making one needs root).
+    let isolation = isolation(spec.network);
+    let spawned = match isolation {
+        Some(NetworkIsolation::Namespace) => crate::netns::spawn_isolated(start),
+        _ => start(),
+    };
     drop(entered);
     let mut child = spawned?;
+    let enforced = Enforced {
+        network: isolation,
+        ..enforced
+    };
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
@@ -171,6 +188,15 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         cgroup,
         enforced,
     })
+}
+
+/// What `network` gets a run here: none asked for, a namespace, or not possible here.
+fn isolation(network: Network) -> Option<NetworkIsolation> {
+    match network {
+        Network::Host => None,
+        Network::Off if crate::netns::support().is_ok() => Some(NetworkIsolation::Namespace),
+        Network::Off => Some(NetworkIsolation::NotApplied),
+    }
 }
 
 /// Why a run could not start, in words that say what to do: a work dir the run's account cannot

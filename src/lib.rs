@@ -30,6 +30,7 @@ pub mod limits;
 pub mod local;
 pub mod logs;
 pub mod metrics;
+pub mod netns;
 pub mod node;
 pub mod paths;
 pub mod perms;

@@ -85,7 +85,7 @@ impl std::fmt::Display for Mechanism {
 }
 
 /// The limits a run was held to, each with its mechanism (`None`: not enforced).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Enforced {
     /// The wall-clock timeout (jobo's own timer); false before the job ran.
     #[serde(default)]
@@ -96,10 +96,37 @@ pub struct Enforced {
     /// What ends the whole job at cancel, timeout and its end; `None`: its process group only
     /// (a `setsid` child can escape that).
     pub kill: Option<Mechanism>,
+    /// Whether a run of a service with `network = "none"` was cut off the network (none: its
+    /// service does not ask for that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkIsolation>,
+}
+
+/// A service's network for its jobs (`network` in `jobod.toml`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    /// The host's network, as any process of the run's user has.
+    #[default]
+    Host,
+    /// No network: a network namespace of the run's own, loopback only (src/netns.rs).
+    #[serde(rename = "none")]
+    Off,
+}
+
+/// What became of `network = "none"` for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkIsolation {
+    /// It ran in a fresh network namespace of its own, with only a loopback interface.
+    Namespace,
+    /// Where it ran, no network namespace could be made (jobod not root): it had the host's
+    /// network.
+    NotApplied,
 }
 
 /// What a run used (`None`: not measured: no cgroup to read it from).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Usage {
     pub peak_memory_bytes: Option<u64>,
     pub cpu_ms: Option<u64>,

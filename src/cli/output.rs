@@ -1,7 +1,7 @@
 //! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
 //! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
 
-use crate::api::{Enforced, Job, Limits, Mechanism, Node, Token};
+use crate::api::{Enforced, Job, Limits, Mechanism, NetworkIsolation, Node, Token};
 use crate::limits::size;
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
@@ -200,6 +200,20 @@ fn kill(j: &Job) -> String {
     }
 }
 
+/// The network its last run had: `network = "none"` of its service, and whether that held.
+fn network(j: &Job) -> String {
+    match (j.enforced.network, j.started_at.is_some()) {
+        (Some(NetworkIsolation::Namespace), _) => {
+            "none (enforced, a network namespace of its own)".into()
+        }
+        (Some(NetworkIsolation::NotApplied), _) => {
+            "the host's: network = \"none\" not enforced where it ran".into()
+        }
+        (None, true) => "the host's".into(),
+        (None, false) => "-".into(),
+    }
+}
+
 fn env(vars: &crate::jobenv::Vars) -> String {
     if vars.is_empty() {
         return "-".into();
@@ -233,6 +247,7 @@ pub fn job_detail(j: &Job) -> String {
             requested_limits(&j.requested_limits, &j.enforced, j.started_at.is_some()),
         ),
         ("killed by", kill(j)),
+        ("network", network(j)),
         (
             "peak memory",
             opt(j.usage.peak_memory_bytes.map(size::format)),

@@ -114,6 +114,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         data.root().display()
     );
     crate::cgroup::init(opts.cgroups);
+    crate::netns::init(false);
     let accept = tokio::spawn(accept_loop(node, listener, tls, shutdown.clone()));
 
     stop.wait().await;

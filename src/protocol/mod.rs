@@ -82,6 +82,12 @@ pub struct PayloadInfo {
     pub exit_code: Option<i32>,
     /// Why it failed or was killed, in a few words.
     pub reason: Option<String>,
+    /// How the run is held, once it started (none from nodes older than this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforced: Option<crate::api::Enforced>,
+    /// What the run used, once it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::api::Usage>,
 }
 
 /// The payload record of the seed's client routes (`/submit`, and `/retrieve/{id}` while the

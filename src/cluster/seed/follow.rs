@@ -74,7 +74,7 @@ pub async fn poll(
         let ended = match answer {
             Ok(Retrieved::Status { word, .. }) if !is_final(&word) => {
                 if word == "Running" && rec.job.state == JobState::Dispatched {
-                    attempt::started(core, &rec).await;
+                    attempt::started(core, &rec, None).await;
                 }
                 if word != last {
                     wait = FIRST_POLL;

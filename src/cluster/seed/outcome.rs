@@ -33,6 +33,8 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
                 state: JobState::Succeeded,
                 exit_code: Some(exit_code.unwrap_or(0)),
                 reason: None,
+                enforced: None,
+                usage: None,
             };
         }
         (_, Some(Ended::TimedOut(after)), _) => (
@@ -50,6 +52,8 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
                 state: JobState::Succeeded,
                 exit_code: Some(0),
                 reason: None,
+                enforced: None,
+                usage: None,
             };
         }
         (_, None, Some(code)) => (
@@ -66,6 +70,8 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
         state,
         exit_code,
         reason,
+        enforced: None,
+        usage: None,
     }
 }
 

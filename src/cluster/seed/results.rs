@@ -65,7 +65,7 @@ pub async fn take(
                 // which go on: follow it until it writes its exit code (or its timeout, a
                 // cancel or the node's loss ends it).
                 if rec.job.state == JobState::Dispatched {
-                    attempt::started(core, rec).await;
+                    attempt::started(core, rec, None).await;
                 }
                 return Ok(false);
             }
@@ -77,6 +77,8 @@ pub async fn take(
                 state: JobState::Failed,
                 exit_code: zip.exit_code,
                 reason: Some(format!("its results from {} are unusable: {e}", node.name)),
+                enforced: None,
+                usage: None,
             };
             finish(core, rec, empty_results(core).await, outcome).await
         }
