@@ -19,6 +19,7 @@ use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
 use crate::run_as::RunAs;
+use crate::rusage::Exit;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -273,15 +274,18 @@ impl Running {
                 None => std::future::pending().await,
             }
         };
-        let outcome = tokio::select! {
-            status = self.child.wait() => Outcome::Exited(exit_code(status)),
-            _ = cancel.cancelled() => { self.terminate(spec.kill_grace).await; Outcome::Cancelled }
-            _ = timeout => { self.terminate(spec.kill_grace).await; Outcome::TimedOut }
+        // What run.sh used, read at its exit before it is reaped (src/rusage.rs).
+        let exit = Exit::watch(self.pid);
+        let exit = exit.as_ref();
+        let (outcome, rusage) = tokio::select! {
+            (status, used) = waited(&mut self.child, exit) => (Outcome::Exited(exit_code(status)), used),
+            _ = cancel.cancelled() => (Outcome::Cancelled, self.terminate(spec.kill_grace, exit).await),
+            _ = timeout => (Outcome::TimedOut, self.terminate(spec.kill_grace, exit).await),
         };
         // Background children outlive run.sh only until here, as a container's do.
         process::kill_group_and_wait(self.pid, Duration::from_secs(5)).await;
         // And what left the group (setsid, double fork): everything in the job's cgroup.
-        let mut usage = Usage::default();
+        let mut usage = rusage.unwrap_or_default();
         let mut outcome = outcome;
         if let Some(cg) = &self.cgroup {
             if !cg.kill_all(Duration::from_secs(10)).await {
@@ -290,7 +294,7 @@ impl Running {
                     spec.job_id
                 );
             }
-            usage = cg.usage();
+            usage = cg.usage().or(usage);
             if let Outcome::Exited(code) = outcome
                 && code != 0
                 && cg.oom_killed()
@@ -305,14 +309,15 @@ impl Running {
         (outcome, usage)
     }
 
-    async fn terminate(&mut self, grace: Duration) {
+    /// Ends the run's process group (SIGTERM, SIGKILL after `grace`); returns what run.sh used.
+    async fn terminate(&mut self, grace: Duration, exit: Option<&Exit>) -> Option<Usage> {
         process::kill_group(self.pid, libc::SIGTERM);
-        if tokio::time::timeout(grace, self.child.wait())
-            .await
-            .is_err()
-        {
-            process::kill_group(self.pid, libc::SIGKILL);
-            let _ = self.child.wait().await;
+        match tokio::time::timeout(grace, waited(&mut self.child, exit)).await {
+            Ok((_, used)) => used,
+            Err(_) => {
+                process::kill_group(self.pid, libc::SIGKILL);
+                waited(&mut self.child, exit).await.1
+            }
         }
     }
 }
@@ -322,6 +327,18 @@ impl Drop for Running {
         // Reaped by the runtime by now (or to be, with the child handle): no orphan of ours.
         process::forget_own(self.pid);
     }
+}
+
+/// Waits for `child` to exit and reaps it; with `exit`, reads what it used first.
+async fn waited(
+    child: &mut Child,
+    exit: Option<&Exit>,
+) -> (std::io::Result<std::process::ExitStatus>, Option<Usage>) {
+    let used = match exit {
+        Some(e) => e.usage().await,
+        None => None,
+    };
+    (child.wait().await, used)
 }
 
 fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> i32 {

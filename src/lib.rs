@@ -40,6 +40,7 @@ pub mod protocol;
 pub mod queue;
 pub mod reload;
 pub mod run_as;
+pub mod rusage;
 pub mod scheduler;
 pub mod secret;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.

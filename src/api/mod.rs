@@ -125,11 +125,22 @@ pub enum NetworkIsolation {
     NotApplied,
 }
 
-/// What a run used (`None`: not measured: no cgroup to read it from).
+/// What a run used: from its cgroup (every process of the job), else from the kernel's
+/// rusage of `run.sh` and what it waited for (src/rusage.rs). `None`: not measured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Usage {
     pub peak_memory_bytes: Option<u64>,
     pub cpu_ms: Option<u64>,
+}
+
+impl Usage {
+    /// Each measure of `self`, else of `other` (a cgroup's, else the rusage of run.sh).
+    pub fn or(self, other: Usage) -> Usage {
+        Usage {
+            peak_memory_bytes: self.peak_memory_bytes.or(other.peak_memory_bytes),
+            cpu_ms: self.cpu_ms.or(other.cpu_ms),
+        }
+    }
 }
 
 /// A service as `GET /v1/services` lists it.
