@@ -260,9 +260,17 @@ pub struct Node {
     /// Empty: every service (the embedded worker).
     pub services: Vec<String>,
     pub slots: usize,
+    /// Slots taken by jobs placed there (dispatched or running).
     pub used: usize,
-    /// CPU use in percent, as the node last reported it.
+    /// Slots free for more jobs: `slots - used`.
+    #[serde(default)]
+    pub free_slots: usize,
+    /// Its host's CPU use in percent, as the node last reported it (`host.cpu_percent`).
     pub load: Option<f32>,
+    /// Its host's CPU and memory use, as the node last reported them: the host's, whatever
+    /// runs there besides the node (src/node/load.rs).
+    #[serde(default)]
+    pub host: Option<HostLoad>,
     pub state: NodeState,
     /// Takes no new jobs (also while unreachable, when `state` says that).
     pub draining: bool,
@@ -272,6 +280,15 @@ pub struct Node {
     pub jobs_done: u64,
     /// Declared in `jobod.toml` (change it there, not with `jobo node rm`).
     pub from_config: bool,
+}
+
+/// A node's host: CPU use over the node's last sampling window, and memory in use.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct HostLoad {
+    pub cpu_percent: f32,
+    /// Memory in use (total less what is available).
+    pub memory_used_bytes: u64,
+    pub memory_total_bytes: u64,
 }
 
 /// `GET /v1/system`: what `jobo system info` shows.

@@ -109,7 +109,9 @@ pub fn nodes_table(nodes: &[Node]) -> String {
         "URL",
         "SERVICES",
         "SLOTS",
-        "LOAD",
+        "FREE",
+        "HOST CPU",
+        "HOST MEMORY",
         "STATE",
         "LAST HEARTBEAT",
         "DONE",
@@ -125,7 +127,18 @@ pub fn nodes_table(nodes: &[Node]) -> String {
                 n.services.join(",")
             },
             format!("{}/{}", n.used, n.slots),
-            n.load.map_or("-".into(), |l| format!("{l:.0}%")),
+            n.free_slots.to_string(),
+            n.host
+                .map(|h| h.cpu_percent)
+                .or(n.load)
+                .map_or("-".into(), |l| format!("{l:.0}%")),
+            n.host.map_or("-".into(), |h| {
+                format!(
+                    "{} / {}",
+                    size::format(h.memory_used_bytes),
+                    size::format(h.memory_total_bytes)
+                )
+            }),
             n.state.as_str().to_string(),
             n.last_heartbeat.map_or("-".into(), ago),
             n.jobs_done.to_string(),

@@ -15,6 +15,8 @@ pub struct Live {
     pub reachable: bool,
     /// CPU use in percent, as the node last reported it.
     pub load: Option<f32>,
+    /// Its host's CPU and memory use, as the node last reported them.
+    pub host: Option<crate::api::HostLoad>,
     /// Unix milliseconds of the last sign of life.
     pub seen_ms: Option<i64>,
 }
@@ -54,6 +56,13 @@ impl Liveness {
             }
         });
         back
+    }
+
+    /// The node's report of its host (nodes that send none keep the last one).
+    pub fn host(&mut self, host: Option<crate::api::HostLoad>) {
+        if host.is_some() {
+            self.view.send_modify(|live| live.host = host);
+        }
     }
 
     /// It failed to take a job: no more jobs until it shows life again.

@@ -88,7 +88,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         allowed,
         limits: http::upload::UploadLimits::new(&defaults),
         tmp: data.tmp(),
-        load: Load::new(),
+        load: Load::start(shutdown.clone()),
         shutdown: shutdown.clone(),
     });
     if opts.allow_seed_without_token {

@@ -129,7 +129,11 @@ pub enum FeedEvent {
     /// small however many of those a node keeps).
     Hello {
         slots: usize,
+        /// The host's CPU use in percent (also in `host`, for servers that know it).
         load: f32,
+        /// The host's CPU and memory use (none from older nodes, and before the first sample).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<crate::api::HostLoad>,
         payloads: Vec<PayloadInfo>,
         /// The node's clock when it wrote the line (see [`LeaseRenewal::sent_ms`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +144,8 @@ pub enum FeedEvent {
     /// Still alive; sent every `beat_ms`.
     Beat {
         load: f32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<crate::api::HostLoad>,
         running: usize,
         /// The node's clock when it wrote the line (see [`LeaseRenewal::sent_ms`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
