@@ -48,9 +48,9 @@ complete -c jobo -n "__fish_jobo_needs_command" -f -a "help" -d 'Print this mess
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -s s -l service -d 'Service to run the job in (see `jobo service ls`)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -l priority -d 'Order among your own queued jobs (higher runs first)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -l timeout -d 'Wall-clock limit of the run, e.g. 90s, 15m, 2h (at most the service\'s maximum)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand submit" -l memory -d 'Memory to request, e.g. 512M, 2G (recorded; not enforced yet)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand submit" -l cpus -d 'CPUs to request, e.g. 1.5 (recorded; not enforced yet)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand submit" -l pids -d 'Processes to request (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -l memory -d 'Memory to request, e.g. 512M, 2G (held by the job\'s cgroup, else by RLIMIT_AS)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -l cpus -d 'CPUs to request, e.g. 1.5 (held by the job\'s cgroup, where it has one)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand submit" -l pids -d 'Processes to request (held by the job\'s cgroup, where it has one)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -s e -l env -d 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -l idempotency-key -d 'Makes the submit safe to retry: the same key returns the same job' -r
 complete -c jobo -n "__fish_jobo_using_subcommand submit" -s H -l host -d 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]' -r
@@ -62,9 +62,9 @@ complete -c jobo -n "__fish_jobo_using_subcommand submit" -s h -l help -d 'Print
 complete -c jobo -n "__fish_jobo_using_subcommand run" -s s -l service -d 'Service to run the job in (see `jobo service ls`)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -l priority -d 'Order among your own queued jobs (higher runs first)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -l timeout -d 'Wall-clock limit of the run, e.g. 90s, 15m, 2h (at most the service\'s maximum)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand run" -l memory -d 'Memory to request, e.g. 512M, 2G (recorded; not enforced yet)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand run" -l cpus -d 'CPUs to request, e.g. 1.5 (recorded; not enforced yet)' -r
-complete -c jobo -n "__fish_jobo_using_subcommand run" -l pids -d 'Processes to request (recorded; not enforced yet)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -l memory -d 'Memory to request, e.g. 512M, 2G (held by the job\'s cgroup, else by RLIMIT_AS)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -l cpus -d 'CPUs to request, e.g. 1.5 (held by the job\'s cgroup, where it has one)' -r
+complete -c jobo -n "__fish_jobo_using_subcommand run" -l pids -d 'Processes to request (held by the job\'s cgroup, where it has one)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -s e -l env -d 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -l idempotency-key -d 'Makes the submit safe to retry: the same key returns the same job' -r
 complete -c jobo -n "__fish_jobo_using_subcommand run" -s o -l output -d 'Where to put the results [default: ./jobo-ID]' -r -F

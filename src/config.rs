@@ -97,7 +97,8 @@ max_attempts = 3            # runs tried when the daemon or a node dies under a 
 # ask for (`jobo submit --timeout 10m --memory 2G --cpus 1.5 --pids 256`; more is refused)
 # unless a max_ key sets a higher maximum. Unset: no default, and any request is taken.
 # The timeout is enforced (SIGTERM, then SIGKILL after kill_grace; the job ends timed_out);
-# memory, cpus and pids are recorded with the job as requested, not enforced yet.
+# memory, cpus and pids by the job's cgroup ([local_worker] cgroups), memory else by
+# RLIMIT_AS; jobo status ID says how each was held.
 # timeout = "1h"            # wall-clock limit
 # max_timeout = "4h"
 # memory = "2G"             # sizes: 512M, 2G, 1.5G (binary units)

@@ -99,6 +99,11 @@ fn a_job_of_a_service_without_network_reaches_nothing_of_the_host() {
     let d = Daemon::builder().config(SERVICES).start();
     closed_and_open(&d, is_root());
     let log = d.log();
+    // `jobo system info` lists it with what jobod enforces, where it does.
+    let info = d.jobo_json(&["system", "info"]);
+    let enforces: Vec<String> = serde_json::from_value(info["enforces"].clone()).expect("list");
+    let listed = enforces.iter().any(|e| e.starts_with("network = \"none\""));
+    assert_eq!(listed, is_root(), "{info}");
     if is_root() {
         assert!(
             log.contains("network = \"none\" (a fresh network namespace"),
