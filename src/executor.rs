@@ -274,8 +274,13 @@ impl Running {
                 None => std::future::pending().await,
             }
         };
-        // What run.sh used, read at its exit before it is reaped (src/rusage.rs).
-        let exit = Exit::watch(self.pid);
+        // What run.sh used, read at its exit before it is reaped (src/rusage.rs), where no
+        // cgroup measures the whole job.
+        let exit = self
+            .cgroup
+            .is_none()
+            .then(|| Exit::watch(self.pid))
+            .flatten();
         let exit = exit.as_ref();
         let (outcome, rusage) = tokio::select! {
             (status, used) = waited(&mut self.child, exit) => (Outcome::Exited(exit_code(status)), used),
