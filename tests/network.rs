@@ -132,3 +132,21 @@ fn a_job_without_network_on_a_node_reaches_nothing_either() {
     let d = Daemon::builder().config(&config).start();
     closed_and_open(&d, is_root());
 }
+
+/// With job cgroups (the run is placed in them from a thread of jobod that steps in for the
+/// spawn), the namespace is made by a thread that thread starts: the run gets both.
+#[test]
+fn a_job_without_network_in_its_cgroup_gets_both() {
+    let d = Daemon::builder()
+        .config(&format!("[local_worker]\ncgroups = true\n{SERVICES}"))
+        .start();
+    closed_and_open(&d, is_root());
+    let info = d.jobo_json(&["system", "info"]);
+    if info["enforces"].to_string().contains("cgroup") {
+        let jobs = d.jobo_json(&["list", "--service", "closed"]);
+        let job = &jobs[0];
+        assert!(job["enforced"]["kill"].is_string(), "{job}");
+    } else {
+        println!("no job cgroups here: {}", info["enforces"]);
+    }
+}
