@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'jobo' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -58,8 +58,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)')
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Makes the submit safe to retry: the same key returns the same job')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Wait for the job to end and print its final state')
@@ -82,8 +82,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'Makes the submit safe to retry: the same key returns the same job')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to put the results [default: ./jobo-ID]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to put the results [default: ./jobo-ID]')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -92,8 +92,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;status' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -102,12 +102,12 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;list' {
-            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'state')
-            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'service')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'user')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'limit')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only jobs in this state: queued, dispatched, running, succeeded, failed, cancelled, timed_out, lost or expired')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Only jobs of this service')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only this user''s jobs (others'' only for admins)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many jobs')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -116,8 +116,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;wait' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -126,8 +126,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;logs' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing as the job writes, until it ends')
@@ -140,8 +140,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
         'jobo;fetch' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Directory to unpack into [default: ./jobo-ID]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Directory to unpack into [default: ./jobo-ID]')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Unpack into a directory that already exists')
@@ -151,8 +151,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;cancel' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -161,8 +161,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;rm' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -171,8 +171,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;service' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -183,8 +183,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;service;ls' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -204,8 +204,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;node' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -226,8 +226,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is the node''s token (needed for `jobod worker` nodes)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name to show and to refer to the node by [default: its host:port]')
             [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'How the server talks to the node')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -236,8 +236,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;node;ls' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -246,8 +246,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;node;rm' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Remove even if jobs run there; they go back to the queue')
@@ -257,8 +257,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;node;drain' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -267,8 +267,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;node;undrain' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -304,8 +304,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;token' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -322,8 +322,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user the token speaks for')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'What the token may do')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Lifetime, e.g. 12h, 30d [default: never expires]')
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -332,8 +332,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;token;ls' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -342,8 +342,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;token;revoke' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -371,8 +371,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;system' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -384,8 +384,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;system;info' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -394,8 +394,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;system;stop' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')
@@ -419,8 +419,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobo' -ScriptBlock {
             break
         }
         'jobo;completions' {
-            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print machine-readable JSON instead of tables and text')

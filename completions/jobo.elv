@@ -18,8 +18,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
     }
     var completions = [
         &'jobo'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -54,8 +54,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand -e 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)'
             cand --env 'An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)'
             cand --idempotency-key 'Makes the submit safe to retry: the same key returns the same job'
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand -w 'Wait for the job to end and print its final state'
@@ -77,8 +77,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --idempotency-key 'Makes the submit safe to retry: the same key returns the same job'
             cand -o 'Where to put the results [default: ./jobo-ID]'
             cand --output 'Where to put the results [default: ./jobo-ID]'
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -86,8 +86,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;status'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -95,12 +95,12 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;list'= {
-            cand --state 'state'
-            cand --service 'service'
-            cand --user 'user'
-            cand --limit 'limit'
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand --state 'Only jobs in this state: queued, dispatched, running, succeeded, failed, cancelled, timed_out, lost or expired'
+            cand --service 'Only jobs of this service'
+            cand --user 'Only this user''s jobs (others'' only for admins)'
+            cand --limit 'At most this many jobs'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -108,8 +108,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;wait'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -117,8 +117,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;logs'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand -f 'Keep printing as the job writes, until it ends'
@@ -130,8 +130,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;fetch'= {
             cand -o 'Directory to unpack into [default: ./jobo-ID]'
             cand --output 'Directory to unpack into [default: ./jobo-ID]'
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --force 'Unpack into a directory that already exists'
@@ -140,8 +140,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;cancel'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -149,8 +149,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;rm'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -158,8 +158,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;service'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -169,8 +169,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'jobo;service;ls'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -186,8 +186,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;service;help;help'= {
         }
         &'jobo;node'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -207,8 +207,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --token-file 'File whose first line is the node''s token (needed for `jobod worker` nodes)'
             cand --name 'Name to show and to refer to the node by [default: its host:port]'
             cand --protocol 'How the server talks to the node'
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -216,8 +216,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;node;ls'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -225,8 +225,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;node;rm'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --force 'Remove even if jobs run there; they go back to the queue'
@@ -235,8 +235,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;node;drain'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -244,8 +244,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;node;undrain'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -273,8 +273,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;node;help;help'= {
         }
         &'jobo;token'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -290,8 +290,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --user 'The user the token speaks for'
             cand --role 'What the token may do'
             cand --expires 'Lifetime, e.g. 12h, 30d [default: never expires]'
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -299,8 +299,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;token;ls'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -308,8 +308,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;token;revoke'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -331,8 +331,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;token;help;help'= {
         }
         &'jobo;system'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -343,8 +343,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'jobo;system;info'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -352,8 +352,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
             cand --help 'Print help'
         }
         &'jobo;system;stop'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'
@@ -372,8 +372,8 @@ set edit:completion:arg-completer[jobo] = {|@words|
         &'jobo;system;help;help'= {
         }
         &'jobo;completions'= {
-            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
-            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default: the local socket, starting a per-user jobod if none answers]'
+            cand -H 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
+            cand --host 'The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user jobod if none answers]'
             cand --token 'API token for http(s):// hosts (`jobo token create`) [default: JOBO_TOKEN, then the first line of $XDG_CONFIG_HOME/jobo/token]; never sent over the socket. Prefer JOBO_TOKEN or the file: other users can read a command line'
             cand --ca-cert 'For https:// hosts: trust only the CA certificate in FILE (PEM) [default: the system''s trusted CAs]'
             cand --json 'Print machine-readable JSON instead of tables and text'

@@ -69,6 +69,12 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l run-as-allow -d '
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-cert -d 'Serve inside TLS with this certificate (PEM, the chain from the node\'s own first)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-client-ca -d 'Take only clients that show a certificate signed by this CA (PEM): the server\'s `[cluster] client_cert` (needs --tls-cert)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l backend -d 'Where payloads run: here (local), or each as one Slurm batch job (slurm: run this on a Slurm submit host, with --data-dir on storage the compute nodes see)' -r -f -a "local\t''
+slurm\t''"
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l partition -d 'Slurm partition of every job (--backend slurm)' -r
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l account -d 'Slurm account of every job (--backend slurm)' -r
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l sbatch-arg -d 'One more sbatch argument for every job, e.g. --sbatch-arg=--qos=short (repeatable; --backend slurm)' -r
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l slurm-poll -d 'How often Slurm is asked about the node\'s jobs (one squeue for all), when none is about to end (then every 250ms) (--backend slurm)' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
 json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l allow-seed-without-token -d 'Serve the seed\'s client routes without a token (for the seed\'s server, which sends none). Only on a private network: anyone who reaches the port can run code'

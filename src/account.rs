@@ -4,8 +4,11 @@
 //! A run that switches to an account needs all of these before it forks: the child of a
 //! multi-threaded daemon may make only async-signal-safe calls, and NSS lookups are not.
 
+use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// A Unix user and the groups it is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,66 @@ impl Account {
 
     pub fn is_root(&self) -> bool {
         self.uid == 0
+    }
+
+    /// [`Account::by_name`], looked up at most once a minute per name (see [`Cache`]).
+    pub fn cached_by_name(name: &str) -> io::Result<Option<Arc<Account>>> {
+        static CACHE: Cache<String, Arc<Account>> = Cache::new();
+        CACHE.get(name.to_string(), || {
+            Ok(Account::by_name(name)?.map(Arc::new))
+        })
+    }
+
+    /// [`Account::by_uid`], looked up at most once a minute per uid (see [`Cache`]).
+    pub fn cached_by_uid(uid: u32) -> io::Result<Option<Arc<Account>>> {
+        static CACHE: Cache<u32, Arc<Account>> = Cache::new();
+        CACHE.get(uid, || Ok(Account::by_uid(uid)?.map(Arc::new)))
+    }
+}
+
+/// How long a looked-up entry is used before it is looked up again.
+const TTL: Duration = Duration::from_secs(60);
+/// More distinct keys than this and the cache starts over (a bound, not a tuning knob).
+const MAX_ENTRIES: usize = 4096;
+
+/// Name-service answers kept for [`TTL`]: `getgrouplist` asks every NSS module (files,
+/// systemd, LDAP, …) and can take a quarter of a millisecond, more than the rest of a trivial
+/// job's start or of a socket request. A change of a user's groups takes effect within a
+/// minute, as with nscd; a name that is not found is looked up again every time.
+pub struct Cache<K, V>(Mutex<BTreeMap<K, (Instant, V)>>);
+
+impl<K: Ord, V: Clone> Cache<K, V> {
+    pub const fn new() -> Self {
+        Cache(Mutex::new(BTreeMap::new()))
+    }
+
+    /// The kept answer for `key`, or `look`'s (kept when found).
+    pub fn get(
+        &self,
+        key: K,
+        look: impl FnOnce() -> io::Result<Option<V>>,
+    ) -> io::Result<Option<V>> {
+        let map = || self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, value)) = map().get(&key)
+            && at.elapsed() < TTL
+        {
+            return Ok(Some(value.clone()));
+        }
+        let Some(value) = look()? else {
+            return Ok(None);
+        };
+        let mut map = map();
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (Instant::now(), value.clone()));
+        Ok(Some(value))
+    }
+}
+
+impl<K: Ord, V: Clone> Default for Cache<K, V> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -135,6 +198,34 @@ fn group_list(name: &CStr, gid: u32) -> io::Result<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_keeps_what_was_found_and_asks_again_for_what_was_not() -> io::Result<()> {
+        let cache: Cache<u32, u32> = Cache::new();
+        let mut asked = 0;
+        for _ in 0..3 {
+            assert_eq!(
+                cache.get(1, || {
+                    asked += 1;
+                    Ok(Some(10))
+                })?,
+                Some(10)
+            );
+        }
+        assert_eq!(asked, 1, "found: asked once");
+        for _ in 0..3 {
+            assert_eq!(
+                cache.get(2, || {
+                    asked += 1;
+                    Ok(None)
+                })?,
+                None
+            );
+        }
+        assert_eq!(asked, 4, "not found: asked every time");
+        assert!(cache.get(3, || Err(io::Error::other("nss down"))).is_err());
+        Ok(())
+    }
 
     #[test]
     fn root_is_found_by_name_and_uid() -> io::Result<()> {

@@ -9,7 +9,7 @@ mod names;
 mod unpack;
 
 pub use names::{MAX_COMPONENT, MAX_PATH, escaped, safe_relative, utf8_name};
-pub use unpack::{Budget, Limits, unpack_tgz, unpack_zip};
+pub use unpack::{Budget, Limits, unpack_tgz, unpack_tgz_counting, unpack_zip};
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -29,8 +29,13 @@ pub enum ArchiveError {
     Invalid(String),
     #[error("not a valid zip archive: {0}")]
     InvalidZip(String),
-    #[error("{0}: only regular files and directories are accepted")]
+    #[error("{0}: only regular files, directories and links that stay inside are accepted")]
     Unsupported(String),
+    #[error(
+        "{0} is a link to {1}, which leads out of the directory: only relative links that \
+         stay inside it are kept"
+    )]
+    UnsafeLink(String, String),
     #[error(
         "file name {0:?} is too long: at most {MAX_PATH} bytes, and {MAX_COMPONENT} per \
          directory or file name"
@@ -93,6 +98,96 @@ fn walk(dir: &Path) -> io::Result<Vec<(PathBuf, Meta)>> {
     Ok(out)
 }
 
+/// What the CLI checks of a job directory before it uploads it.
+#[derive(Debug, Default)]
+pub struct Survey {
+    /// Bytes of file content: the upload's total.
+    pub bytes: u64,
+    /// Links that would lead out of the directory, by path and target: refused, since the
+    /// upload keeps only the links that stay inside.
+    pub unsafe_links: Vec<(PathBuf, PathBuf)>,
+}
+
+/// The size and the unsafe links of the caller's own `dir` (see [`Survey`]).
+pub fn survey(dir: &Path) -> io::Result<Survey> {
+    let mut survey = Survey::default();
+    let mut links = Vec::new();
+    tree::visit_with_links(
+        dir,
+        Trust::Own,
+        false,
+        &|_| true,
+        &mut |_, meta, _| {
+            if !meta.is_dir {
+                survey.bytes += meta.len;
+            }
+            Ok(())
+        },
+        &mut |rel, target, safe| {
+            if !safe {
+                links.push((rel.to_path_buf(), target.to_path_buf()));
+            }
+            Ok(())
+        },
+    )?;
+    survey.unsafe_links = links;
+    Ok(survey)
+}
+
+/// A SHA-256 over what a job directory holds: each entry's kind and path, a file's content
+/// and execute bits (those an upload keeps), a link's target; not times or other modes. The
+/// CLI and jobod compute it over a directory and its unpacked upload alike, so a reused
+/// idempotency key can be told apart from the same upload sent again.
+pub fn tree_digest(dir: &Path) -> io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let field = |hash: &mut Sha256, bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    let mut links = Vec::new();
+    tree::visit_with_links(
+        dir,
+        Trust::Own,
+        true,
+        &|_| true,
+        &mut |rel, meta, file| {
+            let path = rel.as_os_str().as_encoded_bytes();
+            match file {
+                None => {
+                    hash.update(b"d");
+                    field(&mut hash, path);
+                }
+                Some(f) => {
+                    hash.update(b"f");
+                    field(&mut hash, path);
+                    hash.update((meta.mode & 0o111).to_le_bytes());
+                    hash.update(meta.len.to_le_bytes());
+                    let mut content = Exactly::new(f, meta.len);
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match content.read(&mut buf)? {
+                            0 => break,
+                            n => hash.update(&buf[..n]),
+                        }
+                    }
+                }
+            }
+            Ok(())
+        },
+        &mut |rel, target, _| {
+            links.push((rel.to_path_buf(), target.to_path_buf()));
+            Ok(())
+        },
+    )?;
+    for (rel, target) in links {
+        hash.update(b"l");
+        field(&mut hash, rel.as_os_str().as_encoded_bytes());
+        field(&mut hash, target.as_os_str().as_encoded_bytes());
+    }
+    Ok(crate::secret::hex(&hash.finalize()))
+}
+
 /// Total size of the regular files below `dir`.
 pub fn dir_size(dir: &Path) -> io::Result<u64> {
     Ok(walk(dir)?
@@ -102,26 +197,69 @@ pub fn dir_size(dir: &Path) -> io::Result<u64> {
         .sum())
 }
 
-/// Copies the tree `src` into `dst` (created), files and directories only, with their
-/// permission bits.
+/// Copies the tree `src` into `dst` (created): files and directories with their permission
+/// bits, and the links that stay inside ([`tree::safe_link`]) as links; other links are left
+/// out, as special files are.
 pub fn copy_dir(src: &Path, dst: &Path) -> io::Result<()> {
     fs::create_dir_all(dst)?;
-    tree::visit(src, Trust::Own, true, &|_| true, &mut |rel, meta, file| {
-        let to = dst.join(rel);
-        match file {
-            None => fs::create_dir_all(&to),
-            Some(from) => {
-                let mut copy = fs::File::create(&to)?;
-                io::copy(from, &mut copy)?;
-                copy.set_permissions(fs::Permissions::from_mode(meta.mode))
+    tree::visit_with_links(
+        src,
+        Trust::Own,
+        true,
+        &|_| true,
+        &mut |rel, meta, file| {
+            let to = dst.join(rel);
+            match file {
+                None => fs::create_dir_all(&to),
+                Some(from) => {
+                    let mut copy = fs::File::create(&to)?;
+                    io::copy(from, &mut copy)?;
+                    copy.set_permissions(fs::Permissions::from_mode(meta.mode))
+                }
             }
-        }
-    })
+        },
+        &mut |rel, target, safe| {
+            if !safe {
+                return Ok(());
+            }
+            let to = dst.join(rel);
+            // Into a dir that exists (`fetch --force`): a link there is replaced.
+            if fs::symlink_metadata(&to).is_ok_and(|m| m.is_symlink()) {
+                fs::remove_file(&to)?;
+            }
+            std::os::unix::fs::symlink(target, to)
+        },
+    )
 }
 
 /// Writes `dir` as a tar.gz stream; entries are relative to `dir`.
 pub fn pack_tgz(dir: &Path, trust: Trust, out: impl Write) -> io::Result<()> {
-    pack_tgz_where(dir, trust, out, &|_| true)
+    pack_tgz_where(dir, trust, out, &|_| true, &mut |_| {})
+}
+
+/// [`pack_tgz`], telling `progress` each number of file content bytes read (for a progress
+/// bar whose total is [`dir_size`]).
+pub fn pack_tgz_counting(
+    dir: &Path,
+    trust: Trust,
+    out: impl Write,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<()> {
+    pack_tgz_where(dir, trust, out, &|_| true, progress)
+}
+
+/// A reader that tells `progress` how many bytes each read returned.
+pub(crate) struct Counted<'a, R> {
+    pub inner: R,
+    pub progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
 }
 
 /// Writes only the entries of a job's `dir` named in `top` (with everything below them) as a
@@ -132,7 +270,7 @@ pub fn pack_tgz_only(dir: &Path, top: &[&str], out: impl Write) -> io::Result<()
             .next()
             .is_some_and(|c| top.iter().any(|t| c.as_os_str() == *t))
     };
-    pack_tgz_where(dir, Trust::Job, out, &keep)
+    pack_tgz_where(dir, Trust::Job, out, &keep, &mut |_| {})
 }
 
 fn pack_tgz_where(
@@ -140,10 +278,27 @@ fn pack_tgz_where(
     trust: Trust,
     out: impl Write,
     keep: &dyn Fn(&Path) -> bool,
+    progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
     let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    tree::visit(dir, trust, true, keep, &mut |rel, meta, file| {
+    let tar = std::cell::RefCell::new(tar::Builder::new(gz));
+    let on_link = &mut |rel: &Path, target: &Path, safe: bool| {
+        if !safe {
+            tracing::warn!(
+                "{} is left out: it is a link to {}, outside its directory",
+                rel.display(),
+                target.display()
+            );
+            return Ok(());
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_mode(0o777);
+        header.set_size(0);
+        tar.borrow_mut().append_link(&mut header, rel, target)
+    };
+    let on_entry = &mut |rel: &Path, meta: &Meta, file: Option<&mut fs::File>| {
+        let mut tar = tar.borrow_mut();
         let mut header = tar::Header::new_gnu();
         header.set_mode(meta.mode);
         header.set_mtime(u64::try_from(meta.mtime).unwrap_or(0));
@@ -156,11 +311,16 @@ fn pack_tgz_where(
             Some(f) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_size(meta.len);
-                tar.append_data(&mut header, rel, Exactly::new(f, meta.len))
+                let content = Counted {
+                    inner: Exactly::new(f, meta.len),
+                    progress: &mut *progress,
+                };
+                tar.append_data(&mut header, rel, content)
             }
         }
-    })?;
-    tar.into_inner()?.finish()?.flush()
+    };
+    tree::visit_with_links(dir, trust, true, keep, on_entry, on_link)?;
+    tar.into_inner().into_inner()?.finish()?.flush()
 }
 
 /// Reads exactly `len` bytes of a file: what it holds up to there, then zeros if it shrank
@@ -418,6 +578,128 @@ mod tests {
             multipart_names(src.path()),
             Err(ArchiveError::BadPath(_))
         ));
+        Ok(())
+    }
+
+    /// A tar.gz of `(name, target)` entries: a link, or a one-byte file where `target` is "".
+    fn link_tgz(entries: &[(&str, &str)]) -> io::Result<Vec<u8>> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (name, target) in entries {
+            let mut h = tar::Header::new_gnu();
+            if target.is_empty() {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(1);
+                h.set_mode(0o644);
+                tar.append_data(&mut h, name, &b"x"[..])?;
+            } else {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                tar.append_link(&mut h, name, target)?;
+            }
+        }
+        tar.into_inner()?.finish()
+    }
+
+    #[test]
+    fn links_that_stay_inside_round_trip_and_others_are_left_out() -> Result<(), ArchiveError> {
+        let outside = tempfile::tempdir()?;
+        let src = tempfile::tempdir()?;
+        fs::create_dir_all(src.path().join("data"))?;
+        fs::write(src.path().join("run.sh"), "cat in\n")?;
+        fs::write(src.path().join("data/in.txt"), "input")?;
+        std::os::unix::fs::symlink("data/in.txt", src.path().join("in"))?;
+        // Names and a target over tar's 100 bytes, carried by GNU long-name and long-link
+        // entries.
+        let deep = format!("data/{}", "d".repeat(120));
+        fs::create_dir_all(src.path().join(&deep))?;
+        fs::write(src.path().join(&deep).join("f"), "deep")?;
+        std::os::unix::fs::symlink("../../run.sh", src.path().join(&deep).join("up"))?;
+        std::os::unix::fs::symlink(format!("{deep}/f"), src.path().join("far"))?;
+        std::os::unix::fs::symlink(outside.path(), src.path().join("escape"))?;
+        let survey = survey(src.path())?;
+        assert_eq!(
+            survey.unsafe_links,
+            [(PathBuf::from("escape"), outside.path().to_path_buf())]
+        );
+        let mut tgz = Vec::new();
+        pack_tgz(src.path(), Trust::Own, &mut tgz)?;
+        let dst = tempfile::tempdir()?;
+        unpack_tgz(&tgz[..], dst.path(), Limits::NONE)?;
+        assert_eq!(
+            fs::read_link(dst.path().join("in"))?,
+            Path::new("data/in.txt")
+        );
+        assert_eq!(fs::read_to_string(dst.path().join("in"))?, "input");
+        assert_eq!(
+            fs::read_to_string(dst.path().join(&deep).join("up"))?,
+            "cat in\n"
+        );
+        assert_eq!(fs::read_to_string(dst.path().join("far"))?, "deep");
+        assert!(fs::symlink_metadata(dst.path().join("escape")).is_err());
+        // The copy a job runs in keeps them too, and the digest sees the same tree.
+        let copy = tempfile::tempdir()?;
+        copy_dir(dst.path(), &copy.path().join("work"))?;
+        assert_eq!(fs::read_to_string(copy.path().join("work/in"))?, "input");
+        fs::remove_file(src.path().join("escape"))?;
+        assert_eq!(tree_digest(src.path())?, tree_digest(dst.path())?);
+        fs::write(src.path().join("data/in.txt"), "other")?;
+        assert_ne!(tree_digest(src.path())?, tree_digest(dst.path())?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_pax_linkpath_names_the_target() -> Result<(), ArchiveError> {
+        let target = format!("data/{}/f", "d".repeat(150));
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        tar.append_pax_extensions([("linkpath", target.as_bytes())])?;
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_path("l")?;
+        h.set_link_name(&target[..90])?;
+        h.set_cksum();
+        tar.append(&h, io::empty())?;
+        let tgz = tar.into_inner()?.finish()?;
+        let dst = tempfile::tempdir()?;
+        unpack_tgz(&tgz[..], dst.path(), Limits::NONE)?;
+        assert_eq!(fs::read_link(dst.path().join("l"))?, Path::new(&target));
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_links_that_lead_out_or_hang_below_links() -> Result<(), ArchiveError> {
+        let cases: [&[(&str, &str)]; 6] = [
+            &[("l", "/etc/passwd")],
+            &[("l", "..")],
+            &[("a/l", "../..")],
+            &[("l", "x/../..")],
+            // A link below a link would be made wherever the first one points.
+            &[("a", "."), ("a/l", "..")],
+            // And nothing is written through one.
+            &[("a", "b"), ("b/x", "")],
+        ];
+        for entries in cases {
+            let dst = tempfile::tempdir()?;
+            let inner = dst.path().join("in");
+            fs::create_dir(&inner)?;
+            let result = unpack_tgz(&link_tgz(entries)?[..], &inner, Limits::NONE);
+            if entries[1..].iter().any(|(_, t)| t.is_empty()) {
+                // The file goes in first, the link after it, pointing at the directory.
+                assert!(result.is_ok(), "{entries:?}: {result:?}");
+                assert!(inner.join("b").is_dir(), "{entries:?}");
+                continue;
+            }
+            assert!(
+                matches!(
+                    result,
+                    Err(ArchiveError::UnsafeLink(..) | ArchiveError::FileAndDir(_))
+                ),
+                "{entries:?}: {result:?}"
+            );
+            assert_eq!(fs::read_dir(dst.path())?.count(), 1, "{entries:?}");
+        }
         Ok(())
     }
 

@@ -28,7 +28,8 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// Parses `unix:///path/to.sock`, `http://host:port` or `https://host:port`.
+    /// Parses `unix:///path/to.sock`, `http://host[:port]`, `https://host[:port]`, and, as
+    /// docker's `-H` takes them, `tcp://host:port` and a bare `host:port` (both plain HTTP).
     pub fn parse(s: &str) -> Result<Endpoint, ClientError> {
         if let Some(path) = s.strip_prefix("unix://") {
             if path.is_empty() {
@@ -37,9 +38,13 @@ impl Endpoint {
             return Ok(Endpoint::Unix(PathBuf::from(path)));
         }
         let (rest, tls, default_port) = if let Some(rest) = s.strip_prefix("http://") {
-            (rest, false, 80)
+            (rest, false, Some(80))
         } else if let Some(rest) = s.strip_prefix("https://") {
-            (rest, true, 443)
+            (rest, true, Some(443))
+        } else if let Some(rest) = s.strip_prefix("tcp://") {
+            (rest, false, None)
+        } else if !s.contains("://") {
+            (s, false, None)
         } else {
             return Err(ClientError::BadEndpoint(s.into()));
         };
@@ -47,13 +52,14 @@ impl Endpoint {
         if authority.is_empty() || authority.contains('/') {
             return Err(ClientError::BadEndpoint(s.into()));
         }
-        let with_port = if authority
+        let has_port = authority
             .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            authority.to_string()
-        } else {
-            format!("{authority}:{default_port}")
+            .is_some_and(|(host, p)| !host.is_empty() && p.parse::<u16>().is_ok());
+        let with_port = match (has_port, default_port) {
+            (true, _) => authority.to_string(),
+            (false, Some(port)) => format!("{authority}:{port}"),
+            // tcp:// and a bare address have no scheme to take a port from.
+            (false, None) => return Err(ClientError::BadEndpoint(s.into())),
         };
         Ok(if tls {
             Endpoint::Https(with_port)
@@ -88,7 +94,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(
-        "invalid host '{0}': use unix:///path/to/jobod.sock, http://host:port or https://host:port"
+        "invalid host '{0}': use unix:///path/to/jobod.sock, http://host:port, https://host:port, \
+         tcp://host:port or host:port"
     )]
     BadEndpoint(String),
     /// The cause is in the message and not a `source`, so `{:#}` does not say it twice.
@@ -324,6 +331,24 @@ mod tests {
             Some(Endpoint::Tcp("example.org:80".into()))
         );
         assert!(Endpoint::parse("ftp://x").is_err());
+        for plain in [
+            "tcp://127.0.0.1:5000",
+            "127.0.0.1:5000",
+            "tcp://127.0.0.1:5000/",
+        ] {
+            assert_eq!(
+                Endpoint::parse(plain).ok(),
+                Some(Endpoint::Tcp("127.0.0.1:5000".into())),
+                "{plain}"
+            );
+        }
+        assert_eq!(
+            Endpoint::parse("[::1]:5000").ok(),
+            Some(Endpoint::Tcp("[::1]:5000".into()))
+        );
+        for bad in ["tcp://host", "localhost", "host:port", ":5000", "a/b:1"] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
         assert!(Endpoint::parse("unix://").is_err());
         assert_eq!(
             Endpoint::parse("https://node1:9000").ok(),

@@ -194,6 +194,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             unix
         }
     };
+    let absolute = std::path::absolute(&socket).unwrap_or_else(|_| socket.clone());
+    if let Err(e) = std::fs::write(data.socket_file(), absolute.as_os_str().as_encoded_bytes()) {
+        tracing::warn!("cannot write {}: {e}", data.socket_file().display());
+    }
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = tcp {

@@ -227,6 +227,7 @@ mod tests {
             usage: Default::default(),
             env: Default::default(),
             run_as: None,
+            slurm: None,
         }
     }
 

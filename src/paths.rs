@@ -3,7 +3,7 @@
 //! User mode follows the XDG base directories; system mode uses the FHS paths the packaged
 //! systemd unit expects. The CLI uses the same functions to find the default socket.
 
-use crate::account::Account;
+use crate::account::{Account, Cache};
 use std::path::{Path, PathBuf};
 
 /// The layout of the server's data directory. Everything the daemon writes lives below it.
@@ -46,6 +46,13 @@ impl DataDir {
 
     pub fn tcp_addr_file(&self) -> PathBuf {
         self.root.join("jobod.tcp")
+    }
+
+    /// Where `jobod serve` writes the path of the Unix socket it listens on, so that a `jobo`
+    /// whose environment names another default socket (a shell without `XDG_RUNTIME_DIR`)
+    /// still finds the per-user jobod of this data dir.
+    pub fn socket_file(&self) -> PathBuf {
+        self.root.join("jobod.socket")
     }
 
     /// Where `jobod serve` writes the address `seed_listen` bound.
@@ -181,20 +188,22 @@ pub fn uid() -> u32 {
 
 /// Whether the user `uid` belongs to the Unix group `group`, as its primary group or as a
 /// supplementary one (through NSS, so LDAP groups count). `false` when either is unknown.
+/// Answers are kept for a minute ([`crate::account::Cache`]): every socket request asks.
 pub fn in_group(uid: u32, group: &str) -> bool {
-    let Ok(Some(wanted)) = group_id(group) else {
+    static GIDS: Cache<String, u32> = Cache::new();
+    let Ok(Some(wanted)) = GIDS.get(group.to_string(), || group_id(group)) else {
         return false;
     };
-    Account::by_uid(uid)
+    Account::cached_by_uid(uid)
         .ok()
         .flatten()
         .is_some_and(|a| a.gid == wanted || a.groups.contains(&wanted))
 }
 
-/// The name of a Unix user, or its number when it has no passwd entry.
+/// The name of a Unix user, or its number when it has no passwd entry (kept for a minute).
 pub fn user_name(uid: u32) -> String {
-    match Account::name_of(uid) {
-        Ok(Some(name)) => name,
+    match Account::cached_by_uid(uid) {
+        Ok(Some(account)) => account.name.clone(),
         _ => uid.to_string(),
     }
 }

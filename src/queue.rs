@@ -52,6 +52,9 @@ pub struct Upload {
     pub job: NewJob,
     /// Removed on drop unless the job takes it over.
     pub dir: tempfile::TempDir,
+    /// With an idempotency key: the upload's [`crate::archive::tree_digest`], kept with the
+    /// job so that a reuse of the key for other content can be refused.
+    pub digest: Option<String>,
 }
 
 /// Returns the existing job for an idempotency key, if the user already used it.
@@ -66,6 +69,15 @@ pub async fn find_idempotent(
         .core
         .store
         .call(move |c| store::find_idempotent(c, &user, &key))
+        .await?)
+}
+
+/// The digest kept with job `id`'s upload (see [`Upload::digest`]), if any.
+pub async fn input_digest(ctx: &Ctx, id: JobId) -> Result<Option<String>, QueueError> {
+    Ok(ctx
+        .core
+        .store
+        .call(move |c| store::input_digest(c, id))
         .await?)
 }
 
@@ -118,6 +130,9 @@ pub async fn submit(ctx: &Ctx, upload: Upload) -> Result<(Job, bool), QueueError
                 return Ok(Ok((job, false)));
             }
             let id = store::insert(&tx, &upload.job)?;
+            if let Some(digest) = &upload.digest {
+                store::set_input_digest(&tx, id, digest)?;
+            }
             let dir = data.job(id);
             let moved = (|| {
                 if dir.path().exists() {

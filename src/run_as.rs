@@ -10,12 +10,10 @@
 use crate::account::Account;
 use crate::config::Config;
 use crate::paths;
-use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
 
 /// The `run_as` of a service that names none, and a root worker node's default.
 pub const DEFAULT_RUN_AS: &str = "jobo-run";
@@ -101,27 +99,11 @@ pub fn resolve(name: &str) -> Result<RunAs, RunAsError> {
     Ok(RunAs::Account(account))
 }
 
-/// How long a looked-up account is used before it is looked up again.
-const ACCOUNT_TTL: Duration = Duration::from_secs(60);
-
-/// The account `name`, looked up at most once a minute: `getgrouplist` asks every NSS module
-/// (files, systemd, LDAP, …) and can take a quarter of a millisecond, more than the rest of a
-/// trivial job's start. A change of a user's groups reaches their jobs within a minute, as
-/// with nscd; a user that does not exist is looked up again every time.
+/// The account `name` (looked up at most once a minute: [`crate::account::Cache`]).
 fn cached_account(name: &str) -> Result<Arc<Account>, RunAsError> {
-    static CACHE: Mutex<BTreeMap<String, (Instant, Arc<Account>)>> = Mutex::new(BTreeMap::new());
-    let cache = || CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((at, account)) = cache().get(name)
-        && at.elapsed() < ACCOUNT_TTL
-    {
-        return Ok(account.clone());
-    }
-    let account = Account::by_name(name)
+    Account::cached_by_name(name)
         .map_err(|e| RunAsError::Lookup(name.to_string(), e))?
-        .ok_or_else(|| RunAsError::NoSuchUser(name.to_string()))?;
-    let account = Arc::new(account);
-    cache().insert(name.to_string(), (Instant::now(), account.clone()));
-    Ok(account)
+        .ok_or_else(|| RunAsError::NoSuchUser(name.to_string()))
 }
 
 /// At the start of a root jobod: the account of every service's `run_as`, or an error naming

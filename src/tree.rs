@@ -6,7 +6,8 @@
 //! directory's open descriptor with `O_NOFOLLOW`, never by a path from the top: a link is
 //! never followed, whenever it appears. Only directories and regular files are reported;
 //! links, FIFOs, sockets and devices are skipped, and FIFOs are opened non-blocking so a swap
-//! cannot hang the walk.
+//! cannot hang the walk. [`visit_with_links`] also reports links, by their target as written
+//! and whether it stays inside the tree ([`safe_link`]), to callers that copy them as links.
 //!
 //! A hard link is not a link to follow but the file itself, so a job could hard-link a file
 //! it cannot read (where the kernel allows it) into its dir. A tree a job wrote is read with
@@ -107,16 +108,53 @@ fn entries(dir: &OwnedFd) -> io::Result<Vec<(Vec<u8>, FileType)>> {
 /// What [`visit`] calls per entry: its relative path, its metadata, and the file when opened.
 pub type Visitor<'a> = dyn FnMut(&Path, &Meta, Option<&mut File>) -> io::Result<()> + 'a;
 
+/// What [`visit_with_links`] calls per symbolic link: its relative path, its target as
+/// written, and whether the target is safe ([`safe_link`]).
+pub type LinkVisitor<'a> = dyn FnMut(&Path, &Path, bool) -> io::Result<()> + 'a;
+
+/// Whether a symbolic link at `rel` (below the root, its parents real directories) pointing
+/// at `target` stays inside the tree however it is resolved: a relative target whose `..`
+/// all come first, no more of them than `rel` has parent directories, then plain names. The
+/// names may cross other links, which by the same rule stay inside; a `..` after a name is
+/// refused, since after a link it would climb from wherever that link went.
+pub fn safe_link(rel: &Path, target: &Path) -> bool {
+    let depth = rel.components().count().saturating_sub(1);
+    let mut ups = 0;
+    let mut names = 0;
+    for part in target.components() {
+        match part {
+            Component::CurDir if ups == 0 && names == 0 => {}
+            Component::ParentDir if names == 0 => ups += 1,
+            Component::Normal(_) => names += 1,
+            _ => return false,
+        }
+    }
+    !target.as_os_str().is_empty() && ups <= depth
+}
+
 /// Calls `f` for every directory and regular file below `root` (relative path, metadata,
 /// and the file opened when `open_files`), each directory before what is in it, and leaves
 /// out (without entering) every path `keep` refuses. `root` itself may be reached through a
-/// link; nothing below it is.
+/// link; nothing below it is. Symbolic links are skipped.
 pub fn visit(
     root: &Path,
     trust: Trust,
     open_files: bool,
     keep: &dyn Fn(&Path) -> bool,
     f: &mut Visitor<'_>,
+) -> io::Result<()> {
+    visit_with_links(root, trust, open_files, keep, f, &mut |_, _, _| Ok(()))
+}
+
+/// [`visit`], also telling `on_link` of every symbolic link (never followed: its target is
+/// only read, and whether it may be kept is the caller's to decide with the `safe` flag).
+pub fn visit_with_links(
+    root: &Path,
+    trust: Trust,
+    open_files: bool,
+    keep: &dyn Fn(&Path) -> bool,
+    f: &mut Visitor<'_>,
+    on_link: &mut LinkVisitor<'_>,
 ) -> io::Result<()> {
     let top = rustix::fs::open(
         root,
@@ -185,6 +223,15 @@ pub fn visit(
                         f(&child, &Meta::of(&st), None)?;
                     }
                 }
+                FileType::Symlink => {
+                    let target = match rustix::fs::readlinkat(&dir, name, Vec::new()) {
+                        Ok(t) => PathBuf::from(OsStr::from_bytes(t.as_bytes())),
+                        Err(e) if changed(&e) || e == rustix::io::Errno::INVAL => continue,
+                        Err(e) => return Err(e.into()),
+                    };
+                    let safe = safe_link(&child, &target);
+                    on_link(&child, &target, safe)?;
+                }
                 _ => {}
             }
         }
@@ -246,6 +293,67 @@ mod tests {
             vec![
                 ("sub".to_string(), None),
                 ("sub/a.txt".to_string(), Some(b"a".to_vec()))
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn only_relative_links_that_stay_inside_are_safe() {
+        let safe = |rel: &str, target: &str| safe_link(Path::new(rel), Path::new(target));
+        assert!(safe("l", "data/in.txt"));
+        assert!(safe("l", "./data"));
+        assert!(safe("a/b/l", "../../x"));
+        assert!(safe("a/l", ".."), "the root itself");
+        assert!(!safe("l", ".."));
+        assert!(!safe("a/l", "../.."));
+        assert!(!safe("l", "/etc/passwd"));
+        assert!(!safe("l", ""));
+        // After a name (maybe a link to `.`), `..` would climb from wherever it went.
+        assert!(!safe("l", "x/.."));
+        assert!(!safe("a/l", "x/../../y"));
+    }
+
+    #[test]
+    fn links_are_reported_by_target_and_never_entered() -> io::Result<()> {
+        let outside = tempfile::tempdir()?;
+        let tree = tempfile::tempdir()?;
+        let root = tree.path();
+        std::fs::create_dir(root.join("sub"))?;
+        std::fs::write(root.join("sub/a.txt"), "a")?;
+        std::os::unix::fs::symlink("sub/a.txt", root.join("ok"))?;
+        std::os::unix::fs::symlink("../ok", root.join("sub/up"))?;
+        std::os::unix::fs::symlink(outside.path(), root.join("out"))?;
+        std::os::unix::fs::symlink("sub", root.join("dir"))?;
+        let mut links = Vec::new();
+        let mut files = Vec::new();
+        visit_with_links(
+            root,
+            Trust::Job,
+            false,
+            &|_| true,
+            &mut |rel, _, _| {
+                files.push(rel.display().to_string());
+                Ok(())
+            },
+            &mut |rel, target, safe| {
+                links.push((
+                    rel.display().to_string(),
+                    target.display().to_string(),
+                    safe,
+                ));
+                Ok(())
+            },
+        )?;
+        assert_eq!(files, ["sub", "sub/a.txt"]);
+        let out = outside.path().display().to_string();
+        assert_eq!(
+            links,
+            [
+                ("dir".into(), "sub".into(), true),
+                ("ok".into(), "sub/a.txt".into(), true),
+                ("out".into(), out, false),
+                ("sub/up".into(), "../ok".into(), true),
             ]
         );
         Ok(())

@@ -105,6 +105,12 @@ fn an_outcome_the_store_refuses_keeps_the_job_and_its_input() {
     );
     let input = d.data().join(format!("jobs/{id}/input/in.txt"));
     assert!(input.is_file(), "the input a retry needs was deleted");
+    // Other writes go through (here: a token), yet the job's end is still owed to the store.
+    d.make_token("someone", "user");
+    let (status, body) = d.http_unix("GET", "/health", &[], b"");
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not recorded yet"), "{body}");
 
     // A crash in that state: the next start runs the job again, from its input.
     d.kill9();
@@ -203,19 +209,18 @@ fn a_full_disk_loses_no_job_and_refuses_uploads_cleanly() {
     );
     let state = d.job(filler)["state"].as_str().unwrap_or("?").to_string();
     eprintln!("filler: {state}");
-    if state == "running" {
-        // Its end is not durable yet: /health says the store cannot write. Another write may
-        // go through in between (SQLite finds room in pages it has) and clear that for a
-        // moment, so wait for the 503 or for the end to become durable, one or the other.
-        eventually(
-            "/health 503 while the filler's end is not durable",
-            || d.log(),
-            || {
-                d.http_unix("GET", "/health", &[], b"").0 == 503
-                    || d.job(filler)["state"] != "running"
-            },
+    // While its end is not durable, /health says so, whatever other writes go through meanwhile
+    // (health read first: the end may become durable right after).
+    let health_while_owed = |when: &str| {
+        let health = d.http_unix("GET", "/health", &[], b"").0;
+        let now = d.job(filler)["state"].as_str().unwrap_or("?").to_string();
+        assert!(
+            health == 503 || now != "running",
+            "{when}: /health {health} while the filler's end is not durable\n{}",
+            d.log()
         );
-    }
+    };
+    health_while_owed("after the refusal");
     // A submit on the full disk is refused with a clear error and leaves nothing behind.
     let big = "x".repeat(1 << 20);
     let body = tgz(&[("run.sh", b"true\n"), ("in.bin", big.as_bytes())]);
@@ -239,6 +244,7 @@ fn a_full_disk_loses_no_job_and_refuses_uploads_cleanly() {
         "{msg}"
     );
     assert!(d.staged_uploads().is_empty(), "{:?}", d.staged_uploads());
+    health_while_owed("after a refused submit");
 
     // Space again: the filler's end is (or becomes) durable, and everything works as before.
     std::fs::remove_file(d.data().join(format!("jobs/{filler}/work/big.bin"))).expect("free space");

@@ -627,16 +627,26 @@ fn idempotency_keys_return_the_same_job() {
         .expect("job id")
     };
     let a = submit("K");
-    // A retry with changed files still names the first job, whose files stay.
-    std::fs::write(dir.join("run.sh"), "echo second").expect("rewrite");
     assert_eq!(submit("K"), a);
+    // With changed files the key is refused (409: tests/cli_ux.rs); the first job's stay.
+    std::fs::write(dir.join("run.sh"), "echo second").expect("rewrite");
+    let reused = d.jobo(&[
+        "submit",
+        path,
+        "--service",
+        "example",
+        "--idempotency-key",
+        "K",
+    ]);
+    assert!(!reused.status.success());
+    assert!(stderr_of(&reused).contains("other content"));
     assert_eq!(d.wait(a)["state"], "succeeded");
     assert_eq!(d.jobo_ok(&["logs", &a.to_string()]), "first\n");
     assert_eq!(ids(&d.jobo_json(&["list"])), vec![a]);
 
     // Raw HTTP: created, then the same job again.
     let (c1, j1) = submit_as(&d, "dave", "echo dave", Some("K2"));
-    let (c2, j2) = submit_as(&d, "dave", "echo other", Some("K2"));
+    let (c2, j2) = submit_as(&d, "dave", "echo dave", Some("K2"));
     assert_eq!((c1, c2), (201, 200));
     assert_eq!(id_of(&j1), id_of(&j2));
     let b = id_of(&j1);

@@ -15,6 +15,13 @@ use serde::{Deserialize, Serialize};
 pub const USER_HEADER: &str = "x-jobo-user";
 /// Header that makes a submit idempotent: a repeated key returns the first job.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Header of a results download: the bytes of file content the archive holds, unpacked (the
+/// archive streams as it is packed, so its own length is not known), for a progress bar.
+pub const CONTENT_BYTES_HEADER: &str = "x-jobo-content-bytes";
+/// Header of a submit with an idempotency key: the [`crate::archive::tree_digest`] of the
+/// directory, so a key reused for other content is refused (409) rather than answered with
+/// the first job.
+pub const INPUT_DIGEST_HEADER: &str = "x-jobo-input-digest";
 
 /// One job as the API shows it. Times are Unix milliseconds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -50,6 +57,10 @@ pub struct Job {
     /// service's `run_as`).
     #[serde(default)]
     pub run_as: Option<String>,
+    /// Its Slurm job, when it runs or ran on a Slurm node (`jobod worker --backend slurm`), as
+    /// the node last reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<crate::protocol::SlurmJob>,
 }
 
 /// Limits of one run (src/limits/): a job's requested ones, or a service's defaults or maxima.
@@ -275,6 +286,9 @@ pub struct Node {
     /// Takes no new jobs (also while unreachable, when `state` says that).
     pub draining: bool,
     pub protocol: NodeProtocol,
+    /// Where it runs its jobs (`local`, `slurm`), as it last said (local until it said).
+    #[serde(default)]
+    pub backend: crate::protocol::NodeBackend,
     /// Unix milliseconds of the last sign of life.
     pub last_heartbeat: Option<i64>,
     pub jobs_done: u64,

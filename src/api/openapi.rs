@@ -118,7 +118,15 @@ pub const OPERATIONS: &[Operation] = &[
                 "Idempotency-Key",
                 In::Header,
                 "string",
-                "Retries with the same key answer the same job (200).",
+                "Retries with the same key answer the same job (200); the key reused for \
+                 other content is 409.",
+            ),
+            (
+                "X-Jobo-Input-Digest",
+                In::Header,
+                "string",
+                "With Idempotency-Key: the directory's digest (jobo sends it), so a retry of \
+                 the same content is answered before its upload is read.",
             ),
         ],
         body: Some(("application/gzip", "The job directory as tar.gz.")),

@@ -3,8 +3,8 @@
 //! names that are not UTF-8, duplicates, a file and a directory of one name, deep trees,
 //! symlinks, hard links, devices, GNU long names and PAX paths, lying sizes), each unpacked
 //! next to a sentinel directory. After every attempt, whether it was refused or not: nothing
-//! exists outside the destination, nothing in it is a link or a special file, no refusal is
-//! an I/O error (a `500`), and an accepted archive stayed within its limits.
+//! exists outside the destination, nothing in it is a special file or a link that leads out,
+//! no refusal is an I/O error (a `500`), and an accepted archive stayed within its limits.
 //!
 //! A small deterministic PRNG, no new crate: a failure names its seed, and the same seed
 //! gives the same archive.
@@ -162,11 +162,28 @@ impl Arena {
             tree(&root.join("sentinel")).is_empty(),
             "{case}: the sentinel was written"
         );
-        let inside = tree(&root.join("dest"));
+        let dest = root.join("dest");
+        let inside = tree(&dest);
+        let real_dest = dest.canonicalize().expect("dest");
         for (rel, kind) in &inside {
+            if kind.is_symlink() {
+                // A link must stay inside by its text and wherever it resolves to.
+                let target = fs::read_link(dest.join(rel)).expect("read link");
+                assert!(
+                    crate::tree::safe_link(rel, &target),
+                    "{case}: {rel:?} links to {target:?}"
+                );
+                if let Ok(to) = dest.join(rel).canonicalize() {
+                    assert!(
+                        to.starts_with(&real_dest),
+                        "{case}: {rel:?} resolves to {to:?}"
+                    );
+                }
+                continue;
+            }
             assert!(
                 kind.is_file() || kind.is_dir(),
-                "{case}: {rel:?} is a {kind:?}, not a file or directory"
+                "{case}: {rel:?} is a {kind:?}, not a file, directory or link"
             );
         }
         if let Some(bytes) = accepted {
@@ -262,7 +279,16 @@ fn archive(rng: &mut Rng) -> Vec<u8> {
             }
             _ => {}
         }
-        let links: [&[u8]; 4] = [b"../sentinel", b"/tmp", b"a", b"../../sentinel/x"];
+        let links: [&[u8]; 8] = [
+            b"../sentinel",
+            b"/tmp",
+            b"a",
+            b"../../sentinel/x",
+            b"..",
+            b"a/..",
+            b"./b",
+            b"../a",
+        ];
         let link = rng.pick(&links);
         let kind = if rng.chance(hostile) {
             rng.pick(b"12346789SKgx")

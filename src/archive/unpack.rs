@@ -1,5 +1,6 @@
 //! Unpacking uploads (tar.gz from clients and nodes, zip from seed nodes) into a staging dir:
-//! only regular files and directories under checked names ([`super::names`]), at most
+//! only regular files, directories and (in tar.gz) relative links that stay inside, made
+//! last, under checked names ([`super::names`]), at most
 //! [`Limits`] bytes of content and entries, every file created anew (never through something
 //! already there), and a name used twice, or as a file and a directory, refused.
 
@@ -140,6 +141,42 @@ impl Budget {
         fs::create_dir_all(dest.join(parent)).map_err(ArchiveError::Io)
     }
 
+    /// Makes the links of an upload, after all its files and directories so that nothing is
+    /// written through one: each must stay inside ([`crate::tree::safe_link`]), and none may
+    /// sit below another link (the rule holds for links whose parents are real directories)
+    /// or take a name already used.
+    pub fn create_links(
+        &mut self,
+        dest: &Path,
+        links: &[(std::path::PathBuf, Vec<u8>)],
+    ) -> Result<(), ArchiveError> {
+        for (rel, target) in links {
+            let target = Path::new(std::ffi::OsStr::from_bytes(target));
+            if !crate::tree::safe_link(rel, target) {
+                return Err(ArchiveError::UnsafeLink(
+                    shown(rel),
+                    escaped(target.as_os_str().as_bytes()),
+                ));
+            }
+            self.count(1)?;
+            for at in rel.ancestors().skip(1) {
+                if at.as_os_str().is_empty() {
+                    break;
+                }
+                match fs::symlink_metadata(dest.join(at)) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => return Err(ArchiveError::FileAndDir(shown(at))),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ArchiveError::Io(e)),
+                }
+            }
+            self.create_parents(dest, rel)?;
+            std::os::unix::fs::symlink(target, dest.join(rel))
+                .map_err(|e| conflict(dest, rel, e))?;
+        }
+        Ok(())
+    }
+
     /// Copies `src` into a new file at `dest/rel` (see [`Budget::create_file`]).
     pub fn write_file(
         &mut self,
@@ -195,14 +232,37 @@ pub(super) fn read_error(e: io::Error) -> ArchiveError {
 /// The tar crate reads GNU long names and PAX headers whole into memory, whatever their
 /// size; they are read here instead (raw entries), and only when small.
 pub fn unpack_tgz(src: impl Read, dest: &Path, limits: Limits) -> Result<u64, ArchiveError> {
+    unpack_tgz_counting(src, dest, limits, &mut |_| {})
+}
+
+/// [`unpack_tgz`], telling `progress` each number of file content bytes written (for a
+/// progress bar whose total is the job's output size).
+pub fn unpack_tgz_counting(
+    src: impl Read,
+    dest: &Path,
+    limits: Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ArchiveError> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(src));
     let mut budget = Budget::new(limits);
-    // The name an extension header gave the next entry.
+    // The name (and link target) an extension header gave the next entry.
     let mut long_name: Option<Vec<u8>> = None;
+    let mut long_link: Option<Vec<u8>> = None;
+    // Made last: see `Budget::create_links`.
+    let mut links = Vec::new();
     for entry in archive.entries().map_err(read_error)?.raw(true) {
         let mut entry = entry.map_err(read_error)?;
         let kind = entry.header().entry_type();
         let size = entry.header().entry_size().map_err(read_error)?;
+        if kind.is_gnu_longlink() {
+            if long_link.is_some() {
+                return Err(ArchiveError::Invalid(
+                    "two long link names for one entry".into(),
+                ));
+            }
+            long_link = Some(gnu_long_name(&mut entry, size)?);
+            continue;
+        }
         if kind.is_gnu_longname() || kind.is_pax_local_extensions() {
             if long_name.is_some() {
                 return Err(ArchiveError::Invalid(
@@ -212,7 +272,16 @@ pub fn unpack_tgz(src: impl Read, dest: &Path, limits: Limits) -> Result<u64, Ar
             long_name = if kind.is_gnu_longname() {
                 Some(gnu_long_name(&mut entry, size)?)
             } else {
-                pax_path(&mut entry, size)?
+                let PaxNames { path, link } = pax_path(&mut entry, size)?;
+                if link.is_some() {
+                    if long_link.is_some() {
+                        return Err(ArchiveError::Invalid(
+                            "two long link names for one entry".into(),
+                        ));
+                    }
+                    long_link = link;
+                }
+                path
             };
             continue;
         }
@@ -233,18 +302,35 @@ pub fn unpack_tgz(src: impl Read, dest: &Path, limits: Limits) -> Result<u64, Ar
             }
             continue;
         }
-        if !kind.is_file() {
+        if kind.is_symlink() {
+            let target = match long_link.take() {
+                Some(t) => t,
+                None => entry
+                    .link_name_bytes()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default(),
+            };
+            budget.skip(size)?;
+            links.push((safe_relative_bytes(&name)?, target));
+            continue;
+        }
+        if !kind.is_file() || long_link.is_some() {
             return Err(ArchiveError::Unsupported(escaped(&name)));
         }
         let rel = safe_relative_bytes(&name)?;
         let mode = entry.header().mode().unwrap_or(0o644);
-        budget.write_file(dest, &rel, &mut entry, mode)?;
+        let mut content = super::Counted {
+            inner: &mut entry,
+            progress: &mut *progress,
+        };
+        budget.write_file(dest, &rel, &mut content, mode)?;
     }
-    if long_name.is_some() {
+    if long_name.is_some() || long_link.is_some() {
         return Err(ArchiveError::Invalid(
             "the archive ends with an extension header for no entry".into(),
         ));
     }
+    budget.create_links(dest, &links)?;
     Ok(budget.used)
 }
 
@@ -266,22 +352,20 @@ fn gnu_long_name(entry: &mut impl Read, size: u64) -> Result<Vec<u8>, ArchiveErr
     Ok(name)
 }
 
-/// The `path` of a PAX extended header. Its `size` must agree with the entry's header: the
-/// raw entries are read by the header's size.
-fn pax_path<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    size: u64,
-) -> Result<Option<Vec<u8>>, ArchiveError> {
+/// The `path` and `linkpath` of a PAX extended header. Its `size` must agree with the entry's
+/// header: the raw entries are read by the header's size.
+fn pax_path<R: Read>(entry: &mut tar::Entry<'_, R>, size: u64) -> Result<PaxNames, ArchiveError> {
     let data = read_small(entry, size, MAX_PAX_HEADER).ok_or_else(|| {
         ArchiveError::Invalid(format!(
             "a PAX header of {size} bytes (at most {MAX_PAX_HEADER})"
         ))
     })??;
-    let mut path = None;
+    let (mut path, mut link) = (None, None);
     for ext in tar::PaxExtensions::new(&data) {
         let ext = ext.map_err(|e| ArchiveError::Invalid(format!("bad PAX header: {e}")))?;
         match ext.key_bytes() {
             b"path" => path = Some(ext.value_bytes().to_vec()),
+            b"linkpath" => link = Some(ext.value_bytes().to_vec()),
             b"size" => {
                 return Err(ArchiveError::Invalid(
                     "PAX size records (files over 8 GiB) are not supported".into(),
@@ -290,7 +374,13 @@ fn pax_path<R: Read>(
             _ => {}
         }
     }
-    Ok(path)
+    Ok(PaxNames { path, link })
+}
+
+/// What a PAX extended header says of the next entry's names.
+struct PaxNames {
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
 }
 
 /// All of `entry` if it is at most `max` bytes; `None` if it is more.

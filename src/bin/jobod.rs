@@ -80,7 +80,10 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match command {
-            JobodCommand::Worker(worker) => jobo::node::serve(worker.options()).await,
+            JobodCommand::Worker(worker) => match worker.options() {
+                Ok(opts) => jobo::node::serve(opts).await,
+                Err(e) => Err(e),
+            },
             JobodCommand::Serve(serve) => jobo::daemon::serve(serve.options()).await,
             JobodCommand::Config(_) | JobodCommand::Check(_) | JobodCommand::Backup(_) => Ok(()),
         }

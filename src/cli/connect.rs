@@ -1,6 +1,8 @@
 //! Which server `jobo` talks to: `--host`, then `JOBO_HOST`, then the system
-//! socket if one exists, then the per-user socket, starting a per-user `jobod` in the
-//! background when nothing answers there. An explicit host is never autostarted.
+//! socket if one exists, then the per-user socket, then the socket that the per-user data dir
+//! says its running `jobod` listens on (it may have been started with another
+//! `XDG_RUNTIME_DIR`), starting a per-user `jobod` in the background when nothing answers
+//! there. An explicit host is never autostarted.
 //!
 //! On an `http://` or `https://` host the caller is whoever its API token says: `--token`,
 //! then `JOBO_TOKEN` (clap reads both), then the first line of `$XDG_CONFIG_HOME/jobo/token`.
@@ -12,6 +14,7 @@ use crate::client::{Client, Endpoint};
 use crate::paths;
 use crate::tls::ClientTls;
 use anyhow::Context;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -42,10 +45,38 @@ pub async fn client(
         return Ok(Client::new(Endpoint::Unix(system)));
     }
     let socket = paths::default_socket(false);
-    if tokio::net::UnixStream::connect(&socket).await.is_err() {
-        autostart(&socket).await?;
+    if tokio::net::UnixStream::connect(&socket).await.is_ok() {
+        return Ok(Client::new(Endpoint::Unix(socket)));
     }
+    if let Some(running) = socket_of_running(&socket).await {
+        return Ok(Client::new(Endpoint::Unix(running)));
+    }
+    let data = paths::DataDir::new(paths::default_data_dir(false));
+    if crate::host::data_dir_locked(&data) {
+        // Starting another would only fail on the lock.
+        anyhow::bail!(
+            "a jobod runs on {} but answers on no socket jobo knows ({}); set JOBO_HOST to its \
+             socket (unix://PATH), or stop it",
+            data.root().display(),
+            socket.display()
+        );
+    }
+    autostart(&socket).await?;
     Ok(Client::new(Endpoint::Unix(socket)))
+}
+
+/// The socket of the per-user jobod already running on the default data dir, when it is not
+/// `default` (it was started where `XDG_RUNTIME_DIR` named another runtime dir, or none): its
+/// data dir's socket file names it. Starting a second jobod there would only fail on the lock.
+async fn socket_of_running(default: &Path) -> Option<PathBuf> {
+    let data = paths::DataDir::new(paths::default_data_dir(false));
+    let named = std::fs::read(data.socket_file()).ok()?;
+    let path = PathBuf::from(std::ffi::OsString::from_vec(named));
+    if path == default || !path.is_absolute() {
+        return None;
+    }
+    tokio::net::UnixStream::connect(&path).await.ok()?;
+    Some(path)
 }
 
 /// The token in `$XDG_CONFIG_HOME/jobo/token` (`~/.config/jobo/token`), if that file

@@ -1,9 +1,9 @@
 //! `jobo fetch`: stream a job's results and unpack them as they arrive.
 
 use super::output::outln;
-use super::output::transfer_bar;
 use super::parse_id;
-use crate::api::Route;
+use super::progress::Transfer;
+use crate::api::{CONTENT_BYTES_HEADER, Route};
 use crate::archive;
 use crate::client::{Client, empty, request};
 use crate::job::JobId;
@@ -58,20 +58,24 @@ pub async fn download(
         .tempdir_in(&parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
 
-    let bar = transfer_bar("downloading", json);
-    let counter = bar.clone();
-    let chunks = resp
-        .into_body()
-        .into_data_stream()
-        .map_err(std::io::Error::other)
-        .inspect_ok(move |c| counter.inc(c.len() as u64));
-    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(chunks));
+    let total = resp
+        .headers()
+        .get(CONTENT_BYTES_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
+        resp.into_body()
+            .into_data_stream()
+            .map_err(std::io::Error::other),
+    ));
     let into = staging.path().to_path_buf();
     let unpacked = tokio::task::spawn_blocking(move || {
-        archive::unpack_tgz(reader, &into, archive::Limits::NONE)
+        let mut bar = Transfer::new("downloading", total, json);
+        let done =
+            archive::unpack_tgz_counting(reader, &into, archive::Limits::NONE, &mut |n| bar.add(n));
+        bar.finish();
+        done
     })
     .await;
-    bar.finish_and_clear();
     unpacked?.context("cannot unpack the results")?;
 
     if force && dest.exists() {

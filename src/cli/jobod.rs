@@ -249,12 +249,53 @@ pub struct WorkerArgs {
         requires = "tls_cert"
     )]
     pub tls_client_ca: Option<PathBuf>,
+    /// Where payloads run: here (local), or each as one Slurm batch job (slurm: run this on a
+    /// Slurm submit host, with --data-dir on storage the compute nodes see)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_BACKEND",
+        value_enum,
+        default_value_t = WorkerBackend::Local
+    )]
+    pub backend: WorkerBackend,
+    /// Slurm partition of every job (--backend slurm)
+    #[arg(long, env = "JOBOD_WORKER_PARTITION", value_name = "P")]
+    pub partition: Option<String>,
+    /// Slurm account of every job (--backend slurm)
+    #[arg(long, env = "JOBOD_WORKER_ACCOUNT", value_name = "A")]
+    pub account: Option<String>,
+    /// One more sbatch argument for every job, e.g. --sbatch-arg=--qos=short (repeatable;
+    /// --backend slurm)
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+    /// How often Slurm is asked about the node's jobs (one squeue for all), when none is
+    /// about to end (then every 250ms) (--backend slurm)
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub slurm_poll: std::time::Duration,
+}
+
+/// `jobod worker --backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkerBackend {
+    Local,
+    Slurm,
 }
 
 impl WorkerArgs {
-    pub fn options(&self) -> WorkerOptions {
+    /// The node's options; an error for Slurm settings without `--backend slurm`.
+    pub fn options(&self) -> anyhow::Result<WorkerOptions> {
+        let slurm_only = [
+            ("--partition", self.partition.is_some()),
+            ("--account", self.account.is_some()),
+            ("--sbatch-arg", !self.sbatch_arg.is_empty()),
+        ];
+        if self.backend != WorkerBackend::Slurm
+            && let Some((flag, _)) = slurm_only.iter().find(|(_, given)| *given)
+        {
+            anyhow::bail!("{flag} is for --backend slurm only");
+        }
         let system = crate::paths::system_mode_default();
-        WorkerOptions {
+        Ok(WorkerOptions {
             listen: self.listen.clone(),
             token_file: self.token_file.clone(),
             slots: self.slots.map_or_else(
@@ -270,6 +311,12 @@ impl WorkerArgs {
             run_as_allow: self.run_as_allow.clone(),
             tls: self.tls_cert.clone().zip(self.tls_key.clone()),
             tls_client_ca: self.tls_client_ca.clone(),
-        }
+            slurm: (self.backend == WorkerBackend::Slurm).then(|| crate::node::SlurmOptions {
+                partition: self.partition.clone(),
+                account: self.account.clone(),
+                sbatch_args: self.sbatch_arg.clone(),
+                poll: self.slurm_poll,
+            }),
+        })
     }
 }

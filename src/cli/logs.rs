@@ -22,7 +22,7 @@ pub async fn stream_both(client: &Client, id: JobId, follow: bool) -> anyhow::Re
     out.and(err)
 }
 
-async fn copy(
+pub(super) async fn copy(
     client: &Client,
     id: JobId,
     stream: LogStream,

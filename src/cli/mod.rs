@@ -4,14 +4,17 @@
 mod connect;
 mod fetch;
 pub mod generate;
+mod interrupt;
 mod logs;
 mod manage;
 mod node;
 pub mod output;
+mod progress;
 mod show;
 mod submit;
 mod system;
 mod token;
+mod watch;
 
 pub mod jobod;
 
@@ -25,8 +28,9 @@ use std::path::PathBuf;
     about = "Submit batch jobs to jobod and fetch their results"
 )]
 pub struct Cli {
-    /// The server: unix:///path/to/jobod.sock, http://host:port or https://host:port [default:
-    /// the local socket, starting a per-user jobod if none answers]
+    /// The server: unix:///path/to/jobod.sock, http://host:port, https://host:port, or
+    /// tcp://host:port and host:port (plain HTTP) [default: the local socket, starting a per-user
+    /// jobod if none answers]
     #[arg(
         long,
         short = 'H',
@@ -106,25 +110,36 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// Show recent jobs, or the details of the given ones
-    Status { ids: Vec<String> },
+    Status {
+        /// Jobs to show in detail [default: a table of your recent jobs]
+        #[arg(value_name = "ID")]
+        ids: Vec<String>,
+    },
     /// List jobs, newest first
     List {
+        /// Only jobs in this state: queued, dispatched, running, succeeded, failed, cancelled,
+        /// timed_out, lost or expired
         #[arg(long)]
         state: Option<String>,
+        /// Only jobs of this service
         #[arg(long)]
         service: Option<String>,
+        /// Only this user's jobs (others' only for admins)
         #[arg(long)]
         user: Option<String>,
+        /// At most this many jobs
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
     /// Wait until the jobs end; exit non-zero unless all succeeded
     Wait {
-        #[arg(required = true)]
+        /// Jobs to wait for
+        #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
     /// Print a job's output (stdout to stdout, stderr to stderr)
     Logs {
+        /// The job
         id: String,
         /// Keep printing as the job writes, until it ends
         #[arg(long, short)]
@@ -132,6 +147,7 @@ pub enum Command {
     },
     /// Download and unpack a finished job's results
     Fetch {
+        /// The job
         id: String,
         /// Directory to unpack into [default: ./jobo-ID]
         #[arg(long, short)]
@@ -142,12 +158,14 @@ pub enum Command {
     },
     /// Cancel queued or running jobs
     Cancel {
-        #[arg(required = true)]
+        /// Jobs to cancel
+        #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
     /// Remove finished jobs' files (their history stays)
     Rm {
-        #[arg(required = true)]
+        /// Jobs whose files to remove
+        #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
     },
     /// Services this server runs
@@ -163,7 +181,10 @@ pub enum Command {
     #[command(subcommand)]
     System(SystemCommand),
     /// Print a shell completion script
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to complete in
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +213,7 @@ pub enum TokenCommand {
     Ls,
     /// Revoke tokens by id: they stop working at once
     Revoke {
+        /// Tokens to revoke (see `jobo token ls`)
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
     },
@@ -235,6 +257,7 @@ pub enum NodeCommand {
     Ls,
     /// Remove nodes (by id or name)
     Rm {
+        /// Nodes to remove
         #[arg(required = true, value_name = "ID|NAME")]
         keys: Vec<String>,
         /// Remove even if jobs run there; they go back to the queue
@@ -243,11 +266,13 @@ pub enum NodeCommand {
     },
     /// Stop sending new jobs to nodes; running ones finish
     Drain {
+        /// Nodes to drain
         #[arg(required = true, value_name = "ID|NAME")]
         keys: Vec<String>,
     },
     /// Send new jobs to drained nodes again
     Undrain {
+        /// Nodes to send jobs to again
         #[arg(required = true, value_name = "ID|NAME")]
         keys: Vec<String>,
     },
@@ -298,5 +323,35 @@ pub fn parse_id(s: &str) -> anyhow::Result<i64> {
     match s.trim().parse::<i64>() {
         Ok(id) if id > 0 => Ok(id),
         _ => anyhow::bail!("invalid job id '{s}': job ids are positive integers (see `jobo list`)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument of every command says what it is for in `--help` (and so in the man
+    /// pages and completions).
+    #[test]
+    fn every_argument_has_help() {
+        fn check(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let mut cmd = Cli::command();
+        cmd.build();
+        check(&cmd, "jobo", &mut missing);
+        let mut jobod = jobod::Jobod::command();
+        jobod.build();
+        check(&jobod, "jobod", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
     }
 }

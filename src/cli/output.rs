@@ -1,11 +1,10 @@
-//! How the CLI shows things: tables, job details, sizes, times, JSON and progress bars.
-//! Progress bars draw only on a terminal (indicatif hides them otherwise) and never in JSON mode.
+//! How the CLI shows things: tables, job details, sizes, times and JSON (progress bars are in
+//! `progress.rs`).
 
 use crate::api::{Enforced, Job, Limits, Mechanism, NetworkIsolation, Node, Token};
 use crate::limits::size;
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -107,6 +106,7 @@ pub fn nodes_table(nodes: &[Node]) -> String {
         "ID",
         "NAME",
         "URL",
+        "BACKEND",
         "SERVICES",
         "SLOTS",
         "FREE",
@@ -121,6 +121,7 @@ pub fn nodes_table(nodes: &[Node]) -> String {
             n.id.to_string(),
             n.name.clone(),
             n.url.clone(),
+            n.backend.as_str().to_string(),
             if n.services.is_empty() {
                 "*".into()
             } else {
@@ -235,6 +236,14 @@ fn env(vars: &crate::jobenv::Vars) -> String {
     pairs.join(" ")
 }
 
+/// `123 PENDING (Resources)`: a job's Slurm job as `jobo status` shows it.
+fn slurm_job(s: &crate::protocol::SlurmJob) -> String {
+    match &s.reason {
+        Some(r) => format!("{} {} ({r})", s.id, s.state),
+        None => format!("{} {}", s.id, s.state),
+    }
+}
+
 pub fn job_detail(j: &Job) -> String {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let mut t = table();
@@ -245,6 +254,7 @@ pub fn job_detail(j: &Job) -> String {
         ("runs as", opt(j.run_as.clone())),
         ("service", j.service.clone()),
         ("node", opt(j.node.as_ref().map(ToString::to_string))),
+        ("slurm job", opt(j.slurm.as_ref().map(slurm_job))),
         ("priority", j.priority.to_string()),
         ("attempts", j.attempts.to_string()),
         ("submitted", timestamp(j.submitted_at)),
@@ -278,35 +288,4 @@ pub fn job_detail(j: &Job) -> String {
         t.add_row([format!("{k}:"), v]);
     }
     t.to_string()
-}
-
-fn target(json: bool) -> ProgressDrawTarget {
-    if json {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    }
-}
-
-/// A byte counter for transfers of unknown total size.
-pub fn transfer_bar(label: &str, json: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, target(json));
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.set_message(label.to_string());
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
-}
-
-pub fn spinner(message: String, json: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, target(json));
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.set_message(message);
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
 }

@@ -1,9 +1,9 @@
 //! `jobo status`, `list`, `wait` and `service ls`.
 
 use super::output::outln;
-use super::output::{job_detail, jobs_table, print_json, spinner};
+use super::output::{job_detail, jobs_table, print_json};
 use super::parse_id;
-use crate::api::routes::WaitQuery;
+use super::progress::spinner;
 use crate::api::{Job, ListQuery, Route, Service};
 use crate::client::Client;
 use crate::job::{JobId, JobState};
@@ -65,22 +65,9 @@ pub async fn list(
 /// Long-polls until job `id` is final, with a spinner on a terminal.
 pub async fn wait_for(client: &Client, id: JobId, quiet: bool) -> anyhow::Result<Job> {
     let bar = spinner(format!("job {id}: waiting"), quiet);
-    // On a terminal, first wake when the job starts, so the spinner can say so.
-    let mut query = WaitQuery {
-        timeout: Some(30),
-        until: (!bar.is_hidden()).then_some(JobState::Running),
-    };
-    loop {
-        let job: Job = client.route_with(&Route::Wait(id), &query).await?;
-        if job.state.is_terminal() {
-            bar.finish_and_clear();
-            return Ok(job);
-        }
-        if job.state == JobState::Running {
-            query.until = None;
-        }
-        bar.set_message(format!("job {id}: {}", job.state));
-    }
+    let job = super::watch::watch(client, id, &bar, None).await;
+    bar.finish_and_clear();
+    job
 }
 
 pub async fn wait(client: &Client, ids: &[String], json: bool) -> anyhow::Result<i32> {

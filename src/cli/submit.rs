@@ -1,28 +1,79 @@
-//! `jobo submit` and `jobo run`: pack the directory as tar.gz while it uploads.
+//! `jobo submit` and `jobo run`: pack the directory as tar.gz while it uploads, then (with
+//! `--wait`, and for `run`) stay attached to the job: state on a spinner, output streamed,
+//! Ctrl-C handled as `interrupt.rs` says.
 
+use super::interrupt::{Attached, INTERRUPTED, Interrupts};
 use super::output::outln;
-use super::output::{print_json, transfer_bar};
-use super::{SubmitArgs, fetch, logs, show};
+use super::output::{OutputClosed, print_json};
+use super::progress::{Transfer, spinner};
+use super::watch::watch;
+use super::{SubmitArgs, fetch, logs};
 use crate::api::routes::SubmitQuery;
-use crate::api::{IDEMPOTENCY_HEADER, Job, Route};
+use crate::api::{IDEMPOTENCY_HEADER, INPUT_DIGEST_HEADER, Job, Route};
 use crate::archive;
 use crate::bridge::stream_from_blocking;
 use crate::client::{Client, decode, request};
-use crate::job::JobState;
+use crate::job::{JobId, JobState};
+use crate::paths::LogStream;
 use anyhow::Context;
 use futures_util::TryStreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use std::path::PathBuf;
+use indicatif::ProgressBar;
+use std::path::{Path, PathBuf};
 
-async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Result<Job> {
-    let dir = args.dir.clone();
+/// What the CLI learns of a job directory before it sends it.
+struct Checked {
+    bytes: u64,
+    /// With an idempotency key: the directory's [`archive::tree_digest`].
+    digest: Option<String>,
+}
+
+/// Refuses a directory that cannot be a job, or that holds links leading out of it (the
+/// upload keeps only links that stay inside: the others are named here, not dropped).
+fn check_dir(dir: &Path, with_digest: bool) -> anyhow::Result<Checked> {
     if !dir.is_dir() {
         anyhow::bail!("{} is not a directory", dir.display());
     }
     if !dir.join("run.sh").is_file() {
         anyhow::bail!("{} has no run.sh: a job directory needs one", dir.display());
     }
+    let survey = archive::survey(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if !survey.unsafe_links.is_empty() {
+        const SHOWN: usize = 5;
+        let mut named: Vec<String> = survey
+            .unsafe_links
+            .iter()
+            .take(SHOWN)
+            .map(|(rel, target)| format!("{} -> {}", rel.display(), target.display()))
+            .collect();
+        if survey.unsafe_links.len() > SHOWN {
+            named.push(format!("and {} more", survey.unsafe_links.len() - SHOWN));
+        }
+        anyhow::bail!(
+            "{} has links that may lead out of it: {}; only relative links that stay inside \
+             the job directory ('..' only at their start) are uploaded: copy the files in, or \
+             make the links relative",
+            dir.display(),
+            named.join(", ")
+        );
+    }
+    let digest = match with_digest {
+        true => Some(
+            archive::tree_digest(dir).with_context(|| format!("cannot read {}", dir.display()))?,
+        ),
+        false => None,
+    };
+    Ok(Checked {
+        bytes: survey.bytes,
+        digest,
+    })
+}
+
+async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Result<Job> {
+    let dir = args.dir.clone();
+    let with_digest = args.idempotency_key.is_some();
+    let checked = tokio::task::spawn_blocking(move || check_dir(&dir, with_digest)).await??;
     let query = SubmitQuery {
         service: Some(args.service.clone()),
         priority: args.priority,
@@ -34,11 +85,15 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
     };
     let path = Route::Submit.uri(&query)?;
 
-    let bar = transfer_bar("uploading", json);
-    let counter = bar.clone();
-    let chunks = stream_from_blocking(move |w| archive::pack_tgz(&dir, archive::Trust::Own, w))
-        .inspect_ok(move |chunk| counter.inc(chunk.len() as u64))
-        .map_ok(Frame::data);
+    let dir = args.dir.clone();
+    let total = checked.bytes;
+    let chunks = stream_from_blocking(move |w| {
+        let mut bar = Transfer::new("uploading", Some(total), json);
+        let packed = archive::pack_tgz_counting(&dir, archive::Trust::Own, w, &mut |n| bar.add(n));
+        bar.finish();
+        packed
+    })
+    .map_ok(Frame::data);
     let body = StreamBody::new(chunks).boxed_unsync();
     let mut req = request(Route::Submit.method(), &path, body)?;
     if let Some(key) = &args.idempotency_key {
@@ -47,11 +102,14 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
             key.parse().context("invalid idempotency key")?,
         );
     }
+    if let Some(digest) = &checked.digest {
+        req.headers_mut()
+            .insert(INPUT_DIGEST_HEADER, digest.parse()?);
+    }
     req.headers_mut()
         .insert(hyper::header::CONTENT_TYPE, "application/gzip".parse()?);
-    let resp = client.send_ok(req).await;
-    bar.finish_and_clear();
-    Ok(decode(resp?).await?)
+    let resp = client.send_ok(req).await?;
+    Ok(decode(resp).await?)
 }
 
 /// `-e KEY=VALUE` arguments as the API's JSON object (none without any).
@@ -86,21 +144,61 @@ pub async fn submit(
         }
         return Ok(0);
     }
-    let job = show::wait_for(client, job.id, json).await?;
+    let mut interrupts = Interrupts::new();
+    let bar = spinner(format!("job {}: waiting", job.id), json);
+    let watched = watch(client, job.id, &bar, None);
+    let ended = interrupts.attach(client, job.id, &bar, watched).await;
+    bar.finish_and_clear();
+    let Attached::Done(job) = ended? else {
+        return Ok(INTERRUPTED);
+    };
     if json {
         print_json(&job)?;
     } else {
         outln!("{} {}", job.id, job.state);
     }
-    Ok(if job.state == JobState::Succeeded {
-        0
-    } else {
-        1
+    Ok(match job.state {
+        JobState::Succeeded => 0,
+        JobState::Cancelled if interrupts.cancelled() => INTERRUPTED,
+        _ => 1,
     })
 }
 
+/// Both of job `id`'s streams as it writes them: to our stdout and stderr, or both to
+/// stderr in JSON mode, where stdout carries the JSON alone.
+async fn stream_output(client: &Client, id: JobId, json: bool) -> anyhow::Result<()> {
+    if !json {
+        return logs::stream_both(client, id, true).await;
+    }
+    let (out, err) = tokio::join!(
+        logs::copy(client, id, LogStream::Stdout, true, tokio::io::stderr()),
+        logs::copy(client, id, LogStream::Stderr, true, tokio::io::stderr()),
+    );
+    out.and(err)
+}
+
+/// Where `jobo run` puts job `id`'s results without `-o`: `./jobo-ID`, unless the current
+/// directory is the job directory or inside it; then beside the job directory, so that the
+/// next `jobo run .` does not upload the old results with the job.
+fn default_results_dir(job_dir: &Path, id: JobId) -> anyhow::Result<PathBuf> {
+    let name = format!("jobo-{id}");
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let job_dir = job_dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", job_dir.display()))?;
+    if !cwd.starts_with(&job_dir) {
+        return Ok(PathBuf::from(name));
+    }
+    match job_dir.parent() {
+        Some(parent) => Ok(parent.join(name)),
+        None => anyhow::bail!("the job directory is /: choose where the results go with -o"),
+    }
+}
+
 /// Like `docker run`: the job's output streams to this terminal, its results land in
-/// `./jobo-ID`, and jobo exits with the job's exit code.
+/// `./jobo-ID` (beside the job directory when run inside it), and jobo exits with the job's
+/// exit code. While the job is queued, a spinner says so (and where it stands in the queue).
+/// With `--json`, the job's output goes to stderr, and stdout has the JSON alone.
 pub async fn run(
     client: &Client,
     args: &SubmitArgs,
@@ -108,27 +206,52 @@ pub async fn run(
     json: bool,
 ) -> anyhow::Result<i32> {
     let job = upload(client, args, json).await?;
-    eprintln!("jobo: job {} submitted", job.id);
-    let streams = logs::stream_both(client, job.id, true);
-    let (job, streamed) = tokio::join!(show::wait_for(client, job.id, true), streams);
-    let job = job?;
-    streamed?;
-    let dest = output.unwrap_or_else(|| PathBuf::from(format!("jobo-{}", job.id)));
-    let fetched = fetch::download(client, job.id, &dest, false, json).await;
+    let id = job.id;
+    let mut interrupts = Interrupts::new();
+    eprintln!("jobo: job {id} submitted");
+    let bar = spinner(format!("job {id}: waiting"), json);
+    let started = watch(client, id, &bar, Some(JobState::Running));
+    let started = interrupts.attach(client, id, &bar, started).await;
+    bar.finish_and_clear();
+    if let Attached::Detached = started? {
+        return Ok(INTERRUPTED);
+    }
+    let quiet = ProgressBar::hidden();
+    let ended = async {
+        let (job, streamed) = tokio::join!(
+            watch(client, id, &quiet, None),
+            stream_output(client, id, json)
+        );
+        match streamed {
+            // `jobo run … | head`: the output's reader went away, the job and its results
+            // still matter.
+            Err(e) if e.is::<OutputClosed>() => {}
+            other => other?,
+        }
+        job
+    };
+    let Attached::Done(job) = interrupts.attach(client, id, &quiet, ended).await? else {
+        return Ok(INTERRUPTED);
+    };
+    let dest = match output {
+        Some(dir) => dir,
+        None => default_results_dir(&args.dir, id)?,
+    };
+    let fetched = fetch::download(client, id, &dest, false, json).await;
     if json {
         print_json(&job)?;
     }
     match fetched {
         Ok(()) => eprintln!(
-            "jobo: job {} {}; results in {}",
-            job.id,
+            "jobo: job {id} {}; results in {}",
             job.state,
             dest.display()
         ),
-        Err(e) => eprintln!("jobo: job {} {}; no results: {e:#}", job.id, job.state),
+        Err(e) => eprintln!("jobo: job {id} {}; no results: {e:#}", job.state),
     }
     Ok(match (job.state, job.exit_code) {
         (JobState::Succeeded, _) => 0,
+        (JobState::Cancelled, _) if interrupts.cancelled() => INTERRUPTED,
         (_, Some(code)) if code != 0 => code.clamp(1, 255),
         _ => 1,
     })

@@ -50,6 +50,11 @@ impl NodeHandle {
         self.live.borrow().clone()
     }
 
+    /// Job `job`'s Slurm job, if this is a Slurm node and it reported one.
+    pub fn slurm_job(&self, job: i64) -> Option<crate::protocol::SlurmJob> {
+        self.live.borrow().slurm.get(&job).cloned()
+    }
+
     pub fn state(&self) -> NodeState {
         if !self.live.borrow().reachable {
             NodeState::Unreachable

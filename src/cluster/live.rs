@@ -5,6 +5,9 @@
 
 use super::requeue;
 use crate::core::Core;
+use crate::protocol::{NodeBackend, SlurmJob};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -19,7 +22,15 @@ pub struct Live {
     pub host: Option<crate::api::HostLoad>,
     /// Unix milliseconds of the last sign of life.
     pub seen_ms: Option<i64>,
+    /// Where the node runs its payloads, as its last hello said.
+    pub backend: Option<NodeBackend>,
+    /// The Slurm jobs of its jobs (Slurm nodes), as it last reported them; the newest
+    /// [`SLURM_KEPT`] jobs.
+    pub slurm: Arc<BTreeMap<i64, SlurmJob>>,
 }
+
+/// How many jobs' Slurm jobs a node's view keeps (finished ones stay for `jobo status`).
+pub const SLURM_KEPT: usize = 4096;
 
 /// A node task's record of its node's health.
 pub struct Liveness {
@@ -63,6 +74,27 @@ impl Liveness {
         if host.is_some() {
             self.view.send_modify(|live| live.host = host);
         }
+    }
+
+    /// The node said where it runs its payloads.
+    pub fn backend(&mut self, backend: NodeBackend) {
+        self.view
+            .send_if_modified(|live| live.backend.replace(backend) != Some(backend));
+    }
+
+    /// The node reported job `job`'s Slurm job.
+    pub fn slurm(&mut self, job: i64, slurm: SlurmJob) {
+        self.view.send_if_modified(|live| {
+            if live.slurm.get(&job) == Some(&slurm) {
+                return false;
+            }
+            let map = Arc::make_mut(&mut live.slurm);
+            map.insert(job, slurm);
+            while map.len() > SLURM_KEPT {
+                map.pop_first();
+            }
+            true
+        });
     }
 
     /// It failed to take a job: no more jobs until it shows life again.

@@ -329,6 +329,7 @@ async fn list(
             state: NodeState::Healthy,
             draining: false,
             protocol: NodeProtocol::Native,
+            backend: Default::default(),
             last_heartbeat: None,
             jobs_done: done.get(&Placement::Local).copied().unwrap_or(0),
             from_config: true,
@@ -337,9 +338,9 @@ async fn list(
     for row in rows {
         let place = Placement::Node(row.name.clone());
         let live = cluster.get(&row.name).map(|n| (n.state(), n.live()));
-        let (state, load, host, seen) = match live {
-            Some((state, live)) => (state, live.load, live.host, live.seen_ms),
-            None => (NodeState::Unreachable, None, None, None),
+        let (state, load, host, seen, backend) = match live {
+            Some((state, live)) => (state, live.load, live.host, live.seen_ms, live.backend),
+            None => (NodeState::Unreachable, None, None, None, None),
         };
         let in_use = used.get(&place).copied().unwrap_or(0);
         nodes.push(api::Node {
@@ -356,6 +357,7 @@ async fn list(
             state,
             draining: row.draining,
             protocol: row.protocol,
+            backend: backend.unwrap_or_default(),
             last_heartbeat: seen,
             from_config: row.from_config,
         });

@@ -200,6 +200,8 @@ async fn record_outcome(
     patch: impl Fn(&mut Record) + Clone + Send + 'static,
 ) -> bool {
     let mut pause = Duration::from_millis(100);
+    // Held from the first refusal until the outcome is durable (or given up): `/health`.
+    let mut owed = None;
     loop {
         let patch = patch.clone();
         let res = worker
@@ -220,6 +222,8 @@ async fn record_outcome(
                 return false;
             }
             Err(e) => {
+                // Owed before it is logged, so whoever reads the log finds `/health` 503.
+                owed.get_or_insert_with(|| worker.core.store.owe_outcome());
                 tracing::error!(
                     "job {id}: cannot record {to} yet ({e}); trying again in {pause:?}"
                 );

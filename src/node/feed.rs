@@ -38,6 +38,7 @@ pub fn response(node: Arc<Node>, beat: Duration) -> Response<Body> {
         load: node.load.percent(),
         host: node.load.host(),
         payloads,
+        backend: node.payloads.backend(),
         sent_ms: Some(lease::now_ms()),
     };
     // Each line goes out as a chunk of its own, as soon as it is sent here.

@@ -1,6 +1,7 @@
 //! Streaming a payload's log: replay from an offset, then (with follow) wait for appends and
 //! end once the run is over and everything is sent. It wakes on the payload's log writer and
-//! on its state watch, never on a timer.
+//! on its state watch; only where another program writes the logs (Slurm) it also looks
+//! every [`LOOK`].
 
 use super::payloads::Handle;
 use crate::bridge::receiver_stream;
@@ -14,6 +15,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc;
 
 type Chunks = mpsc::Sender<io::Result<Bytes>>;
+
+/// How often a follower looks for appends nobody announces (a Slurm job's logs).
+const LOOK: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub fn log_response(handle: Handle, which: LogStream, offset: u64, follow: bool) -> Response<Body> {
     let (tx, rx) = mpsc::channel(8);
@@ -37,6 +41,7 @@ async fn pump(
         mut info,
         dir,
         logs,
+        polled,
         ..
     } = handle;
     let mut appends = logs.subscribe();
@@ -77,6 +82,7 @@ async fn pump(
             r = appends.changed() => last = r.is_err(),
             r = info.changed() => last = r.is_err(),
             _ = tx.closed() => return Ok(()),
+            _ = tokio::time::sleep(LOOK), if polled => {}
         }
     }
 }

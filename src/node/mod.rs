@@ -2,7 +2,9 @@
 //! the same executor as the server's local worker, and serves, behind a node token, the native
 //! worker protocol the server speaks ([`crate::protocol`], `/v1/…`) and the seed's client
 //! routes (`/submit`, `/retrieve`, `/kill`, `/load`, …). It owns no authoritative state: its
-//! payload table is in memory and its payload dirs are emptied at start. With `--tls-cert` it
+//! payload table is in memory and its payload dirs are emptied at start. With `--backend
+//! slurm` (`slurm/`) it hands each payload to Slurm instead, and keeps the payloads whose
+//! Slurm jobs it re-attaches to at start. With `--tls-cert` it
 //! serves inside TLS, and with `--tls-client-ca` it takes only clients (servers) that show a
 //! certificate signed by that CA, on top of the node token.
 
@@ -16,6 +18,9 @@ mod payloads;
 mod routes;
 mod run;
 mod seed;
+mod slurm;
+
+pub use slurm::SlurmOptions;
 
 use crate::config::ServerConfig;
 use crate::paths::DataDir;
@@ -48,6 +53,8 @@ pub struct WorkerOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `--tls-client-ca`: require a client certificate signed by this CA (needs `tls`).
     pub tls_client_ca: Option<PathBuf>,
+    /// `--backend slurm`: hand every payload to Slurm (`slurm/`) instead of running it here.
+    pub slurm: Option<SlurmOptions>,
 }
 
 pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
@@ -65,15 +72,33 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
     // Held until exit: a second node on the same dir must not empty our payloads.
     let _lock = host::lock_data_dir(&data)?;
     let stop = host::StopSignal::new()?;
-    clean_leftovers(&data).await?;
+    let shutdown = CancellationToken::new();
+    // A Slurm node keeps its payloads: their jobs go on in Slurm, and are re-attached.
+    let (slurm, leftovers) = match opts.slurm.clone() {
+        Some(o) => {
+            let slurm = slurm::Slurm::start(o, &data, shutdown.clone()).await?;
+            clean_dir(&data.tmp(), perms::PRIVATE_DIR)?;
+            (Some(slurm), slurm::leftovers(&data).await?)
+        }
+        None => {
+            clean_leftovers(&data).await?;
+            (None, Vec::new())
+        }
+    };
     run_as::warn_unreachable(&data.payloads(), &allowed.accounts());
     process::become_subreaper();
 
     let defaults = ServerConfig::default();
     let slots = opts.slots.max(1);
     let lease = Arc::new(Lease::new());
-    let payloads = Payloads::new(data.clone(), slots, defaults.kill_grace, lease.clone());
-    let shutdown = CancellationToken::new();
+    let payloads = Payloads::new(
+        data.clone(),
+        slots,
+        defaults.kill_grace,
+        lease.clone(),
+        slurm,
+    );
+    payloads.reattach(leftovers);
     // Fencing: the native payloads die before the server may run them elsewhere.
     let fencing = tokio::spawn(lease::watch(
         lease.clone(),
@@ -110,8 +135,9 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         _ => "",
     };
     tracing::info!(
-        "worker node listening on {scheme}://{bound} (data in {}, {slots} slots{client_certs})",
-        data.root().display()
+        "worker node listening on {scheme}://{bound} (data in {}, {slots} slots, backend {}{client_certs})",
+        data.root().display(),
+        payloads.backend().as_str()
     );
     crate::cgroup::init(opts.cgroups);
     crate::netns::init(false);
@@ -138,17 +164,18 @@ async fn clean_leftovers(data: &DataDir) -> anyhow::Result<()> {
             process::kill_group_and_wait(pgid, std::time::Duration::from_secs(5)).await;
         }
     }
-    for dir in [payloads, data.tmp()] {
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("cannot empty {}", dir.display()))?;
-        }
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
     // Payload accounts pass through it to their own dirs; uploads in progress are the node's.
-    perms::set_mode(&data.payloads(), perms::data_dir_mode())?;
-    perms::set_mode(&data.tmp(), perms::PRIVATE_DIR)?;
+    clean_dir(&payloads, perms::data_dir_mode())?;
+    clean_dir(&data.tmp(), perms::PRIVATE_DIR)
+}
+
+/// Empties `dir` (making it if needed) and gives it `mode`.
+fn clean_dir(dir: &Path, mode: u32) -> anyhow::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    perms::set_mode(dir, mode)?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 
 use super::lease::Lease;
 use super::run::{Fence, Fencing, Reporter, run, store};
+use super::slurm::{self, Attached, Slurm, SlurmRun};
 use crate::executor::RunSpec;
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
@@ -110,6 +111,7 @@ impl Order {
             reason: None,
             enforced: None,
             usage: None,
+            slurm: None,
         }
     }
 }
@@ -130,6 +132,8 @@ pub struct Handle {
     pub logs: LogWriter,
     /// A kill was asked for.
     pub killed: bool,
+    /// Its logs are written by someone else (Slurm), not through `logs`: followers look.
+    pub polled: bool,
 }
 
 struct Entry {
@@ -172,10 +176,18 @@ struct Inner {
     table: Mutex<Table>,
     /// Checked by each native run before it starts.
     lease: Arc<Lease>,
+    /// `--backend slurm`: every payload becomes a Slurm job.
+    slurm: Option<Arc<Slurm>>,
 }
 
 impl Payloads {
-    pub fn new(data: DataDir, slots: usize, kill_grace: Duration, lease: Arc<Lease>) -> Payloads {
+    pub fn new(
+        data: DataDir,
+        slots: usize,
+        kill_grace: Duration,
+        lease: Arc<Lease>,
+        slurm: Option<Arc<Slurm>>,
+    ) -> Payloads {
         let slot_count = slots.max(1);
         let table = Table {
             last_seed_id: last_seed_id(&data),
@@ -190,6 +202,7 @@ impl Payloads {
                 changes: broadcast::channel(CHANGE_BACKLOG).0,
                 table: Mutex::new(table),
                 lease,
+                slurm,
             }),
         }
     }
@@ -200,6 +213,14 @@ impl Payloads {
 
     pub fn slots(&self) -> usize {
         self.inner.slot_count
+    }
+
+    /// Where this node runs its payloads.
+    pub fn backend(&self) -> crate::protocol::NodeBackend {
+        match self.inner.slurm {
+            Some(_) => crate::protocol::NodeBackend::Slurm,
+            None => crate::protocol::NodeBackend::Local,
+        }
     }
 
     /// Every state change from now on (a payload's new [`PayloadInfo`]).
@@ -232,6 +253,49 @@ impl Payloads {
         let mut table = self.lock();
         table.arriving.remove(&order.id);
         stored?;
+        drop(table);
+        Ok(Submitted::New(self.enter(order, dir, None)))
+    }
+
+    /// Re-attaches the payloads a previous node on this data dir handed to Slurm.
+    pub fn reattach(&self, records: Vec<slurm::record::Record>) {
+        for rec in records {
+            let Some(slurm_id) = rec.slurm_id else {
+                continue;
+            };
+            let run_as = match crate::run_as::resolve(&rec.run_as) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!("payload {}: {e}; re-attached as jobod's user", rec.id);
+                    crate::run_as::RunAs::daemon()
+                }
+            };
+            let order = Order {
+                id: rec.id,
+                job: rec.job,
+                attempt: rec.attempt,
+                timeout: rec.timeout_secs.map(Duration::from_secs),
+                kill_grace: None,
+                seed_id: rec.seed_id,
+                run_as,
+                run: RunSettings {
+                    service: Some(rec.service.clone()),
+                    user: Some(rec.user.clone()),
+                    max_output: rec.max_output,
+                    validator: None,
+                    ..RunSettings::default()
+                },
+            };
+            let dir = self.inner.data.payload(&rec.id.to_string());
+            let ended = rec.ended.clone();
+            tracing::info!("payload {}: re-attached to Slurm job {slurm_id}", rec.id);
+            self.enter(order, dir, Some(Attached { slurm_id, ended }));
+        }
+    }
+
+    /// Enters a stored payload in the table and starts its run.
+    fn enter(&self, order: Order, dir: JobDir, attached: Option<Attached>) -> PayloadInfo {
+        let mut table = self.lock();
         let info = order.info(PayloadState::Prepared);
         let (tx, rx) = watch::channel(info.clone());
         let cancel = CancellationToken::new();
@@ -290,16 +354,43 @@ impl Payloads {
             fence,
             lease: self.inner.lease.clone(),
         });
-        tokio::spawn(run(
-            self.inner.slots.clone(),
-            spec,
-            cancel,
-            report,
-            logs,
-            fencing,
-            how.validator,
-        ));
-        Ok(Submitted::New(info))
+        if let Some(slurm) = &self.inner.slurm {
+            let record = slurm::record::Record {
+                id: order.id,
+                job: order.job,
+                attempt: order.attempt,
+                seed_id: order.seed_id,
+                timeout_secs: order.timeout.map(|t| t.as_secs()),
+                run_as: spec.run_as.name().to_string(),
+                service: spec.service.clone(),
+                user: spec.user.clone(),
+                max_output: spec.max_output,
+                name: slurm::job_name(&spec.job_id, &order.id.to_string()),
+                slurm_id: attached.as_ref().map(|a| a.slurm_id),
+                ended: None,
+            };
+            let r = SlurmRun {
+                slurm: slurm.clone(),
+                spec,
+                cancel,
+                report,
+                fence: fencing.map(|f| (f.fence, f.lease)),
+                validator: how.validator,
+                record,
+            };
+            tokio::spawn(slurm::run(self.inner.slots.clone(), r, attached));
+        } else {
+            tokio::spawn(run(
+                self.inner.slots.clone(),
+                spec,
+                cancel,
+                report,
+                logs,
+                fencing,
+                how.validator,
+            ));
+        }
+        info
     }
 
     /// The payload as it is now.
@@ -314,6 +405,7 @@ impl Payloads {
             dir: e.dir.clone(),
             logs: e.logs.clone(),
             killed: e.cancel.is_cancelled(),
+            polled: self.inner.slurm.is_some(),
         })
     }
 
@@ -411,8 +503,12 @@ impl Payloads {
         fenced
     }
 
-    /// Kills every payload and waits (bounded) until they are over; used at shutdown.
+    /// Kills every payload and waits (bounded) until they are over; used at shutdown. Not on
+    /// a Slurm node: its jobs go on in Slurm, and the next start re-attaches to them.
     pub async fn kill_all(&self) {
+        if self.inner.slurm.is_some() {
+            return;
+        }
         let ids: Vec<Uuid> = self.lock().entries.keys().copied().collect();
         let kills = ids.iter().map(|id| self.kill(id));
         futures_util::future::join_all(kills).await;

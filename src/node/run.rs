@@ -13,7 +13,7 @@ use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::perms;
 use crate::process;
-use crate::protocol::{PayloadInfo, PayloadState};
+use crate::protocol::{PayloadInfo, PayloadState, SlurmJob};
 use crate::run_as::RunAs;
 use crate::validator::{Rejection, Validator};
 use std::io;
@@ -52,7 +52,7 @@ impl Fence {
         true
     }
 
-    fn is_fenced(&self) -> bool {
+    pub(super) fn is_fenced(&self) -> bool {
         self.fenced.load(Ordering::SeqCst)
     }
 
@@ -67,7 +67,7 @@ impl Fence {
         self.pgid.store(0, Ordering::SeqCst);
     }
 
-    fn why(&self) -> String {
+    pub(super) fn why(&self) -> String {
         self.why.lock().map(|w| w.clone()).unwrap_or_default()
     }
 }
@@ -118,7 +118,7 @@ impl Reporter {
         self.info.send_modify(change);
     }
 
-    fn set(&self, state: PayloadState, exit_code: Option<i32>, reason: Option<String>) {
+    pub(super) fn set(&self, state: PayloadState, exit_code: Option<i32>, reason: Option<String>) {
         self.info.send_modify(|i| {
             i.state = state;
             i.exit_code = exit_code;
@@ -127,6 +127,20 @@ impl Reporter {
         let now = self.info.borrow().clone();
         // An error only means no feed is listening.
         let _ = self.changes.send(now);
+    }
+
+    /// What Slurm says of the payload's job now (Slurm nodes): published when it changed.
+    pub(super) fn slurm(&self, job: SlurmJob) {
+        let changed = self.info.send_if_modified(|i| {
+            let differs = i.slurm.as_ref() != Some(&job);
+            if differs {
+                i.slurm = Some(job);
+            }
+            differs
+        });
+        if changed {
+            let _ = self.changes.send(self.info.borrow().clone());
+        }
     }
 }
 
@@ -203,7 +217,7 @@ fn name(spec: &RunSpec) -> String {
 
 /// The script validator's answer on the payload's `run.sh` before it runs: the reason it
 /// fails with (also written to its stderr log), or `None` to run it.
-async fn refused(spec: &RunSpec, validator: Option<&Validator>) -> Option<String> {
+pub(super) async fn refused(spec: &RunSpec, validator: Option<&Validator>) -> Option<String> {
     let validator = validator?;
     let run_sh = spec.dir.work().join("run.sh");
     let checked = match tokio::fs::metadata(&run_sh).await {

@@ -88,6 +88,41 @@ pub struct PayloadInfo {
     /// What the run used, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::api::Usage>,
+    /// Its Slurm batch job, on a node with the Slurm backend (`jobod worker --backend slurm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmJob>,
+}
+
+/// A payload's Slurm batch job as its node last saw it: what `jobo status` shows of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlurmJob {
+    /// Slurm's job id (`sbatch --parsable`).
+    pub id: u64,
+    /// Slurm's state word (`PENDING`, `RUNNING`, `COMPLETED`, `TIMEOUT`, …).
+    pub state: String,
+    /// Slurm's reason (why it pends, why it failed), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Which kind of place a worker node hands its payloads to (`jobod worker --backend`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeBackend {
+    /// The node runs them itself (the same executor as the server's own worker).
+    #[default]
+    Local,
+    /// Each payload becomes a Slurm batch job.
+    Slurm,
+}
+
+impl NodeBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeBackend::Local => "local",
+            NodeBackend::Slurm => "slurm",
+        }
+    }
 }
 
 /// The payload record of the seed's client routes (`/submit`, and `/retrieve/{id}` while the
@@ -135,6 +170,9 @@ pub enum FeedEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host: Option<crate::api::HostLoad>,
         payloads: Vec<PayloadInfo>,
+        /// Where the node runs its payloads (absent from older nodes: local).
+        #[serde(default)]
+        backend: NodeBackend,
         /// The node's clock when it wrote the line (see [`LeaseRenewal::sent_ms`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sent_ms: Option<u64>,

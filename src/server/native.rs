@@ -3,7 +3,10 @@
 use super::files::current_files;
 use super::follow::log_response;
 use crate::api::routes::{ResultsQuery, SubmitQuery, WaitQuery};
-use crate::api::{IDEMPOTENCY_HEADER, ListQuery, LogQuery, Service};
+use crate::api::{
+    CONTENT_BYTES_HEADER, IDEMPOTENCY_HEADER, INPUT_DIGEST_HEADER, ListQuery, LogQuery, Service,
+};
+use crate::archive;
 use crate::http::Body;
 use crate::http::download::{Format, archive_response};
 use crate::http::respond::{ApiError, json, parse_query};
@@ -64,9 +67,21 @@ pub async fn submit(
                 .ok_or_else(|| ApiError::bad_request("invalid Idempotency-Key header"))
         })
         .transpose()?;
-    // A retried submit is answered without reading (or storing) the upload again.
+    let claimed = req
+        .headers()
+        .get(INPUT_DIGEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // A retried submit is answered without reading (or storing) the upload again, when the
+    // client says what it sends; without that, the upload is read and compared below.
     if let Some(job) = queue::find_idempotent(ctx, &who.user, key.as_deref()).await? {
-        return Ok(json(StatusCode::OK, &job));
+        match (queue::input_digest(ctx, job.id).await?, claimed) {
+            (Some(kept), Some(claimed)) if kept != claimed => {
+                return Err(key_reused(key.as_deref(), &job));
+            }
+            (Some(_), None) => {}
+            _ => return Ok(json(StatusCode::OK, &job)),
+        }
     }
     ctx.submits.take(&who.user)?;
     let limits = upload::UploadLimits::new(&ctx.core.config().server);
@@ -74,6 +89,18 @@ pub async fn submit(
     let tmp = ctx.core.data.tmp();
     let dir = upload::staging_dir(&tmp)?;
     let input_bytes = upload::receive_tgz(limits, req.into_body(), &tmp, dir.path()).await?;
+    let digest = match key {
+        Some(_) => {
+            let staged = dir.path().to_path_buf();
+            let digest = tokio::task::spawn_blocking(move || archive::tree_digest(&staged))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|d| d);
+            Some(digest.map_err(archive::ArchiveError::Io)?)
+        }
+        None => None,
+    };
+    let given_key = key.clone();
     let new = NewJob {
         user: who.user.clone(),
         run_as: Some(run_as::for_submit(
@@ -88,13 +115,37 @@ pub async fn submit(
         input_bytes,
         idempotency_key: key,
     };
-    let (job, created) = queue::submit(ctx, Upload { job: new, dir }).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(json(status, &job))
+    let (job, created) = queue::submit(
+        ctx,
+        Upload {
+            job: new,
+            dir,
+            digest: digest.clone(),
+        },
+    )
+    .await?;
+    if created {
+        return Ok(json(StatusCode::CREATED, &job));
+    }
+    // The key named a job already: the same one only for the same content.
+    match queue::input_digest(ctx, job.id).await? {
+        Some(kept) if Some(&kept) != digest.as_ref() => Err(key_reused(given_key.as_deref(), &job)),
+        _ => Ok(json(StatusCode::OK, &job)),
+    }
+}
+
+/// `409` for an idempotency key reused with other content than its job's.
+fn key_reused(key: Option<&str>, job: &crate::api::Job) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "the idempotency key '{}' was used for job {} with other content: use a new key \
+             for a new job (the same directory with this key gives job {} again)",
+            key.unwrap_or_default(),
+            job.id,
+            job.id
+        ),
+    )
 }
 
 /// `GET /v1/jobs`: an admin's list has everyone's jobs (`?user=` picks one); anyone else's
@@ -118,10 +169,16 @@ pub async fn list(ctx: &Ctx, who: &Caller, query: &str) -> Result<Response<Body>
 }
 
 pub async fn get(ctx: &Ctx, who: &Caller, id: JobId) -> Result<Response<Body>, ApiError> {
-    Ok(json(
-        StatusCode::OK,
-        &queue::get_own(ctx, who, id, "status").await?,
-    ))
+    let mut job = queue::get_own(ctx, who, id, "status").await?;
+    // What its Slurm node last said of its Slurm job (kept by the node's link, not stored).
+    if let Some(crate::placement::Placement::Node(name)) = &job.node {
+        job.slurm = ctx
+            .backends
+            .cluster()
+            .get(name)
+            .and_then(|n| n.slurm_job(job.id));
+    }
+    Ok(json(StatusCode::OK, &job))
 }
 
 pub async fn wait(
@@ -179,7 +236,13 @@ pub async fn results(
         ));
     }
     let dir = current_files(ctx, &job)?;
-    let resp = archive_response(dir, format, &format!("job-{id}"));
+    let mut resp = archive_response(dir, format, &format!("job-{id}"));
+    if let Some(bytes) = job.output_bytes {
+        resp.headers_mut().insert(
+            CONTENT_BYTES_HEADER,
+            hyper::header::HeaderValue::from(bytes),
+        );
+    }
     Ok(super::metrics::counted(ctx, resp))
 }
 

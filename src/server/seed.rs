@@ -86,7 +86,15 @@ async fn upload_inner(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    let (job, _) = queue::submit(ctx, Upload { job: new, dir }).await?;
+    let (job, _) = queue::submit(
+        ctx,
+        Upload {
+            job: new,
+            dir,
+            digest: None,
+        },
+    )
+    .await?;
     Ok(status(
         StatusCode::CREATED,
         job.id,

@@ -90,6 +90,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
             },
             env: env_from_sql(22, r.get(22)?)?,
             run_as: r.get(23)?,
+            slurm: None,
             enforced: r
                 .get::<_, Option<String>>(24)?
                 .and_then(|t| serde_json::from_str(&t).ok())
@@ -148,6 +149,21 @@ pub fn find_idempotent(
         .query_row([user, key], from_row)
         .optional()?
         .map(|r| r.job))
+}
+
+/// The digest of job `id`'s upload (see `input_digest` in the schema), if it has one.
+pub fn input_digest(conn: &Connection, id: JobId) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT input_digest FROM jobs WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+pub fn set_input_digest(conn: &Connection, id: JobId, digest: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE jobs SET input_digest = ?2 WHERE id = ?1")?
+        .execute(rusqlite::params![id, digest])?;
+    Ok(())
 }
 
 /// Newest first, filtered, at most `limit` (default 50).

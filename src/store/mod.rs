@@ -27,7 +27,7 @@ pub use tokens::*;
 use crate::job::{JobId, JobState};
 use rusqlite::{Connection, ErrorCode};
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,19 @@ struct Health {
     /// When the call now holding the connection started (ms on `epoch`), 0 when idle.
     busy_since_ms: AtomicI64,
     epoch: EpochInstant,
+    /// Outcomes of finished runs that a write has refused and that are still being retried
+    /// ([`Store::owe_outcome`]). While any is owed, `/health` is 503 even if some other write
+    /// went through meanwhile: a job's end is not durable yet.
+    owed: AtomicUsize,
+}
+
+/// One outcome not yet durable; `/health` counts it until this is dropped.
+pub struct OwedOutcome(Arc<Health>);
+
+impl Drop for OwedOutcome {
+    fn drop(&mut self) {
+        self.0.owed.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 struct Failure {
@@ -201,6 +214,13 @@ impl Store {
         });
     }
 
+    /// Marks one run's outcome as owed to the store (a write of it failed and will be
+    /// retried) until the returned guard is dropped.
+    pub fn owe_outcome(&self) -> OwedOutcome {
+        self.health.owed.fetch_add(1, Ordering::Relaxed);
+        OwedOutcome(self.health.clone())
+    }
+
     /// Forgets the failure recorded by [`Store::note_failure`].
     pub fn clear_failure(&self) {
         let mut slot = self
@@ -229,6 +249,13 @@ impl Store {
     /// (where `SELECT 1` would pass on a damaged file), on its own connection and with a
     /// time limit; and it reports a recorded failure, or a call stuck on the connection.
     pub async fn health(&self) -> Result<(), String> {
+        let owed = self.health.owed.load(Ordering::Relaxed);
+        if owed > 0 {
+            let last = self.last_error().unwrap_or_else(|| "retrying".into());
+            return Err(format!(
+                "{owed} finished job(s) whose outcome is not recorded yet: {last}"
+            ));
+        }
         if let Some(what) = self.last_error() {
             return Err(what);
         }

@@ -93,6 +93,11 @@ ALTER TABLE jobs ADD COLUMN enforced TEXT;
 ALTER TABLE jobs ADD COLUMN peak_memory_bytes INTEGER;
 ALTER TABLE jobs ADD COLUMN cpu_ms INTEGER;
 "#,
+    r#"
+-- The archive::tree_digest of a job's upload, kept for jobs submitted with an idempotency key
+-- (NULL otherwise): a reuse of the key for other content is refused (409).
+ALTER TABLE jobs ADD COLUMN input_digest TEXT;
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod pki;
+pub mod pty;
 pub mod seed;
 pub mod worker;
 

@@ -242,8 +242,11 @@ impl Native {
     /// A payload's state as the node reports it: record the start, collect the end, discard
     /// what is not the current attempt of a job on this node.
     async fn on_payload(&mut self, info: PayloadInfo) {
-        if info.job.is_none() {
+        let Some(job) = info.job else {
             return; // sent through the seed's /submit by someone else: not ours
+        };
+        if let Some(slurm) = &info.slurm {
+            self.live.slurm(job, slurm.clone());
         }
         let payload = info.id.to_string();
         let key = payload.clone();

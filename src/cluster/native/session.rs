@@ -82,9 +82,11 @@ impl Native {
                     host,
                     payloads,
                     sent_ms,
+                    backend,
                     ..
                 } => {
                     greeted = true;
+                    self.live.backend(backend);
                     // Renewed before the node is reachable (`alive`): the scheduler may push to
                     // it from then on. No requeue can happen before `alive` records this line:
                     // only the link loop requeues, once this session is over.
