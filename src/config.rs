@@ -97,7 +97,8 @@ max_attempts = 3            # runs tried when the daemon or a node dies under a 
 # ask for (`jobo submit --timeout 10m --memory 2G --cpus 1.5 --pids 256`; more is refused)
 # unless a max_ key sets a higher maximum. Unset: no default, and any request is taken.
 # The timeout is enforced (SIGTERM, then SIGKILL after kill_grace; the job ends timed_out);
-# memory, cpus and pids are recorded with the job as requested, not enforced yet.
+# memory, cpus and pids by the job's cgroup ([local_worker] cgroups), memory else by
+# RLIMIT_AS; jobo status ID says how each was held.
 # timeout = "1h"            # wall-clock limit
 # max_timeout = "4h"
 # memory = "2G"             # sizes: 512M, 2G, 1.5G (binary units)
@@ -116,6 +117,10 @@ max_attempts = 3            # runs tried when the daemon or a node dies under a 
 # lang = "C.UTF-8"
 # tz = "Europe/Amsterdam"
 # env = ["OMP_NUM_THREADS", "MY_*"]
+# No network for its jobs: each runs in a network namespace of its own, with only a loopback
+# interface (no host address, 127.0.0.1 included). Needs a root jobod (or node); elsewhere
+# the jobs have the host's network, and jobo status says it was not applied.
+# network = "none"            # default "host"
 
 # The script validator: run.sh is checked at submit (400 naming the rule and line) and again
 # on the node. A sanity check, not a sandbox. Rules and categories: see the README.
@@ -343,6 +348,8 @@ pub struct ServiceConfig {
     pub lang: String,
     pub tz: Option<String>,
     pub env: Vec<String>,
+    /// `"none"`: each run in a network namespace of its own (src/netns.rs).
+    pub network: crate::api::Network,
     // The script validator (src/validator/).
     pub validator: bool,
     pub allow_rules: Vec<String>,
@@ -376,6 +383,7 @@ impl Default for ServiceConfig {
             lang: jobenv::DEFAULT_LANG.into(),
             tz: None,
             env: Vec::new(),
+            network: crate::api::Network::Host,
             validator: true,
             allow_rules: Vec::new(),
             allow: Vec::new(),

@@ -61,6 +61,12 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         ),
     }
     crate::cgroup::init(config.local_worker.cgroups);
+    crate::netns::init(
+        config
+            .services
+            .values()
+            .any(|s| s.network == crate::api::Network::Off),
+    );
     // Before the store is touched, so a wrong --socket-group or run_as fails fast.
     let access = paths::SocketAccess::resolve(opts.system, opts.socket_group.as_deref())?;
     let accounts = run_as::check_services(&config)?;

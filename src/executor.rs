@@ -11,7 +11,7 @@
 //! that has taken on that user's credentials for the spawn ([`crate::as_user`]), so it still
 //! starts with `posix_spawn` and the daemon is never forked.
 
-use crate::api::{Enforced, Usage};
+use crate::api::{Enforced, Network, NetworkIsolation, Usage};
 use crate::as_user::Switched;
 use crate::cgroup::{self, Caps, Support, v1::JobCgroup};
 use crate::jobenv::RunEnv;
@@ -19,6 +19,7 @@ use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
 use crate::process;
 use crate::run_as::RunAs;
+use crate::rusage::Exit;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -47,6 +48,9 @@ pub struct RunSpec {
     pub max_output: Option<u64>,
     /// Memory, CPUs and pids the run is held to.
     pub caps: Caps,
+    /// The service's `network`: `Off` runs it in a network namespace of its own
+    /// (src/netns.rs).
+    pub network: Network,
 }
 
 /// How a run ended.
@@ -140,11 +144,25 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     // there; then, as the account, on this thread only, the child is started as that user
     // (entering the work dir as that user too), without forking the daemon.
     let entered = cgroup.as_ref().map(JobCgroup::enter).transpose()?;
-    let as_user = spec.run_as.account().map(Switched::to).transpose()?;
-    let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
-    drop(as_user);
+    let mut start = || {
+        let as_user = spec.run_as.account().map(Switched::to).transpose()?;
+        let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+        drop(as_user);
+        spawned
+    };
+    // No network: spawned from a thread in a fresh network namespace (before it switches
+    // users: making one needs root).
+    let isolation = isolation(spec.network);
+    let spawned = match isolation {
+        Some(NetworkIsolation::Namespace) => crate::netns::spawn_isolated(start),
+        _ => start(),
+    };
     drop(entered);
     let mut child = spawned?;
+    let enforced = Enforced {
+        network: isolation,
+        ..enforced
+    };
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
@@ -171,6 +189,15 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         cgroup,
         enforced,
     })
+}
+
+/// What `network` gets a run here: none asked for, a namespace, or not possible here.
+fn isolation(network: Network) -> Option<NetworkIsolation> {
+    match network {
+        Network::Host => None,
+        Network::Off if crate::netns::support().is_ok() => Some(NetworkIsolation::Namespace),
+        Network::Off => Some(NetworkIsolation::NotApplied),
+    }
 }
 
 /// Why a run could not start, in words that say what to do: a work dir the run's account cannot
@@ -247,15 +274,23 @@ impl Running {
                 None => std::future::pending().await,
             }
         };
-        let outcome = tokio::select! {
-            status = self.child.wait() => Outcome::Exited(exit_code(status)),
-            _ = cancel.cancelled() => { self.terminate(spec.kill_grace).await; Outcome::Cancelled }
-            _ = timeout => { self.terminate(spec.kill_grace).await; Outcome::TimedOut }
+        // What run.sh used, read at its exit before it is reaped (src/rusage.rs), where no
+        // cgroup measures the whole job.
+        let exit = self
+            .cgroup
+            .is_none()
+            .then(|| Exit::watch(self.pid))
+            .flatten();
+        let exit = exit.as_ref();
+        let (outcome, rusage) = tokio::select! {
+            (status, used) = waited(&mut self.child, exit) => (Outcome::Exited(exit_code(status)), used),
+            _ = cancel.cancelled() => (Outcome::Cancelled, self.terminate(spec.kill_grace, exit).await),
+            _ = timeout => (Outcome::TimedOut, self.terminate(spec.kill_grace, exit).await),
         };
         // Background children outlive run.sh only until here, as a container's do.
         process::kill_group_and_wait(self.pid, Duration::from_secs(5)).await;
         // And what left the group (setsid, double fork): everything in the job's cgroup.
-        let mut usage = Usage::default();
+        let mut usage = rusage.unwrap_or_default();
         let mut outcome = outcome;
         if let Some(cg) = &self.cgroup {
             if !cg.kill_all(Duration::from_secs(10)).await {
@@ -264,7 +299,7 @@ impl Running {
                     spec.job_id
                 );
             }
-            usage = cg.usage();
+            usage = cg.usage().or(usage);
             if let Outcome::Exited(code) = outcome
                 && code != 0
                 && cg.oom_killed()
@@ -279,14 +314,15 @@ impl Running {
         (outcome, usage)
     }
 
-    async fn terminate(&mut self, grace: Duration) {
+    /// Ends the run's process group (SIGTERM, SIGKILL after `grace`); returns what run.sh used.
+    async fn terminate(&mut self, grace: Duration, exit: Option<&Exit>) -> Option<Usage> {
         process::kill_group(self.pid, libc::SIGTERM);
-        if tokio::time::timeout(grace, self.child.wait())
-            .await
-            .is_err()
-        {
-            process::kill_group(self.pid, libc::SIGKILL);
-            let _ = self.child.wait().await;
+        match tokio::time::timeout(grace, waited(&mut self.child, exit)).await {
+            Ok((_, used)) => used,
+            Err(_) => {
+                process::kill_group(self.pid, libc::SIGKILL);
+                waited(&mut self.child, exit).await.1
+            }
         }
     }
 }
@@ -296,6 +332,18 @@ impl Drop for Running {
         // Reaped by the runtime by now (or to be, with the child handle): no orphan of ours.
         process::forget_own(self.pid);
     }
+}
+
+/// Waits for `child` to exit and reaps it; with `exit`, reads what it used first.
+async fn waited(
+    child: &mut Child,
+    exit: Option<&Exit>,
+) -> (std::io::Result<std::process::ExitStatus>, Option<Usage>) {
+    let used = match exit {
+        Some(e) => e.usage().await,
+        None => None,
+    };
+    (child.wait().await, used)
 }
 
 fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> i32 {

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod local;
 pub mod logs;
 pub mod metrics;
+pub mod netns;
 pub mod node;
 pub mod paths;
 pub mod perms;
@@ -39,6 +40,7 @@ pub mod protocol;
 pub mod queue;
 pub mod reload;
 pub mod run_as;
+pub mod rusage;
 pub mod scheduler;
 pub mod secret;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.

@@ -118,7 +118,9 @@ fn added_worker_becomes_healthy_and_its_token_never_shows() {
         "URL",
         "SERVICES",
         "SLOTS",
-        "LOAD",
+        "FREE",
+        "HOST CPU",
+        "HOST MEMORY",
         "STATE",
         "LAST HEARTBEAT",
         "DONE",
@@ -141,6 +143,112 @@ fn added_worker_becomes_healthy_and_its_token_never_shows() {
         ("the jobod log", d.log().as_str()),
     ] {
         assert!(!text.contains(TOKEN), "the token shows in {what}:\n{text}");
+    }
+}
+
+/// The host's CPU use over `window`, in percent, from `/proc/stat` (as the node measures it).
+fn host_cpu_over(window: Duration) -> f64 {
+    let read = || -> (u64, u64) {
+        let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()
+            .expect("cpu line")
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        // idle + iowait are idle; guest and guest_nice are counted in user and nice already.
+        let total: u64 = cpu.iter().take(8).sum();
+        (total, cpu[3] + cpu[4])
+    };
+    let (t0, i0) = read();
+    std::thread::sleep(window);
+    let (t1, i1) = read();
+    let total = (t1 - t0).max(1) as f64;
+    100.0 * (total - (i1 - i0) as f64) / total
+}
+
+fn mem_total_bytes() -> u64 {
+    let info = std::fs::read_to_string("/proc/meminfo").expect("/proc/meminfo");
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .expect("MemTotal");
+    let kb: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .expect("kB")
+        .parse()
+        .expect("a number");
+    kb * 1024
+}
+
+/// A node reports its host's CPU and memory use (sampled in the background) and the server
+/// its slots: an idle node has every slot free, and a low CPU figure when its host is quiet
+/// (the figure is the host's, whatever else runs there); a busy one shows its slots used and
+/// its host's CPU busy.
+#[test]
+fn an_idle_node_has_its_slots_free_and_a_busy_one_shows_them_used() {
+    let w = Worker::start(&[]);
+    // Every job on the node.
+    let d = Daemon::builder()
+        .config(&format!("[local_worker]\nenabled = false\n{CONFIG}"))
+        .start();
+    let id = add(&d, &w)["id"].clone();
+    let idle = wait_for_node(&d, &id, "healthy with its host's load", |n| {
+        n["state"] == "healthy" && n["host"].is_object()
+    });
+    assert_eq!(idle["used"], 0, "{idle}");
+    assert_eq!(idle["free_slots"], 2, "{idle}");
+    let host = &idle["host"];
+    assert_eq!(host["memory_total_bytes"], mem_total_bytes(), "{idle}");
+    let used = host["memory_used_bytes"].as_u64().expect("memory used");
+    assert!(used > 0 && used < mem_total_bytes(), "{idle}");
+    let cpu = host["cpu_percent"].as_f64().expect("cpu");
+    assert!((0.0..=100.0).contains(&cpu), "{idle}");
+    assert_eq!(idle["load"], host["cpu_percent"], "{idle}");
+
+    // Low when the host is quiet: measured here, then read from a beat sent after that.
+    let quiet = host_cpu_over(Duration::from_secs(2));
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let later = wait_for_node(&d, &id, "heard from again", |n| {
+        n["last_heartbeat"].as_i64().is_some_and(|t| t > after)
+    });
+    let cpu = later["host"]["cpu_percent"].as_f64().expect("cpu");
+    if quiet < 30.0 {
+        assert!(
+            cpu < 60.0,
+            "an idle node on a quiet host ({quiet:.0} %) reads {cpu} %"
+        );
+    } else {
+        println!("the host is busy ({quiet:.0} % CPU): not checking that an idle node reads low");
+    }
+    let table = d.jobo_ok(&["node", "ls"]);
+    let row = table.lines().find(|l| l.contains(&w.url())).expect("a row");
+    assert!(
+        row.contains("0/2") && row.contains("GiB") && row.contains('%'),
+        "{table}"
+    );
+
+    // Busy: both slots taken, one job keeping every CPU of the host busy.
+    let busy = "for _ in $(seq $(nproc)); do (end=$((SECONDS + 6)); \
+                while [ $SECONDS -lt $end ]; do :; done) & done; wait\n";
+    let spin = common::job_dir(&d.work(), "spin", &[("run.sh", busy)]);
+    let nap = common::job_dir(&d.work(), "nap", &[("run.sh", "sleep 6\n")]);
+    let jobs = [d.submit(&spin, "example"), d.submit(&nap, "example")];
+    let busy = wait_for_node(&d, &id, "busy on every slot and CPU", |n| {
+        n["used"] == 2 && n["host"]["cpu_percent"].as_f64().is_some_and(|c| c >= 75.0)
+    });
+    assert_eq!(busy["free_slots"], 0, "{busy}");
+    let table = d.jobo_ok(&["node", "ls"]);
+    let row = table.lines().find(|l| l.contains(&w.url())).expect("a row");
+    assert!(row.contains("2/2"), "{table}");
+    for job in jobs {
+        d.jobo_ok(&["cancel", &job.to_string()]);
     }
 }
 

@@ -202,6 +202,9 @@ fn a_seed_run_past_its_timeout_is_killed() {
     let job = d.wait_until(id, "timed_out", &|| logs(&d, &w));
     assert_eq!(job["state"], "timed_out", "{job}\n{}", logs(&d, &w));
     assert_eq!(job["reason"], "timed out after 1s", "{job}");
+    // This side's timer held it, and the record says so (nothing else: the seed takes none).
+    assert_eq!(job["enforced"]["timeout"], true, "{job}");
+    assert_eq!(job["enforced"]["memory"], serde_json::Value::Null, "{job}");
     eventually(&d, &w, "the run's processes gone", || {
         processes_under(w.root()).is_empty()
     });

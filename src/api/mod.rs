@@ -101,7 +101,7 @@ impl std::fmt::Display for Mechanism {
 }
 
 /// The limits a run was held to, each with its mechanism (`None`: not enforced).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Enforced {
     /// The wall-clock timeout (jobo's own timer); false before the job ran.
     #[serde(default)]
@@ -112,13 +112,51 @@ pub struct Enforced {
     /// What ends the whole job at cancel, timeout and its end; `None`: its process group only
     /// (a `setsid` child can escape that).
     pub kill: Option<Mechanism>,
+    /// Whether a run of a service with `network = "none"` was cut off the network (none: its
+    /// service does not ask for that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkIsolation>,
 }
 
-/// What a run used (`None`: not measured: no cgroup to read it from).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// A service's network for its jobs (`network` in `jobod.toml`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    /// The host's network, as any process of the run's user has.
+    #[default]
+    Host,
+    /// No network: a network namespace of the run's own, loopback only (src/netns.rs).
+    #[serde(rename = "none")]
+    Off,
+}
+
+/// What became of `network = "none"` for one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkIsolation {
+    /// It ran in a fresh network namespace of its own, with only a loopback interface.
+    Namespace,
+    /// Where it ran, no network namespace could be made (jobod not root): it had the host's
+    /// network.
+    NotApplied,
+}
+
+/// What a run used: from its cgroup (every process of the job), else from the kernel's
+/// rusage of `run.sh` and what it waited for (src/rusage.rs). `None`: not measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Usage {
     pub peak_memory_bytes: Option<u64>,
     pub cpu_ms: Option<u64>,
+}
+
+impl Usage {
+    /// Each measure of `self`, else of `other` (a cgroup's, else the rusage of run.sh).
+    pub fn or(self, other: Usage) -> Usage {
+        Usage {
+            peak_memory_bytes: self.peak_memory_bytes.or(other.peak_memory_bytes),
+            cpu_ms: self.cpu_ms.or(other.cpu_ms),
+        }
+    }
 }
 
 /// A service as `GET /v1/services` lists it.
@@ -238,9 +276,17 @@ pub struct Node {
     /// Empty: every service (the embedded worker).
     pub services: Vec<String>,
     pub slots: usize,
+    /// Slots taken by jobs placed there (dispatched or running).
     pub used: usize,
-    /// CPU use in percent, as the node last reported it.
+    /// Slots free for more jobs: `slots - used`.
+    #[serde(default)]
+    pub free_slots: usize,
+    /// Its host's CPU use in percent, as the node last reported it (`host.cpu_percent`).
     pub load: Option<f32>,
+    /// Its host's CPU and memory use, as the node last reported them: the host's, whatever
+    /// runs there besides the node (src/node/load.rs).
+    #[serde(default)]
+    pub host: Option<HostLoad>,
     pub state: NodeState,
     /// Takes no new jobs (also while unreachable, when `state` says that).
     pub draining: bool,
@@ -253,6 +299,15 @@ pub struct Node {
     pub jobs_done: u64,
     /// Declared in `jobod.toml` (change it there, not with `jobo node rm`).
     pub from_config: bool,
+}
+
+/// A node's host: CPU use over the node's last sampling window, and memory in use.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct HostLoad {
+    pub cpu_percent: f32,
+    /// Memory in use (total less what is available).
+    pub memory_used_bytes: u64,
+    pub memory_total_bytes: u64,
 }
 
 /// `GET /v1/system`: what `jobo system info` shows.

@@ -117,19 +117,19 @@ pub const OPERATIONS: &[Operation] = &[
                 "memory",
                 In::Query,
                 "string",
-                "Memory to request, e.g. 2G; recorded, not enforced yet.",
+                "Memory to request, e.g. 2G; held by the job's cgroup, else by RLIMIT_AS (the job's `enforced` says which).",
             ),
             (
                 "cpus",
                 In::Query,
                 "string",
-                "CPUs to request, e.g. 1.5; recorded, not enforced yet.",
+                "CPUs to request, e.g. 1.5; held by the job's cgroup where it has one (the job's `enforced` says).",
             ),
             (
                 "pids",
                 In::Query,
                 "string",
-                "Processes to request; recorded, not enforced yet.",
+                "Processes to request; held by the job's cgroup where it has one (the job's `enforced` says).",
             ),
             (
                 "env",

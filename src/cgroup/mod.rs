@@ -127,6 +127,7 @@ pub fn enforced_by(support: &Support, caps: &Caps) -> Enforced {
                 cpus: on("cpu", caps.cpus.is_some()),
                 pids: on("pids", caps.pids.is_some()),
                 kill: Some(Mechanism::CgroupV1),
+                network: None,
             }
         }
         Support::Rlimits(_) => Enforced {
@@ -135,6 +136,7 @@ pub fn enforced_by(support: &Support, caps: &Caps) -> Enforced {
             cpus: None,
             pids: None,
             kill: None,
+            network: None,
         },
     }
 }

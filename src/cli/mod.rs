@@ -78,13 +78,13 @@ pub struct SubmitArgs {
     /// Wall-clock limit of the run, e.g. 90s, 15m, 2h (at most the service's maximum)
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
-    /// Memory to request, e.g. 512M, 2G (recorded; not enforced yet)
+    /// Memory to request, e.g. 512M, 2G (held by the job's cgroup, else by RLIMIT_AS)
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<String>,
-    /// CPUs to request, e.g. 1.5 (recorded; not enforced yet)
+    /// CPUs to request, e.g. 1.5 (held by the job's cgroup, where it has one)
     #[arg(long, value_name = "N")]
     pub cpus: Option<String>,
-    /// Processes to request (recorded; not enforced yet)
+    /// Processes to request (held by the job's cgroup, where it has one)
     #[arg(long, value_name = "N")]
     pub pids: Option<String>,
     /// An environment variable for the job, KEY=VALUE (repeatable; the service must allow KEY)

@@ -1,7 +1,7 @@
 //! How the CLI shows things: tables, job details, sizes, times and JSON (progress bars are in
 //! `progress.rs`).
 
-use crate::api::{Enforced, Job, Limits, Mechanism, Node, Token};
+use crate::api::{Enforced, Job, Limits, Mechanism, NetworkIsolation, Node, Token};
 use crate::limits::size;
 use crate::store::now_ms;
 use comfy_table::{Table, presets};
@@ -93,7 +93,9 @@ pub fn nodes_table(nodes: &[Node]) -> String {
         "BACKEND",
         "SERVICES",
         "SLOTS",
-        "LOAD",
+        "FREE",
+        "HOST CPU",
+        "HOST MEMORY",
         "STATE",
         "LAST HEARTBEAT",
         "DONE",
@@ -110,7 +112,18 @@ pub fn nodes_table(nodes: &[Node]) -> String {
                 n.services.join(",")
             },
             format!("{}/{}", n.used, n.slots),
-            n.load.map_or("-".into(), |l| format!("{l:.0}%")),
+            n.free_slots.to_string(),
+            n.host
+                .map(|h| h.cpu_percent)
+                .or(n.load)
+                .map_or("-".into(), |l| format!("{l:.0}%")),
+            n.host.map_or("-".into(), |h| {
+                format!(
+                    "{} / {}",
+                    size::format(h.memory_used_bytes),
+                    size::format(h.memory_total_bytes)
+                )
+            }),
             n.state.as_str().to_string(),
             n.last_heartbeat.map_or("-".into(), ago),
             n.jobs_done.to_string(),
@@ -185,6 +198,20 @@ fn kill(j: &Job) -> String {
     }
 }
 
+/// The network its last run had: `network = "none"` of its service, and whether that held.
+fn network(j: &Job) -> String {
+    match (j.enforced.network, j.started_at.is_some()) {
+        (Some(NetworkIsolation::Namespace), _) => {
+            "none (enforced, a network namespace of its own)".into()
+        }
+        (Some(NetworkIsolation::NotApplied), _) => {
+            "the host's: network = \"none\" not enforced where it ran".into()
+        }
+        (None, true) => "the host's".into(),
+        (None, false) => "-".into(),
+    }
+}
+
 fn env(vars: &crate::jobenv::Vars) -> String {
     if vars.is_empty() {
         return "-".into();
@@ -227,6 +254,7 @@ pub fn job_detail(j: &Job) -> String {
             requested_limits(&j.requested_limits, &j.enforced, j.started_at.is_some()),
         ),
         ("killed by", kill(j)),
+        ("network", network(j)),
         (
             "peak memory",
             opt(j.usage.peak_memory_bytes.map(size::format)),

@@ -3,6 +3,7 @@
 //! a node never touches a job that has moved on.
 
 use super::requeue;
+use crate::api::Enforced;
 use crate::core::Core;
 use crate::job::JobState;
 use crate::store::{self, Record, StoreError, now_ms};
@@ -44,11 +45,14 @@ pub async fn if_current(
     }
 }
 
-/// The node says the run started.
-pub async fn started(core: &Core, rec: &Record) {
+/// The node says the run started, and how it holds it if it says.
+pub async fn started(core: &Core, rec: &Record, enforced: Option<Enforced>) {
     if_current(core, rec, true, |tx, now| {
         store::transition(tx, now.job.id, JobState::Running, |r| {
-            r.job.started_at = Some(now_ms())
+            r.job.started_at = Some(now_ms());
+            if let Some(enforced) = enforced {
+                r.job.enforced = enforced;
+            }
         })
     })
     .await

@@ -15,6 +15,7 @@
 
 use super::node::Node;
 use super::remote::{RemoteError, retry};
+use crate::api::{Enforced, Usage};
 use crate::archive::{self, ArchiveError};
 use crate::core::Core;
 use crate::job::JobState;
@@ -30,6 +31,9 @@ pub struct Outcome {
     pub state: JobState,
     pub exit_code: Option<i32>,
     pub reason: Option<String>,
+    /// How the run was held and what it used, as its node reported (none: not reported).
+    pub enforced: Option<Enforced>,
+    pub usage: Option<Usage>,
 }
 
 impl Outcome {
@@ -44,6 +48,8 @@ impl Outcome {
             state,
             exit_code: info.exit_code,
             reason,
+            enforced: info.enforced.clone(),
+            usage: info.usage.clone(),
         }
     }
 }
@@ -219,6 +225,12 @@ pub async fn finish(
                 r.job.exit_code = outcome.exit_code;
                 r.job.reason = outcome.reason;
                 r.job.output_bytes = output_bytes;
+                if let Some(enforced) = outcome.enforced {
+                    r.job.enforced = enforced;
+                }
+                if let Some(usage) = outcome.usage {
+                    r.job.usage = usage;
+                }
             })?;
             tx.commit()?;
             Ok(Some((rec, dir)))

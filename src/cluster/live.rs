@@ -18,6 +18,8 @@ pub struct Live {
     pub reachable: bool,
     /// CPU use in percent, as the node last reported it.
     pub load: Option<f32>,
+    /// Its host's CPU and memory use, as the node last reported them.
+    pub host: Option<crate::api::HostLoad>,
     /// Unix milliseconds of the last sign of life.
     pub seen_ms: Option<i64>,
     /// Where the node runs its payloads, as its last hello said.
@@ -65,6 +67,13 @@ impl Liveness {
             }
         });
         back
+    }
+
+    /// The node's report of its host (nodes that send none keep the last one).
+    pub fn host(&mut self, host: Option<crate::api::HostLoad>) {
+        if host.is_some() {
+            self.view.send_modify(|live| live.host = host);
+        }
     }
 
     /// The node said where it runs its payloads.

@@ -315,14 +315,17 @@ async fn list(
         .await?;
     let mut nodes = Vec::new();
     if let Some(slots) = local_slots {
+        let in_use = used.get(&Placement::Local).copied().unwrap_or(0);
         nodes.push(api::Node {
             id: 0,
             name: Placement::LOCAL.into(),
             url: Placement::LOCAL.into(),
             services: Vec::new(),
             slots,
-            used: used.get(&Placement::Local).copied().unwrap_or(0),
+            used: in_use,
+            free_slots: slots.saturating_sub(in_use),
             load: None,
+            host: None,
             state: NodeState::Healthy,
             draining: false,
             protocol: NodeProtocol::Native,
@@ -335,13 +338,16 @@ async fn list(
     for row in rows {
         let place = Placement::Node(row.name.clone());
         let live = cluster.get(&row.name).map(|n| (n.state(), n.live()));
-        let (state, load, seen, backend) = match live {
-            Some((state, live)) => (state, live.load, live.seen_ms, live.backend),
-            None => (NodeState::Unreachable, None, None, None),
+        let (state, load, host, seen, backend) = match live {
+            Some((state, live)) => (state, live.load, live.host, live.seen_ms, live.backend),
+            None => (NodeState::Unreachable, None, None, None, None),
         };
+        let in_use = used.get(&place).copied().unwrap_or(0);
         nodes.push(api::Node {
             id: row.id,
-            used: used.get(&place).copied().unwrap_or(0),
+            used: in_use,
+            free_slots: row.slots.saturating_sub(in_use),
+            host,
             jobs_done: done.get(&place).copied().unwrap_or(0),
             name: row.name,
             url: row.url,

@@ -4,9 +4,9 @@
 //! `timeout`, `memory`, … when no maximum is set) is refused; what a job does not ask for is
 //! the service's default. The result is stored with the job as its *requested* limits.
 //!
-//! Of these only the timeout is enforced today (by the executor, capped again at run time by
-//! the service's current maximum); memory, CPUs and pids are recorded, not yet enforced. The
-//! output cap (`max_output`, [`output`]) is the service's alone and is enforced at the end
+//! The timeout is enforced by the executor (capped again at run time by the service's current
+//! maximum); memory, CPUs and pids by the run's cgroup where it has one, memory else by
+//! `RLIMIT_AS` (src/cgroup/; the job's `enforced` says what held). The output cap (`max_output`, [`output`]) is the service's alone and is enforced at the end
 //! of the run.
 
 pub mod output;

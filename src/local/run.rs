@@ -72,6 +72,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         env: RunEnv::of(service, &job.env),
         max_output: job.requested_limits.output_bytes,
         caps: crate::cgroup::Caps::of(&job.requested_limits),
+        network: service.map(|s| s.network).unwrap_or_default(),
     };
     if cancel.is_cancelled() {
         record(worker, id, JobState::Cancelled, |r| {

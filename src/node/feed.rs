@@ -36,6 +36,7 @@ pub fn response(node: Arc<Node>, beat: Duration) -> Response<Body> {
     let hello = FeedEvent::Hello {
         slots: node.payloads.slots(),
         load: node.load.percent(),
+        host: node.load.host(),
         payloads,
         backend: node.payloads.backend(),
         sent_ms: Some(lease::now_ms()),
@@ -74,6 +75,7 @@ async fn pump(
             },
             _ = beats.tick() => FeedEvent::Beat {
                 load: node.load.percent(),
+                host: node.load.host(),
                 running: node.payloads.running(),
                 sent_ms: Some(lease::now_ms()),
             },

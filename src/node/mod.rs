@@ -113,7 +113,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         allowed,
         limits: http::upload::UploadLimits::new(&defaults),
         tmp: data.tmp(),
-        load: Load::new(),
+        load: Load::start(shutdown.clone()),
         shutdown: shutdown.clone(),
     });
     if opts.allow_seed_without_token {
@@ -140,6 +140,7 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         payloads.backend().as_str()
     );
     crate::cgroup::init(opts.cgroups);
+    crate::netns::init(false);
     let accept = tokio::spawn(accept_loop(node, listener, tls, shutdown.clone()));
 
     stop.wait().await;

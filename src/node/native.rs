@@ -153,6 +153,7 @@ fn run_settings(q: &PushQuery) -> Result<RunSettings, ApiError> {
             cpus: q.cpus,
             pids: q.pids,
         },
+        network: q.network.unwrap_or_default(),
         validator,
     })
 }

@@ -80,6 +80,8 @@ pub struct RunSettings {
     pub max_output: Option<u64>,
     /// Memory, CPUs and pids the run is held to.
     pub caps: crate::cgroup::Caps,
+    /// The service's `network` (`Off`: a network namespace of the run's own).
+    pub network: crate::api::Network,
     /// None: the validator is off for this payload.
     pub validator: Option<Arc<Validator>>,
 }
@@ -92,6 +94,7 @@ impl Default for RunSettings {
             env: RunEnv::default(),
             max_output: None,
             caps: Default::default(),
+            network: Default::default(),
             validator: validator::builtin(),
         }
     }
@@ -106,6 +109,8 @@ impl Order {
             state,
             exit_code: None,
             reason: None,
+            enforced: None,
+            usage: None,
             slurm: None,
         }
     }
@@ -339,6 +344,7 @@ impl Payloads {
             env: how.env,
             max_output: how.max_output,
             caps: how.caps,
+            network: how.network,
         };
         let report = Reporter {
             info: tx,

@@ -113,6 +113,11 @@ pub struct Reporter {
 }
 
 impl Reporter {
+    /// Notes how the run is held or what it used, for the next state change to carry.
+    fn note(&self, change: impl FnOnce(&mut PayloadInfo)) {
+        self.info.send_modify(change);
+    }
+
     pub(super) fn set(&self, state: PayloadState, exit_code: Option<i32>, reason: Option<String>) {
         self.info.send_modify(|i| {
             i.state = state;
@@ -252,9 +257,12 @@ async fn execute(
     if let Some(f) = fence {
         f.spawned(running.pid);
     }
+    let enforced = running.enforced.clone();
+    report.note(|i| i.enforced = Some(enforced));
     report.set(PayloadState::Running, None, None);
     tracing::info!("payload {} running (pid {})", name(spec), running.pid);
-    let (outcome, _usage) = running.wait(spec, cancel).await;
+    let (outcome, usage) = running.wait(spec, cancel).await;
+    report.note(|i| i.usage = Some(usage));
     if let Some(f) = fence {
         f.ended();
     }

@@ -82,6 +82,12 @@ pub struct PayloadInfo {
     pub exit_code: Option<i32>,
     /// Why it failed or was killed, in a few words.
     pub reason: Option<String>,
+    /// How the run is held, once it started (none from nodes older than this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforced: Option<crate::api::Enforced>,
+    /// What the run used, once it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::api::Usage>,
     /// Its Slurm batch job, on a node with the Slurm backend (`jobod worker --backend slurm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<SlurmJob>,
@@ -158,7 +164,11 @@ pub enum FeedEvent {
     /// small however many of those a node keeps).
     Hello {
         slots: usize,
+        /// The host's CPU use in percent (also in `host`, for servers that know it).
         load: f32,
+        /// The host's CPU and memory use (none from older nodes, and before the first sample).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<crate::api::HostLoad>,
         payloads: Vec<PayloadInfo>,
         /// Where the node runs its payloads (absent from older nodes: local).
         #[serde(default)]
@@ -172,6 +182,8 @@ pub enum FeedEvent {
     /// Still alive; sent every `beat_ms`.
     Beat {
         load: f32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<crate::api::HostLoad>,
         running: usize,
         /// The node's clock when it wrote the line (see [`LeaseRenewal::sent_ms`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]

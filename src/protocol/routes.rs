@@ -203,6 +203,9 @@ pub struct PushQuery {
     /// The job's limit on processes and threads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<u64>,
+    /// The service's `network`; none: the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::api::Network>,
     /// The service's script validator settings ([`crate::validator::Settings`]) as JSON;
     /// none: the built-in rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +279,7 @@ mod tests {
             memory: None,
             cpus: None,
             pids: None,
+            network: None,
             validator: None,
             run_as: Some("jobo-run".into()),
         };

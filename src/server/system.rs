@@ -48,7 +48,10 @@ async fn describe(ctx: &Ctx, who: &Caller) -> Result<SystemInfo, ApiError> {
             "{} (jobod's own user)",
             crate::paths::user_name(ctx.admin_uid)
         ),
-        enforces: crate::cgroup::describe(crate::cgroup::support()),
+        enforces: crate::cgroup::describe(crate::cgroup::support())
+            .into_iter()
+            .chain(crate::netns::describe())
+            .collect(),
         local_slots: local,
         nodes: nodes.len(),
         healthy_nodes: nodes

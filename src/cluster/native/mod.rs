@@ -270,7 +270,7 @@ impl Native {
         if info.state.is_done() {
             self.collect(rec, info);
         } else if info.state == PayloadState::Running {
-            attempt::started(&self.node.core, &rec).await;
+            attempt::started(&self.node.core, &rec, info.enforced).await;
         }
     }
 

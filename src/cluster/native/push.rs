@@ -34,6 +34,9 @@ pub async fn send(node: &Node, rec: &Record) -> Result<PayloadInfo, RemoteError>
         memory: job.requested_limits.memory_bytes,
         cpus: job.requested_limits.cpus,
         pids: job.requested_limits.pids,
+        network: service
+            .map(|s| s.network)
+            .filter(|n| *n != crate::api::Network::Host),
         validator: serde_json::to_string(&validator).ok(),
         run_as: Some(
             job.run_as

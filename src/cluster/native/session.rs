@@ -79,6 +79,7 @@ impl Native {
             match event {
                 FeedEvent::Hello {
                     load,
+                    host,
                     payloads,
                     sent_ms,
                     backend,
@@ -95,6 +96,7 @@ impl Native {
                             tracing::warn!("node {}: cannot renew its lease: {e}", node.name);
                         }
                     }
+                    self.live.host(host);
                     if self.live.alive(Some(load)) {
                         tracing::info!("node {} is reachable", node.name);
                     }
@@ -105,7 +107,13 @@ impl Native {
                     self.live.alive(None);
                     self.on_payload(payload).await;
                 }
-                FeedEvent::Beat { load, sent_ms, .. } => {
+                FeedEvent::Beat {
+                    load,
+                    host,
+                    sent_ms,
+                    ..
+                } => {
+                    self.live.host(host);
                     if self.live.alive(Some(load)) {
                         node.core.events.wake_scheduler();
                     }

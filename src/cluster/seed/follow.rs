@@ -3,7 +3,7 @@
 //! timeout, so this side enforces it, counted from dispatch while the node has not said
 //! `Running`.
 
-use super::outcome::{ended_by_us, is_final, outcome};
+use super::outcome::{ended_by_us, held, is_final, outcome};
 use super::results::{empty_results, finish, take};
 use crate::cluster::attempt;
 use crate::cluster::node::Node;
@@ -74,7 +74,7 @@ pub async fn poll(
         let ended = match answer {
             Ok(Retrieved::Status { word, .. }) if !is_final(&word) => {
                 if word == "Running" && rec.job.state == JobState::Dispatched {
-                    attempt::started(core, &rec).await;
+                    attempt::started(core, &rec, held()).await;
                 }
                 if word != last {
                     wait = FIRST_POLL;

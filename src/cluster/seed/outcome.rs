@@ -1,6 +1,7 @@
 //! How a run on a seed node ended, in the job's terms: from the seed's status word, the exit
 //! code the run itself recorded, and what this side did to it (a timeout, a cancel).
 
+use crate::api::Enforced;
 use crate::cluster::collect::Outcome;
 use crate::job::JobState;
 use std::time::Duration;
@@ -13,6 +14,15 @@ pub fn is_final(word: &str) -> bool {
         word,
         "Prepared" | "Running" | "Submitted" | "Queued" | "Processing"
     )
+}
+
+/// How a run on a seed node is held: by nothing of the node's own (it takes no limits and
+/// reports no usage); this side ends it at its timeout.
+pub fn held() -> Option<Enforced> {
+    Some(Enforced {
+        timeout: true,
+        ..Enforced::default()
+    })
 }
 
 /// How this side ended a run, if it did: killed for its timeout, or for a cancel.
@@ -33,6 +43,8 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
                 state: JobState::Succeeded,
                 exit_code: Some(exit_code.unwrap_or(0)),
                 reason: None,
+                enforced: held(),
+                usage: None,
             };
         }
         (_, Some(Ended::TimedOut(after)), _) => (
@@ -50,6 +62,8 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
                 state: JobState::Succeeded,
                 exit_code: Some(0),
                 reason: None,
+                enforced: held(),
+                usage: None,
             };
         }
         (_, None, Some(code)) => (
@@ -66,6 +80,8 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
         state,
         exit_code,
         reason,
+        enforced: held(),
+        usage: None,
     }
 }
 

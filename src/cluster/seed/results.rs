@@ -1,7 +1,7 @@
 //! Taking a seed run's files: its zip spooled to disk and unpacked as `work/`, its exit code
 //! read from the trap's file, and the outcome recorded with them like any remote run's.
 
-use super::outcome::{Ended, outcome};
+use super::outcome::{Ended, held, outcome};
 use crate::archive::{self, ArchiveError};
 use crate::cluster::attempt;
 use crate::cluster::collect::{self, Outcome};
@@ -65,7 +65,7 @@ pub async fn take(
                 // which go on: follow it until it writes its exit code (or its timeout, a
                 // cancel or the node's loss ends it).
                 if rec.job.state == JobState::Dispatched {
-                    attempt::started(core, rec).await;
+                    attempt::started(core, rec, held()).await;
                 }
                 return Ok(false);
             }
@@ -77,6 +77,8 @@ pub async fn take(
                 state: JobState::Failed,
                 exit_code: zip.exit_code,
                 reason: Some(format!("its results from {} are unusable: {e}", node.name)),
+                enforced: held(),
+                usage: None,
             };
             finish(core, rec, empty_results(core).await, outcome).await
         }
