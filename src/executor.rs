@@ -2,9 +2,9 @@
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
 //!
-//! Where jobod can make cgroups (src/cgroup/), each run has its own, with its memory, CPU and
-//! pids limits, entered before `exec` (the spawning thread steps in for the spawn); at the end
-//! of the run everything left in it is killed, `setsid` children included, and its usage read.
+//! Where jobod can make cgroups (src/cgroup/), each run holds a slot's cgroups, with its memory,
+//! CPU and pids limits, from before `exec` (the slot's own thread spawns it); at the end of the
+//! run everything left in it is killed, `setsid` children included, and its usage read.
 //! Elsewhere memory is held by `RLIMIT_AS` and the process group is all that is killed.
 //!
 //! A run that is to be another user's ([`RunAs::Account`], a root jobod) is spawned by a thread
@@ -13,7 +13,7 @@
 
 use crate::api::{Enforced, Usage};
 use crate::as_user::Switched;
-use crate::cgroup::{self, Caps, Support, v1::JobCgroup};
+use crate::cgroup::{self, Caps, Lease};
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
@@ -68,8 +68,8 @@ pub struct Running {
     /// Its start time, to recognise the group after a daemon restart.
     pub start_time: Option<u64>,
     copiers: Vec<JoinHandle<()>>,
-    /// The run's cgroup, where there is one.
-    cgroup: Option<JobCgroup>,
+    /// The run's slot cgroups, where there are.
+    cgroup: Option<Lease>,
     /// The limits it is held to, and how.
     pub enforced: Enforced,
 }
@@ -122,29 +122,24 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .env("JOBO_SERVICE", &spec.service)
         .env("JOBO_ATTEMPT", spec.attempt.to_string());
 
-    let (cgroup, enforced) = match cgroup::support() {
-        Support::V1(h) => {
-            let (cg, enforced) =
-                h.create(&format!("job-{}-{}", spec.job_id, spec.attempt), &spec.caps)?;
-            (Some(cg), enforced)
-        }
-        Support::Rlimits(_) => {
-            if let Some(m) = spec.caps.memory {
-                cgroup::rlimit::limit_memory(&mut cmd, m);
-            }
-            (None, cgroup::enforced_by(cgroup::support(), &spec.caps))
-        }
+    let (cgroup, enforced) = cgroup::lease(&mut cmd, &spec.caps)?;
+    // As the account, on the spawning thread only, the child is started as that user (entering
+    // the work dir as that user too), without forking the daemon. With v1 cgroups that thread
+    // is the slot's, which lives in them: the child starts there.
+    let account = spec.run_as.account().cloned();
+    let runtime = tokio::runtime::Handle::current();
+    let start = move || {
+        let mut cmd = cmd;
+        let _runtime = runtime.enter();
+        let as_user = account.as_ref().map(Switched::to).transpose()?;
+        let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+        drop(as_user);
+        spawned
     };
-    // The spawning thread steps into the run's cgroup for the spawn (as root: before it takes
-    // on the account's credentials, and back out after it gave them up), so the child starts
-    // there; then, as the account, on this thread only, the child is started as that user
-    // (entering the work dir as that user too), without forking the daemon.
-    let entered = cgroup.as_ref().map(JobCgroup::enter).transpose()?;
-    let as_user = spec.run_as.account().map(Switched::to).transpose()?;
-    let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
-    drop(as_user);
-    drop(entered);
-    let mut child = spawned?;
+    let mut child = match &cgroup {
+        Some(lease) => lease.spawn(start)?,
+        None => start()?,
+    };
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
@@ -257,7 +252,7 @@ impl Running {
         // And what left the group (setsid, double fork): everything in the job's cgroup.
         let mut usage = Usage::default();
         let mut outcome = outcome;
-        if let Some(cg) = &self.cgroup {
+        if let Some(cg) = &mut self.cgroup {
             if !cg.kill_all(Duration::from_secs(10)).await {
                 tracing::error!(
                     "job {}: processes left in its cgroup after 10 s of SIGKILL",
@@ -281,6 +276,10 @@ impl Running {
 
     async fn terminate(&mut self, grace: Duration) {
         process::kill_group(self.pid, libc::SIGTERM);
+        // And what left the group, so a setsid child gets its grace too.
+        if let Some(cg) = &self.cgroup {
+            cg.signal_all(libc::SIGTERM);
+        }
         if tokio::time::timeout(grace, self.child.wait())
             .await
             .is_err()
