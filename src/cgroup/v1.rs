@@ -19,6 +19,8 @@ use std::time::Duration;
 const CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuacct", "pids"];
 /// The CFS period jobo sets with a quota: 100 ms, the kernel's default.
 const CFS_PERIOD_US: u64 = 100_000;
+/// The kernel's largest `cpu.shares`.
+const MAX_SHARES: u64 = 262_144;
 
 /// One v1 hierarchy: its controllers (of [`CONTROLLERS`]) and jobod's cgroup dir in it.
 #[derive(Debug, Clone)]
@@ -175,6 +177,13 @@ impl Hierarchies {
         slot.oom_kills = slot.oom_kill_count();
         if let Some(dir) = slot.dir("cpu") {
             let _ = std::fs::write(dir.join("cpu.cfs_period_us"), CFS_PERIOD_US.to_string());
+        }
+        // The scheduler weighs `jobo.<pid>` as one task against its siblings (jobod's other
+        // processes, or everything else at the root): give it a task's weight per slot, the
+        // share the jobs had as plain processes.
+        if let Some(h) = self.list.iter().find(|h| h.controllers.contains(&"cpu")) {
+            let shares = (1024 * (n as u64 + 1)).min(MAX_SHARES);
+            let _ = std::fs::write(h.base.join("cpu.shares"), shares.to_string());
         }
         Ok(slot)
     }
@@ -338,13 +347,14 @@ impl Slot {
             (None, Some(_)) => false,
             (Some(old), Some(new)) => new > old,
         };
-        let mem = |s: &Slot| s.write("memory", "memory.limit_in_bytes", &value);
-        let memsw = |s: &Slot| !s.memsw || s.write("memory", "memory.memsw.limit_in_bytes", &value);
-        let ok = if raising {
-            memsw(self) && mem(self)
-        } else {
-            mem(self) && memsw(self)
-        };
+        let mut files = vec!["memory.limit_in_bytes"];
+        if self.memsw {
+            files.push("memory.memsw.limit_in_bytes");
+        }
+        if raising {
+            files.reverse();
+        }
+        let ok = files.iter().all(|f| self.write("memory", f, &value));
         if ok {
             self.applied.memory = want;
         }
