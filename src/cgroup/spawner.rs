@@ -33,7 +33,9 @@ impl Spawner {
             let _ = ready_tx.send(entered);
             if ok {
                 while let Ok(task) = rx.recv() {
-                    task();
+                    // A panic fails that spawn only (its caller sees the thread gone), not the
+                    // slot's later runs.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
                 }
             }
             leave();
