@@ -69,6 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)')
             [CompletionResult]::new('--slots', '--slots', [CompletionResultType]::ParameterName, 'Payloads run at once [default: number of CPUs]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]')
+            [CompletionResult]::new('--cgroups', '--cgroups', [CompletionResultType]::ParameterName, 'Run payloads in cgroups where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured), one per slot; `--cgroups=false`: memory by RLIMIT_AS only, and only the payload''s process group killed')
             [CompletionResult]::new('--run-as-allow', '--run-as-allow', [CompletionResultType]::ParameterName, 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed''s /submit run as the first. A node that is not root runs them as itself and ignores this')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
@@ -80,7 +81,6 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--slurm-poll', '--slurm-poll', [CompletionResultType]::ParameterName, 'How often Slurm is asked about the node''s jobs (one squeue for all), when none is about to end (then every 250ms) (--backend slurm)')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)')
             [CompletionResult]::new('--allow-seed-without-token', '--allow-seed-without-token', [CompletionResultType]::ParameterName, 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code')
-            [CompletionResult]::new('--cgroups', '--cgroups', [CompletionResultType]::ParameterName, 'Run each payload in cgroups of its own where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured); off: memory by RLIMIT_AS only. Costs about 1 ms of CPU per payload on cgroup v1')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

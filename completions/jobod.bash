@@ -485,6 +485,10 @@ _jobod() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cgroups)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
                 --run-as-allow)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

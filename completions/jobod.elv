@@ -64,6 +64,7 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --token-file 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)'
             cand --slots 'Payloads run at once [default: number of CPUs]'
             cand --data-dir 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]'
+            cand --cgroups 'Run payloads in cgroups where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured), one per slot; `--cgroups=false`: memory by RLIMIT_AS only, and only the payload''s process group killed'
             cand --run-as-allow 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed''s /submit run as the first. A node that is not root runs them as itself and ignores this'
             cand --tls-cert 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)'
             cand --tls-key 'The private key of --tls-cert (PEM)'
@@ -75,7 +76,6 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --slurm-poll 'How often Slurm is asked about the node''s jobs (one squeue for all), when none is about to end (then every 250ms) (--backend slurm)'
             cand --log-format 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)'
             cand --allow-seed-without-token 'Serve the seed''s client routes without a token (for the seed''s server, which sends none). Only on a private network: anyone who reaches the port can run code'
-            cand --cgroups 'Run each payload in cgroups of its own where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured); off: memory by RLIMIT_AS only. Costs about 1 ms of CPU per payload on cgroup v1'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -65,6 +65,8 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l listen -d 'Addres
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l token-file -d 'File whose first line is the node token (requests need `Authorization: Bearer <token>`)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l slots -d 'Payloads run at once [default: number of CPUs]' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l data-dir -d 'Data directory (payload dirs, emptied at start) [default: `worker` in the default data dir]' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l cgroups -d 'Run payloads in cgroups where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured), one per slot; `--cgroups=false`: memory by RLIMIT_AS only, and only the payload\'s process group killed' -r -f -a "true\t''
+false\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l run-as-allow -d 'Users a root node may run payloads as: the server names one with each payload, and payloads of the seed\'s /submit run as the first. A node that is not root runs them as itself and ignores this' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-cert -d 'Serve inside TLS with this certificate (PEM, the chain from the node\'s own first)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
@@ -78,7 +80,6 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l slurm-poll -d 'Ho
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''
 json\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l allow-seed-without-token -d 'Serve the seed\'s client routes without a token (for the seed\'s server, which sends none). Only on a private network: anyone who reaches the port can run code'
-complete -c jobod -n "__fish_jobod_using_subcommand worker" -l cgroups -d 'Run each payload in cgroups of its own where they can be made (memory, cpus and pids limits, the whole payload killed at its end, its usage measured); off: memory by RLIMIT_AS only. Costs about 1 ms of CPU per payload on cgroup v1'
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -s h -l help -d 'Print help'
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l data-dir -d 'Data directory (job store, job files)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand check" -l log-format -d 'How log lines are written to stderr: text, or one JSON object a line (for log collectors)' -r -f -a "text\t''

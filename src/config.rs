@@ -55,11 +55,12 @@ cleanup_interval = "60s"
 enabled = true
 # Jobs run at once; 0 means one per CPU.
 slots = 0
-# Each job in cgroups of its own where jobod can make them (memory, cpus and pids limits, the
-# whole job killed at its end, its usage measured). Off by default for now: on cgroup v1 it
-# costs about 1 ms of jobod CPU per job and a third of the trivial-job throughput. Off: memory
-# by RLIMIT_AS only; cpus and pids not enforced (jobo status says which).
-cgroups = false
+# Each job in cgroups where jobod can make them (memory, cpus and pids limits, the whole job
+# killed at its end, its usage measured): one per slot, reused job after job. Where they cannot
+# be made (not root, no delegated cgroup), or off: memory by RLIMIT_AS only, cpus and pids not
+# enforced, only the job's process group killed (jobod logs at start, and jobo status says,
+# which).
+cgroups = true
 
 [cluster]
 # How long a worker node may stay silent before its jobs are requeued on other nodes.
@@ -305,7 +306,7 @@ impl Default for LocalWorkerConfig {
         LocalWorkerConfig {
             enabled: true,
             slots: 0,
-            cgroups: false,
+            cgroups: true,
         }
     }
 }

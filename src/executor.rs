@@ -2,9 +2,9 @@
 //! own, with a scrubbed environment, output captured to files, and cancel/timeout handled by
 //! signalling the whole group (SIGTERM, then SIGKILL after a grace period).
 //!
-//! Where jobod can make cgroups (src/cgroup/), each run has its own, with its memory, CPU and
-//! pids limits, entered before `exec` (the spawning thread steps in for the spawn); at the end
-//! of the run everything left in it is killed, `setsid` children included, and its usage read.
+//! Where jobod can make cgroups (src/cgroup/), each run holds a slot's cgroups, with its memory,
+//! CPU and pids limits, from before `exec` (the slot's own thread spawns it); at the end of the
+//! run everything left in it is killed, `setsid` children included, and its usage read.
 //! Elsewhere memory is held by `RLIMIT_AS` and the process group is all that is killed.
 //!
 //! A run that is to be another user's ([`RunAs::Account`], a root jobod) is spawned by a thread
@@ -13,7 +13,7 @@
 
 use crate::api::{Enforced, Network, NetworkIsolation, Usage};
 use crate::as_user::Switched;
-use crate::cgroup::{self, Caps, Support, v1::JobCgroup};
+use crate::cgroup::{self, Caps, Lease};
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::paths::{JobDir, LogStream};
@@ -72,8 +72,8 @@ pub struct Running {
     /// Its start time, to recognise the group after a daemon restart.
     pub start_time: Option<u64>,
     copiers: Vec<JoinHandle<()>>,
-    /// The run's cgroup, where there is one.
-    cgroup: Option<JobCgroup>,
+    /// The run's slot cgroups, where there are.
+    cgroup: Option<Lease>,
     /// The limits it is held to, and how.
     pub enforced: Enforced,
 }
@@ -126,39 +126,33 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .env("JOBO_SERVICE", &spec.service)
         .env("JOBO_ATTEMPT", spec.attempt.to_string());
 
-    let (cgroup, enforced) = match cgroup::support() {
-        Support::V1(h) => {
-            let (cg, enforced) =
-                h.create(&format!("job-{}-{}", spec.job_id, spec.attempt), &spec.caps)?;
-            (Some(cg), enforced)
-        }
-        Support::Rlimits(_) => {
-            if let Some(m) = spec.caps.memory {
-                cgroup::rlimit::limit_memory(&mut cmd, m);
-            }
-            (None, cgroup::enforced_by(cgroup::support(), &spec.caps))
-        }
-    };
-    // The spawning thread steps into the run's cgroup for the spawn (as root: before it takes
-    // on the account's credentials, and back out after it gave them up), so the child starts
-    // there; then, as the account, on this thread only, the child is started as that user
-    // (entering the work dir as that user too), without forking the daemon.
-    let entered = cgroup.as_ref().map(JobCgroup::enter).transpose()?;
-    let mut start = || {
-        let as_user = spec.run_as.account().map(Switched::to).transpose()?;
-        let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
-        drop(as_user);
-        spawned
-    };
-    // No network: spawned from a thread in a fresh network namespace (before it switches
-    // users: making one needs root).
+    let (cgroup, enforced) = cgroup::lease(&mut cmd, &spec.caps)?;
+    // As the account, on the spawning thread only, the child is started as that user (entering
+    // the work dir as that user too), without forking the daemon. With v1 cgroups that thread
+    // is the slot's, which lives in them: the child starts there.
+    // No network: spawned from a thread in a fresh network namespace, made by the slot's
+    // thread so it starts in the same cgroups (before it switches users: it needs root).
     let isolation = isolation(spec.network);
-    let spawned = match isolation {
-        Some(NetworkIsolation::Namespace) => crate::netns::spawn_isolated(start),
-        _ => start(),
+    let account = spec.run_as.account().cloned();
+    let runtime = tokio::runtime::Handle::current();
+    let start = move || {
+        let mut cmd = cmd;
+        let _runtime = runtime.enter();
+        let mut as_account = move || {
+            let as_user = account.as_ref().map(Switched::to).transpose()?;
+            let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+            drop(as_user);
+            spawned
+        };
+        match isolation {
+            Some(NetworkIsolation::Namespace) => crate::netns::spawn_isolated(as_account),
+            _ => as_account(),
+        }
     };
-    drop(entered);
-    let mut child = spawned?;
+    let mut child = match &cgroup {
+        Some(lease) => lease.spawn(start)?,
+        None => start()?,
+    };
     let enforced = Enforced {
         network: isolation,
         ..enforced
@@ -292,7 +286,7 @@ impl Running {
         // And what left the group (setsid, double fork): everything in the job's cgroup.
         let mut usage = rusage.unwrap_or_default();
         let mut outcome = outcome;
-        if let Some(cg) = &self.cgroup {
+        if let Some(cg) = &mut self.cgroup {
             if !cg.kill_all(Duration::from_secs(10)).await {
                 tracing::error!(
                     "job {}: processes left in its cgroup after 10 s of SIGKILL",
@@ -317,6 +311,10 @@ impl Running {
     /// Ends the run's process group (SIGTERM, SIGKILL after `grace`); returns what run.sh used.
     async fn terminate(&mut self, grace: Duration, exit: Option<&Exit>) -> Option<Usage> {
         process::kill_group(self.pid, libc::SIGTERM);
+        // And what left the group, so a setsid child gets its grace too.
+        if let Some(cg) = &self.cgroup {
+            cg.signal_all(libc::SIGTERM);
+        }
         match tokio::time::timeout(grace, waited(&mut self.child, exit)).await {
             Ok((_, used)) => used,
             Err(_) => {

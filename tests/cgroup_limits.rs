@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 /// After the daemon: SIGKILLs and removes whatever is left of its `jobo.<pid>` cgroups.
 struct CgroupGuard {
     dirs: Vec<PathBuf>,
+    /// The daemon's pid: its slot threads live in its slot cgroups.
+    daemon: i32,
 }
 
 impl CgroupGuard {
@@ -38,7 +40,35 @@ impl CgroupGuard {
                 )
             })
             .collect();
-        CgroupGuard { dirs }
+        let mut dirs: Vec<PathBuf> = dirs;
+        // Its v2 dir, where it made one (no v1 controllers).
+        if let Some(v2) = v2_mount().map(|m| m.join(format!("jobo.{pid}")))
+            && v2.is_dir()
+        {
+            dirs.push(v2);
+        }
+        CgroupGuard {
+            dirs,
+            daemon: pid as i32,
+        }
+    }
+
+    /// Processes in the daemon's slot cgroups, the daemon itself left out.
+    fn procs(&self, dir: &std::path::Path) -> Vec<i32> {
+        std::fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+            .filter(|&p| p != self.daemon)
+            .collect()
+    }
+
+    /// Slot cgroups that hold a process of a job.
+    fn busy(&self) -> Vec<PathBuf> {
+        self.left()
+            .into_iter()
+            .filter(|d| !self.procs(d).is_empty())
+            .collect()
     }
 
     /// Job cgroups of the daemon that still exist.
@@ -56,14 +86,11 @@ impl Drop for CgroupGuard {
     fn drop(&mut self) {
         for dir in self.left() {
             for _ in 0..100 {
-                let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-                if procs.trim().is_empty() {
+                let procs = self.procs(&dir);
+                if procs.is_empty() {
                     break;
                 }
-                for p in procs
-                    .split_whitespace()
-                    .filter_map(|p| p.parse::<i32>().ok())
-                {
+                for p in procs {
                     unsafe {
                         libc::kill(p, libc::SIGKILL);
                     }
@@ -76,6 +103,18 @@ impl Drop for CgroupGuard {
             let _ = std::fs::remove_dir(d);
         }
     }
+}
+
+/// Where the cgroup v2 hierarchy is mounted, if it is (the test process is in its root here).
+fn v2_mount() -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        if post.split_whitespace().next() != Some("cgroup2") {
+            return None;
+        }
+        pre.split_whitespace().nth(4).map(PathBuf::from)
+    })
 }
 
 /// A daemon with service `s` of `limits`, its guard (dropped first: after the daemon), and
@@ -158,9 +197,9 @@ fn a_fork_bomb_is_stopped_by_pids_max() {
     );
     let out = String::from_utf8_lossy(&d.jobo(&["logs", &id.to_string()]).stdout).into_owned();
     assert!(!out.contains("all forked"), "{out}");
-    // Everything it started is gone with it, and so is its cgroup.
+    // Everything it started is gone with it.
     assert!(d.job_processes().is_empty(), "{:?}", d.job_processes());
-    assert!(guard.left().is_empty(), "{:?}", guard.left());
+    assert!(guard.busy().is_empty(), "{:?}", guard.busy());
     println!("fork bomb: stopped in {:?}", started.elapsed());
 }
 
@@ -190,9 +229,9 @@ fn escaped_children_die_with_the_job_on_cancel_timeout_and_end() {
         let left = d.job_processes();
         assert!(left.is_empty(), "{when}: processes left {left:?}");
         assert!(
-            guard.left().is_empty(),
-            "{when}: cgroups left {:?}",
-            guard.left()
+            guard.busy().is_empty(),
+            "{when}: processes left in {:?}",
+            guard.busy()
         );
     };
     // Cancel.
@@ -231,7 +270,7 @@ fn a_killed_daemons_job_cgroups_are_removed_by_the_next_start() {
     assert_eq!(
         guard.left().len(),
         n,
-        "a job cgroup per hierarchy: {:?}",
+        "a slot cgroup per hierarchy: {:?}",
         guard.left()
     );
     d.restart();
@@ -290,4 +329,165 @@ fn without_cgroups_memory_falls_back_to_rlimit_and_says_so() {
     assert!(text.contains("cpus 1 (not enforced here)"), "{text}");
     assert!(text.contains("its process group only"), "{text}");
     assert!(guard.left().is_empty());
+}
+
+#[test]
+fn a_reused_slot_leaks_no_limit_usage_or_oom_into_the_next_job() {
+    // One slot: every job runs in the same slot cgroups, one after the other.
+    let d = Daemon::builder()
+        .config("[local_worker]\nslots = 1\ncgroups = true\n[services.s]\n")
+        .start();
+    let guard = CgroupGuard::of(&d);
+    if !d.jobo_json(&["system", "info"])["enforces"]
+        .to_string()
+        .contains("cgroup v1")
+    {
+        println!("slot reuse: skipped, no cgroups here");
+        return;
+    }
+    let run = |name: &str, script: &str, extra: &[&str]| {
+        let dir = job_dir(&d.work(), name, &[("run.sh", script)]);
+        let mut args = vec!["submit", dir.to_str().expect("utf-8"), "--service", "s"];
+        args.extend_from_slice(extra);
+        let id: i64 = d.jobo_ok(&args).trim().parse().expect("a job id");
+        d.wait(id)
+    };
+    let mib =
+        |job: &serde_json::Value| job["usage"]["peak_memory_bytes"].as_u64().unwrap_or(0) >> 20;
+    // A: 100M, 0.5 CPUs and 32 pids; it holds 70M.
+    let a = run(
+        "a",
+        "head -c 70M /dev/zero | tail >/dev/null\n",
+        &["--memory", "100M", "--cpus", "0.5", "--pids", "32"],
+    );
+    assert_eq!(a["state"], "succeeded", "{a}");
+    assert_eq!(a["enforced"]["memory"], "cgroup_v1", "{a}");
+    assert!(mib(&a) >= 70, "{a}");
+    // B, without limits: 300M and 40 processes at once, neither held to A's limits.
+    let b = run(
+        "b",
+        "for i in $(seq 40); do sleep 1 & done\nhead -c 300M /dev/zero | tail >/dev/null\nwait\n",
+        &[],
+    );
+    assert_eq!(b["state"], "succeeded", "{b}");
+    assert!(b["enforced"]["memory"].is_null(), "{b}");
+    assert!(mib(&b) >= 300, "{b}");
+    // C: its peak and CPU time are its own, not B's.
+    let c = run("c", "true\n", &[]);
+    assert_eq!(c["state"], "succeeded", "{c}");
+    assert!(mib(&c) < 32, "peak of a trivial job: {c}");
+    let cpu = |j: &serde_json::Value| j["usage"]["cpu_ms"].as_u64().expect("cpu measured");
+    assert!(cpu(&c) < cpu(&b), "{c} after {b}");
+    // D is OOM-killed; E, failing on its own after it in the same slot, is not "out of memory".
+    let dd = run("d", "head -c 2G /dev/zero | tail\n", &["--memory", "32M"]);
+    assert_eq!(dd["reason"], "out of memory", "{dd}");
+    let e = run("e", "exit 3\n", &[]);
+    assert_eq!(e["reason"], "run.sh exited with code 3", "{e}");
+    // All in the one slot, which is empty between jobs.
+    assert_eq!(guard.left().len(), guard.dirs.len(), "{:?}", guard.left());
+    assert!(guard.busy().is_empty(), "{:?}", guard.busy());
+    println!(
+        "slot reuse: peaks A {} MiB, B {} MiB, C {} MiB",
+        mib(&a),
+        mib(&b),
+        mib(&c)
+    );
+}
+
+/// Without the v1 limit controllers (unmounted in jobod's own mount namespace), a cgroup v2
+/// hierarchy with no controller at all (the unified one of this hybrid host) still tracks the
+/// whole job: setsid and double-forked children die with it; memory falls back to RLIMIT_AS,
+/// and nothing more is claimed.
+#[test]
+fn without_v1_controllers_a_v2_cgroup_still_kills_the_whole_job() {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let unshare = std::process::Command::new("unshare")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let Some(v2) = v2_mount().filter(|_| root && unshare) else {
+        println!("v2 kill: skipped, needs root, unshare and a cgroup2 mount");
+        return;
+    };
+    if std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| !c.contains("\n0::/\n")) {
+        println!(
+            "v2 kill: note, the test process is not in the v2 root ({})",
+            v2.display()
+        );
+    }
+    // Every cgroup v1 mount gone, as on a host that has none; then jobod.
+    let hide_v1 = "grep ' - cgroup ' /proc/self/mountinfo | cut -d' ' -f5 | xargs -r umount \
+                   && exec \"$@\"";
+    let d = Daemon::builder()
+        .wrapper(&[
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            hide_v1,
+            "sh",
+        ])
+        .config("[services.s]\nmemory = \"64M\"\ncpus = 1\ntimeout = \"3s\"\n")
+        .start();
+    let guard = CgroupGuard::of(&d);
+    let info = d.jobo_json(&["system", "info"]);
+    let enforces = info["enforces"].to_string();
+    println!("v2 kill: {enforces}");
+    // Where this (root) test can make a cgroup there, so must jobod.
+    let probe = v2.join(format!("jobo-test.{}", std::process::id()));
+    if std::fs::create_dir(&probe).is_err() {
+        println!(
+            "v2 kill: skipped, no cgroup can be made in {}",
+            v2.display()
+        );
+        return;
+    }
+    let _ = std::fs::remove_dir(&probe);
+    assert!(enforces.contains("cgroup v2"), "{enforces}");
+    assert!(!enforces.contains("cgroup v1"), "{enforces}");
+    let gone = |when: &str| {
+        let left = d.job_processes();
+        assert!(left.is_empty(), "{when}: processes left {left:?}");
+        assert!(guard.busy().is_empty(), "{when}: {:?}", guard.busy());
+    };
+    let id = submit(&d, "cancel", &format!("{ESCAPERS}sleep 600\n"));
+    wait_started(&d, id);
+    assert_eq!(
+        d.job_processes().len(),
+        4,
+        "run.sh, its sleep, two escapers"
+    );
+    d.jobo_ok(&["cancel", &id.to_string()]);
+    assert_eq!(d.wait(id)["state"], "cancelled");
+    gone("after cancel");
+    let id = submit(&d, "timeout", &format!("{ESCAPERS}sleep 600\n"));
+    assert_eq!(d.wait(id)["state"], "timed_out");
+    gone("after timeout");
+    let id = submit(
+        &d,
+        "end",
+        &format!("{ESCAPERS}timeout 1 sh -c 'while :; do :; done'\ntrue\n"),
+    );
+    let job = d.wait(id);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    gone("after its end");
+    assert_eq!(job["enforced"]["kill"], "cgroup_v2", "{job}");
+    assert_eq!(job["enforced"]["memory"], "rlimit", "{job}");
+    assert!(job["enforced"]["cpus"].is_null(), "{job}");
+    assert!(job["usage"]["peak_memory_bytes"].is_null(), "{job}");
+    // Its CPU time from the cgroup: some of the second of busy loop (the machine may be busy).
+    let cpu = job["usage"]["cpu_ms"].as_u64().expect("cpu time measured");
+    assert!((20..1900).contains(&cpu), "{cpu} ms: {job}");
+    let text = d.jobo_ok(&["status", &id.to_string()]);
+    assert!(
+        text.contains("every process of its cgroup (cgroup v2)"),
+        "{text}"
+    );
+    // Memory is held by RLIMIT_AS meanwhile. (As root, these jobs ran as jobo-run: a child that
+    // is another user places itself too.)
+    let hog = submit(&d, "hog", "head -c 2G /dev/zero | tail\n");
+    assert_eq!(d.wait(hog)["state"], "failed");
 }

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------------
 // 1. latency
 
-/// `JOBO_BENCH_CGROUPS=1`: the local daemons run with job cgroups (`[local_worker] cgroups =
-/// true`; off by default), to measure what the per-job cgroup setup costs against the same
-/// build.
+/// The local daemons run with jobod's default, job cgroups on (where they can be made);
+/// `JOBO_BENCH_CGROUPS=0` turns them off (`[local_worker] cgroups = false`), to measure what
+/// they cost against the same build.
 fn cgroups_line() -> &'static str {
     match std::env::var("JOBO_BENCH_CGROUPS").as_deref() {
-        Ok("1") => "cgroups = true\n",
+        Ok("0") => "cgroups = false\n",
         _ => "",
     }
 }
@@ -26,6 +26,15 @@ fn cgroups_line() -> &'static str {
 pub async fn latency(sizes: &Sizes, r: &mut Report) -> Res<()> {
     let config = format!("[local_worker]\n{}\n[services.example]\n", cgroups_line());
     let d = Daemon::new(Some(&config))?.start()?;
+    let system: serde_json::Value = d.client().get("/v1/system").await?;
+    let cgroups = system["enforces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.as_str())
+        .find(|e| e.starts_with("whole-job kill"))
+        .unwrap_or("off: no whole-job kill");
+    r.detail(format!("local daemons' job cgroups: {cgroups}"));
     let lat = jobs::latency(&d.client(), sizes.warmup_jobs, sizes.latency_jobs).await?;
     r.row(
         format!("latency p50, submit → succeeded ({} jobs)", lat.n),

@@ -24,7 +24,8 @@
 //! some phases: a comma-separated list of `local` (1-4), `cluster` (5-7), or phase names
 //! (`latency`, `throughput`, `list`, `remote-latency`, `remote-throughput`, `node-death`,
 //! `bulk`).
-//! `JOBO_BENCH_CGROUPS=1` runs the local daemons with job cgroups (off by default; their cost).
+//! The local daemons run with job cgroups, jobod's default; `JOBO_BENCH_CGROUPS=0` turns them
+//! off (their cost: compare the two).
 //! `JOBO_BENCH_SLOTS=N` changes the local slots of the throughput daemon (default 8).
 //! `JOBO_BENCH_DIR=DIR` puts the temp dirs in DIR instead of cargo's `target/tmp` (`/tmp` is a
 //! poor default on machines whose `/tmp` sees heavy file churn, e.g. from compilers, on ext4

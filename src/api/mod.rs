@@ -87,6 +87,8 @@ pub enum Mechanism {
     /// The job's cgroup in a v1 hierarchy (`memory.limit_in_bytes`, `cpu.cfs_quota_us`,
     /// `pids.max`; the kill: every process in it).
     CgroupV1,
+    /// The job's cgroup in the v2 hierarchy (the kill: `cgroup.kill`, or every process in it).
+    CgroupV2,
     /// `RLIMIT_AS` of `run.sh` and what it starts.
     Rlimit,
 }
@@ -95,6 +97,7 @@ impl std::fmt::Display for Mechanism {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Mechanism::CgroupV1 => "cgroup v1",
+            Mechanism::CgroupV2 => "cgroup v2",
             Mechanism::Rlimit => "rlimit",
         })
     }

@@ -1,16 +1,26 @@
 //! cgroup v1: finding jobod's own cgroup in the `memory`, `cpu`, `cpuacct` and `pids`
-//! hierarchies, and one job's cgroup in each: limits, placing the spawning thread, killing
-//! everything in it, its usage, and removing it.
+//! hierarchies, and the slots made there (a cgroup in each, and its spawn thread): leasing one
+//! to a run with its limits, killing everything in it, its usage, and removing them at exit.
+//!
+//! The slot's thread is no candidate of the slot's OOM killer, which picks among processes
+//! (thread-group leaders), and its pages are charged to jobod's own memory cgroup (the owner
+//! of its address space); it does count in `pids.current`, so `pids.max` is one more than asked.
 
 use super::Caps;
+use super::procs;
+use super::spawner::Spawner;
 use crate::api::{Enforced, Mechanism, Usage};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The controllers jobo uses.
 const CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuacct", "pids"];
 /// The CFS period jobo sets with a quota: 100 ms, the kernel's default.
 const CFS_PERIOD_US: u64 = 100_000;
+/// The kernel's largest `cpu.shares`.
+const MAX_SHARES: u64 = 262_144;
 
 /// One v1 hierarchy: its controllers (of [`CONTROLLERS`]) and jobod's cgroup dir in it.
 #[derive(Debug, Clone)]
@@ -22,9 +32,20 @@ struct Hierarchy {
     base: PathBuf,
 }
 
-/// The hierarchies jobod can make job cgroups in.
-#[derive(Debug)]
-pub struct Hierarchies(Vec<Hierarchy>);
+/// The hierarchies jobod can make job cgroups in, and the slots made there so far.
+pub struct Hierarchies {
+    list: Vec<Hierarchy>,
+    /// Slots no run holds, each empty of processes.
+    free: Mutex<Vec<Slot>>,
+    /// The number of the next slot made.
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for Hierarchies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.list.iter()).finish()
+    }
+}
 
 impl Hierarchies {
     /// Finds each controller's mount and jobod's cgroup there, and makes `jobo.<pid>` in it
@@ -75,69 +96,96 @@ impl Hierarchies {
             }
             return Err(why.join("; "));
         }
-        Ok(Hierarchies(found))
+        Ok(Hierarchies {
+            list: found,
+            free: Mutex::new(Vec::new()),
+            next: AtomicUsize::new(0),
+        })
     }
 
     /// Whether `controller` has a hierarchy jobod can use.
     pub fn has(&self, controller: &str) -> bool {
-        self.0.iter().any(|h| h.controllers.contains(&controller))
+        self.list
+            .iter()
+            .any(|h| h.controllers.contains(&controller))
     }
 
-    /// Makes job `name`'s cgroup in every hierarchy and sets `caps` there; says which were
+    /// A slot for a run held to `caps`: a free one, or a new one. Says which limits were
     /// applied (a write the kernel refuses is logged and not claimed).
-    pub fn create(&self, name: &str, caps: &Caps) -> std::io::Result<(JobCgroup, Enforced)> {
-        let mut job = JobCgroup { dirs: Vec::new() };
-        for h in &self.0 {
-            let dir = h.base.join(name);
+    pub fn lease(&'static self, caps: &Caps) -> std::io::Result<(Lease, Enforced)> {
+        let free = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut slot = match free {
+            Some(s) => s,
+            None => self.new_slot()?,
+        };
+        if !slot.prepare(caps) {
+            // Memory it cannot give back under the new limit, or a refused write: a fresh slot
+            // starts with nothing charged and no limit set.
+            slot.retire();
+            slot = self.new_slot()?;
+            slot.prepare(caps);
+        }
+        let enforced = slot.enforced(caps);
+        Ok((
+            Lease {
+                slot,
+                pool: self,
+                emptied: false,
+            },
+            enforced,
+        ))
+    }
+
+    /// Makes `slot-<n>` in every hierarchy and starts its spawn thread in it.
+    fn new_slot(&self) -> std::io::Result<Slot> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut dirs = Vec::with_capacity(self.list.len());
+        for h in &self.list {
+            let dir = h.base.join(format!("slot-{n}"));
             match std::fs::create_dir(&dir) {
                 Ok(()) => {}
-                // A dir a crashed run left: reuse it (it is emptied below if need be).
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
-            job.dirs.push((h.controllers.clone(), h.own.clone(), dir));
+            dirs.push((h.controllers.clone(), dir));
         }
-        let mut enforced = Enforced {
-            timeout: true,
-            kill: Some(Mechanism::CgroupV1),
-            ..Enforced::default()
-        };
-        let set = |c: &str, file: &str, value: String| -> bool {
-            let Some(dir) = job.dir(c) else { return false };
-            match std::fs::write(dir.join(file), &value) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!("cannot set {file} = {value} in {}: {e}", dir.display());
-                    false
+        let enter: Vec<PathBuf> = dirs.iter().map(|(_, d)| d.join("tasks")).collect();
+        let leave: Vec<PathBuf> = self.list.iter().map(|h| h.own.join("tasks")).collect();
+        // "0": the writing thread itself, which the kernel moves without its global
+        // thread-group lock.
+        let spawner = Spawner::start(
+            format!("jobo-slot-{n}"),
+            move || enter.iter().try_for_each(|t| std::fs::write(t, "0")),
+            move || {
+                for t in leave {
+                    if let Err(e) = std::fs::write(&t, "0") {
+                        tracing::warn!("a slot thread cannot move back to {}: {e}", t.display());
+                    }
                 }
-            }
+            },
+        )?;
+        let mut slot = Slot {
+            dirs,
+            spawner: Some(spawner),
+            applied: Caps::default(),
+            oom_kills: None,
+            memsw: false,
         };
-        if let Some(m) = caps.memory
-            && set("memory", "memory.limit_in_bytes", m.to_string())
-        {
-            // With swap, memsw holds the job to the same total (absent without swap accounting).
-            if job
-                .dir("memory")
-                .is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists())
-            {
-                set("memory", "memory.memsw.limit_in_bytes", m.to_string());
-            }
-            enforced.memory = Some(Mechanism::CgroupV1);
+        if let Some(dir) = slot.dir("memory") {
+            slot.memsw = dir.join("memory.memsw.limit_in_bytes").exists();
         }
-        if let Some(c) = caps.cpus {
-            let quota = ((c * CFS_PERIOD_US as f64) as u64).max(1000);
-            if set("cpu", "cpu.cfs_period_us", CFS_PERIOD_US.to_string())
-                && set("cpu", "cpu.cfs_quota_us", quota.to_string())
-            {
-                enforced.cpus = Some(Mechanism::CgroupV1);
-            }
+        slot.oom_kills = slot.oom_kill_count();
+        if let Some(dir) = slot.dir("cpu") {
+            let _ = std::fs::write(dir.join("cpu.cfs_period_us"), CFS_PERIOD_US.to_string());
         }
-        if let Some(p) = caps.pids
-            && set("pids", "pids.max", p.to_string())
-        {
-            enforced.pids = Some(Mechanism::CgroupV1);
+        // The scheduler weighs `jobo.<pid>` as one task against its siblings (jobod's other
+        // processes, or everything else at the root): give it a task's weight per slot, the
+        // share the jobs had as plain processes.
+        if let Some(h) = self.list.iter().find(|h| h.controllers.contains(&"cpu")) {
+            let shares = (1024 * (n as u64 + 1)).min(MAX_SHARES);
+            let _ = std::fs::write(h.base.join("cpu.shares"), shares.to_string());
         }
-        Ok((job, enforced))
+        Ok(slot)
     }
 }
 
@@ -170,150 +218,297 @@ fn mount_of(mountinfo: &str, list: &str, path: &str) -> Option<PathBuf> {
     None
 }
 
-/// One job's cgroup in each hierarchy; removed when dropped (after [`JobCgroup::kill_all`]).
-#[derive(Debug)]
-pub struct JobCgroup {
-    /// (controllers, jobod's own dir, the job's dir) per hierarchy.
-    dirs: Vec<(Vec<&'static str>, PathBuf, PathBuf)>,
+/// One slot: a cgroup in each hierarchy, and the thread that lives there and spawns the
+/// slot's runs. Reused run after run: it is empty of processes whenever it is free.
+struct Slot {
+    /// (controllers, dir) per hierarchy.
+    dirs: Vec<(Vec<&'static str>, PathBuf)>,
+    /// `None` once stopped (the slot retired).
+    spawner: Option<Spawner>,
+    /// The limits written into it now (a fresh cgroup has none).
+    applied: Caps,
+    /// `oom_kill` of `memory.oom_control` as last read (`None`: the kernel does not count).
+    oom_kills: Option<u64>,
+    /// Whether `memory.memsw.limit_in_bytes` exists (swap accounting).
+    memsw: bool,
 }
 
-/// The calling thread inside a job's cgroups; back in jobod's own when dropped.
-pub struct Entered<'a>(&'a JobCgroup);
+/// Charges a free slot may keep from earlier runs (page cache, kernel objects) before they are
+/// reclaimed at the next lease: more would show in the next run's peak.
+const LEFTOVER_BYTES: u64 = 4 << 20;
 
-impl JobCgroup {
+impl Slot {
+    /// What a lease holds once its slot was handed back.
+    fn none() -> Slot {
+        Slot {
+            dirs: Vec::new(),
+            spawner: None,
+            applied: Caps::default(),
+            oom_kills: None,
+            memsw: false,
+        }
+    }
+
     fn dir(&self, controller: &str) -> Option<&Path> {
         self.dirs
             .iter()
-            .find(|(c, _, _)| c.contains(&controller))
-            .map(|(_, _, d)| d.as_path())
+            .find(|(c, _)| c.contains(&controller))
+            .map(|(_, d)| d.as_path())
     }
 
-    /// Moves the calling thread (only it: v1 `tasks` takes a thread id) into the job's
-    /// cgroups, so what it spawns starts there: in its limits before its first instruction.
-    pub fn enter(&self) -> std::io::Result<Entered<'_>> {
-        let entered = Entered(self);
-        for (_, _, dir) in &self.dirs {
-            // On error the guard moves the thread back out of those it entered.
-            std::fs::write(dir.join("tasks"), tid())?;
-        }
-        Ok(entered)
+    fn read(&self, controller: &str, file: &str) -> Option<u64> {
+        std::fs::read_to_string(self.dir(controller)?.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
-    /// The job's processes now (from the first hierarchy: every one holds them all).
-    fn procs(&self) -> Vec<i32> {
-        let Some((_, _, dir)) = self.dirs.first() else {
-            return Vec::new();
-        };
-        std::fs::read_to_string(dir.join("cgroup.procs"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    }
-
-    /// SIGKILLs every process in the cgroup until none is left (new ones a fork bomb made
-    /// meanwhile included), for at most `bound`. Returns whether it is empty.
-    pub async fn kill_all(&self, bound: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + bound;
-        loop {
-            let procs = self.procs();
-            if procs.is_empty() {
-                return true;
-            }
-            for pid in procs {
-                // SAFETY: kill has no memory preconditions; these pids are the job's.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    /// Peak memory and CPU time of the whole job.
-    pub fn usage(&self) -> Usage {
-        let read = |c: &str, file: &str| -> Option<u64> {
-            std::fs::read_to_string(self.dir(c)?.join(file))
-                .ok()?
-                .trim()
-                .parse()
-                .ok()
-        };
-        Usage {
-            peak_memory_bytes: read("memory", "memory.max_usage_in_bytes"),
-            cpu_ms: read("cpuacct", "cpuacct.usage").map(|ns| ns / 1_000_000),
-        }
-    }
-
-    /// Whether the kernel OOM-killed a process of the job (`oom_kill` of
-    /// `memory.oom_control`, Linux 4.13+; else the limit was hit, `memory.failcnt`).
-    pub fn oom_killed(&self) -> bool {
-        let Some(dir) = self.dir("memory") else {
+    fn write(&self, controller: &str, file: &str, value: &str) -> bool {
+        let Some(dir) = self.dir(controller) else {
             return false;
         };
-        let control = std::fs::read_to_string(dir.join("memory.oom_control")).unwrap_or_default();
-        let count = |key: &str| {
-            control.lines().find_map(|l| {
-                let (k, v) = l.split_once(' ')?;
-                (k == key).then(|| v.trim().parse::<u64>().ok()).flatten()
-            })
+        match std::fs::write(dir.join(file), value) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("cannot set {file} = {value} in {}: {e}", dir.display());
+                false
+            }
+        }
+    }
+
+    /// Readies the slot for a run held to `caps`: what earlier runs left charged is reclaimed,
+    /// the limits that differ from the last run's are written, the counters reset. False when
+    /// that failed (memory that cannot be reclaimed under the new limit, a refused write).
+    fn prepare(&mut self, caps: &Caps) -> bool {
+        let mut ok = true;
+        if self.dir("memory").is_some() {
+            let usage = self.read("memory", "memory.usage_in_bytes").unwrap_or(0);
+            let room = caps
+                .memory
+                .unwrap_or(u64::MAX)
+                .min(u64::MAX - LEFTOVER_BYTES);
+            if usage > LEFTOVER_BYTES || usage + LEFTOVER_BYTES > room {
+                // Synchronous reclaim of the slot's charges (a few ms; only after runs that
+                // left page cache). A limit under what stays (tmpfs files) would be refused
+                // after seconds of trying: the caller takes a fresh slot instead.
+                let _ = std::fs::write(self.dir_file("memory", "memory.force_empty"), "0");
+                let usage = self.read("memory", "memory.usage_in_bytes").unwrap_or(0);
+                if caps.memory.is_some_and(|m| usage >= m) {
+                    return false;
+                }
+            }
+            ok &= self.set_memory(caps.memory);
+            self.write("memory", "memory.max_usage_in_bytes", "0");
+            if self.oom_kills.is_none() {
+                self.write("memory", "memory.failcnt", "0");
+            }
+        }
+        if self.dir("cpu").is_some() && caps.cpus != self.applied.cpus {
+            let quota = caps.cpus.map_or("-1".to_string(), |c| {
+                ((c * CFS_PERIOD_US as f64) as u64).max(1000).to_string()
+            });
+            if self.write("cpu", "cpu.cfs_quota_us", &quota) {
+                self.applied.cpus = caps.cpus;
+            } else {
+                ok = false;
+            }
+        }
+        if self.dir("pids").is_some() && caps.pids != self.applied.pids {
+            // The slot's own spawn thread counts as one.
+            let max = caps.pids.map_or("max".to_string(), |p| (p + 1).to_string());
+            if self.write("pids", "pids.max", &max) {
+                self.applied.pids = caps.pids;
+            } else {
+                ok = false;
+            }
+        }
+        if self.dir("cpuacct").is_some() {
+            self.write("cpuacct", "cpuacct.usage", "0");
+        }
+        ok
+    }
+
+    fn dir_file(&self, controller: &str, file: &str) -> PathBuf {
+        self.dir(controller)
+            .map(|d| d.join(file))
+            .unwrap_or_default()
+    }
+
+    /// Writes the memory limit when it changes; with swap accounting the memory+swap limit
+    /// too, in the order the kernel accepts (it must never be under the memory limit).
+    fn set_memory(&mut self, want: Option<u64>) -> bool {
+        if want == self.applied.memory {
+            return true;
+        }
+        let value = want.map_or("-1".to_string(), |m| m.to_string());
+        let raising = match (self.applied.memory, want) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(old), Some(new)) => new > old,
         };
-        match count("oom_kill") {
-            Some(n) => n > 0,
-            None => {
-                count("under_oom").is_some_and(|n| n > 0)
-                    || std::fs::read_to_string(dir.join("memory.failcnt"))
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u64>().ok())
-                        .is_some_and(|n| n > 0)
-            }
+        let mut files = vec!["memory.limit_in_bytes"];
+        if self.memsw {
+            files.push("memory.memsw.limit_in_bytes");
+        }
+        if raising {
+            files.reverse();
+        }
+        let ok = files.iter().all(|f| self.write("memory", f, &value));
+        if ok {
+            self.applied.memory = want;
+        }
+        ok
+    }
+
+    /// What `caps` got in this slot: the limits now written, of the controllers it has.
+    fn enforced(&self, caps: &Caps) -> Enforced {
+        let on = |c: &str, asked: bool, applied: bool| {
+            (asked && applied && self.dir(c).is_some()).then_some(Mechanism::CgroupV1)
+        };
+        Enforced {
+            timeout: true,
+            memory: on(
+                "memory",
+                caps.memory.is_some(),
+                caps.memory == self.applied.memory,
+            ),
+            cpus: on("cpu", caps.cpus.is_some(), caps.cpus == self.applied.cpus),
+            pids: on("pids", caps.pids.is_some(), caps.pids == self.applied.pids),
+            kill: Some(Mechanism::CgroupV1),
+            network: None,
         }
     }
-}
 
-impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        for (_, own, _) in &self.0.dirs {
-            if let Err(e) = std::fs::write(own.join("tasks"), tid()) {
-                tracing::error!(
-                    "cannot move a spawning thread back to {}: {e}",
-                    own.display()
-                );
-            }
-        }
+    /// One of its dirs: each holds all of the slot's processes.
+    fn any_dir(&self) -> &Path {
+        self.dirs
+            .first()
+            .map_or(Path::new(""), |(_, d)| d.as_path())
     }
-}
 
-impl Drop for JobCgroup {
-    fn drop(&mut self) {
-        for (_, _, dir) in &self.dirs {
+    fn oom_kill_count(&self) -> Option<u64> {
+        let control =
+            std::fs::read_to_string(self.dir("memory")?.join("memory.oom_control")).ok()?;
+        oom_control_count(&control, "oom_kill")
+    }
+
+    /// Stops the spawn thread (out of the slot first) and removes the slot's dirs; what
+    /// cannot be removed (processes left) stays for jobod's exit or the next start.
+    fn retire(&mut self) {
+        drop(self.spawner.take());
+        for (_, dir) in &self.dirs {
             if let Err(e) = std::fs::remove_dir(dir)
                 && e.kind() != std::io::ErrorKind::NotFound
             {
-                tracing::warn!("cannot remove job cgroup {}: {e}", dir.display());
+                tracing::warn!("cannot remove slot cgroup {}: {e}", dir.display());
             }
         }
     }
 }
 
-fn tid() -> String {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }.to_string()
+fn oom_control_count(control: &str, key: &str) -> Option<u64> {
+    control.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse::<u64>().ok()).flatten()
+    })
 }
 
-/// Removes this jobod's (empty) `jobo.<pid>` dirs at exit.
+/// A run's hold on a slot: back to the free slots when dropped if [`Lease::kill_all`] emptied
+/// it, else retired.
+pub struct Lease {
+    slot: Slot,
+    pool: &'static Hierarchies,
+    emptied: bool,
+}
+
+impl Lease {
+    /// Runs `spawn` on the slot's thread: what it starts begins in the slot's cgroups, in its
+    /// limits before its first instruction.
+    pub fn spawn<R: Send + 'static>(
+        &self,
+        spawn: impl FnOnce() -> std::io::Result<R> + Send + 'static,
+    ) -> std::io::Result<R> {
+        match &self.slot.spawner {
+            Some(s) => s.run(spawn)?,
+            None => Err(std::io::Error::other("the slot is retired")),
+        }
+    }
+
+    /// Sends `signal` to every process of the run (setsid children included).
+    pub fn signal_all(&self, signal: i32) {
+        procs::signal(self.slot.any_dir(), signal);
+    }
+
+    /// SIGKILLs every process in the slot until none is left (new ones a fork bomb made
+    /// meanwhile included), for at most `bound`. Returns whether it is empty.
+    pub async fn kill_all(&mut self, bound: Duration) -> bool {
+        self.emptied = procs::kill_all(self.slot.any_dir(), bound, false).await;
+        self.emptied
+    }
+
+    /// Peak memory and CPU time of the run (counters reset when it was leased).
+    pub fn usage(&self) -> Usage {
+        let slot = &self.slot;
+        Usage {
+            peak_memory_bytes: slot.read("memory", "memory.max_usage_in_bytes"),
+            cpu_ms: slot
+                .read("cpuacct", "cpuacct.usage")
+                .map(|ns| ns / 1_000_000),
+        }
+    }
+
+    /// Whether the kernel OOM-killed a process of the run: `oom_kill` of
+    /// `memory.oom_control` (Linux 4.13+) grew since the lease; on older kernels, whether the
+    /// limit was hit (`memory.failcnt`, reset at the lease).
+    pub fn oom_killed(&mut self) -> bool {
+        let slot = &mut self.slot;
+        if slot.dir("memory").is_none() {
+            return false;
+        }
+        match (slot.oom_kills, slot.oom_kill_count()) {
+            (Some(before), Some(now)) => {
+                slot.oom_kills = Some(now);
+                now > before
+            }
+            _ => slot.read("memory", "memory.failcnt").is_some_and(|n| n > 0),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let mut slot = std::mem::replace(&mut self.slot, Slot::none());
+        if self.emptied {
+            // The OOM count moves with the run that caused it: read it for the next run.
+            slot.oom_kills = slot.oom_kill_count().or(slot.oom_kills);
+            self.pool
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(slot);
+        } else {
+            tracing::error!("a slot cgroup still holds processes: retired");
+            slot.retire();
+        }
+    }
+}
+
+/// Stops every free slot's thread and removes its dirs, then this jobod's `jobo.<pid>` dirs
+/// (at exit; a slot still leased is left to the next start).
 pub fn remove_base(h: &Hierarchies) {
-    for hier in &h.0 {
+    let slots = std::mem::take(&mut *h.free.lock().unwrap_or_else(|p| p.into_inner()));
+    for mut slot in slots {
+        slot.retire();
+    }
+    for hier in &h.list {
         let _ = std::fs::remove_dir(&hier.base);
     }
 }
 
 /// Removes the `jobo.<pid>` dirs of jobods that are gone (a crash, `kill -9`), killing what
 /// their jobs left in them: nothing of a dead daemon's runs outlives the next start.
-fn remove_stale(own: &Path) {
+pub(super) fn remove_stale(own: &Path) {
     let Ok(entries) = std::fs::read_dir(own) else {
         return;
     };
@@ -327,24 +522,7 @@ fn remove_stale(own: &Path) {
         }
         let jobs = std::fs::read_dir(e.path()).into_iter().flatten().flatten();
         for job in jobs.filter(|j| j.path().is_dir()) {
-            for _ in 0..100 {
-                let procs =
-                    std::fs::read_to_string(job.path().join("cgroup.procs")).unwrap_or_default();
-                if procs.trim().is_empty() {
-                    break;
-                }
-                for p in procs
-                    .split_whitespace()
-                    .filter_map(|p| p.parse::<i32>().ok())
-                {
-                    // SAFETY: kill has no memory preconditions; these are a dead jobod's jobs.
-                    unsafe {
-                        libc::kill(p, libc::SIGKILL);
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = std::fs::remove_dir(job.path());
+            procs::kill_and_remove(&job.path());
         }
         let _ = std::fs::remove_dir(e.path());
     }

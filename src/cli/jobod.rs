@@ -208,10 +208,19 @@ pub struct WorkerArgs {
     /// none). Only on a private network: anyone who reaches the port can run code.
     #[arg(long)]
     pub allow_seed_without_token: bool,
-    /// Run each payload in cgroups of its own where they can be made (memory, cpus and pids
-    /// limits, the whole payload killed at its end, its usage measured); off: memory by
-    /// RLIMIT_AS only. Costs about 1 ms of CPU per payload on cgroup v1
-    #[arg(long, env = "JOBOD_WORKER_CGROUPS")]
+    /// Run payloads in cgroups where they can be made (memory, cpus and pids limits, the whole
+    /// payload killed at its end, its usage measured), one per slot; `--cgroups=false`: memory
+    /// by RLIMIT_AS only, and only the payload's process group killed
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_CGROUPS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
     pub cgroups: bool,
     /// Users a root node may run payloads as: the server names one with each payload, and
     /// payloads of the seed's /submit run as the first. A node that is not root runs them as

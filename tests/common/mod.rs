@@ -36,6 +36,8 @@ pub struct Daemon {
     seed_listen: bool,
     extra: Vec<String>,
     env: Vec<(String, String)>,
+    /// The command jobod is started through (none: directly).
+    wrapper: Vec<String>,
     /// The data dir is a tmpfs of its own, unmounted on drop.
     mounted: bool,
 }
@@ -47,6 +49,7 @@ pub struct Builder {
     extra: Vec<String>,
     env: Vec<(String, String)>,
     tmpfs: Option<u64>,
+    wrapper: Vec<String>,
 }
 
 impl Builder {
@@ -74,6 +77,12 @@ impl Builder {
         self.tmpfs = Some(bytes);
         self
     }
+    /// Start jobod through this command (which must end by exec'ing its arguments, so the
+    /// pid is jobod's), e.g. `unshare` to give it a host of another shape.
+    pub fn wrapper(mut self, argv: &[&str]) -> Self {
+        self.wrapper = argv.iter().map(|a| a.to_string()).collect();
+        self
+    }
     /// An environment variable of jobod (e.g. `FAILPOINTS`).
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_string(), value.to_string()));
@@ -98,6 +107,7 @@ impl Builder {
             seed_listen: self.seed_listen,
             extra: self.extra,
             env: self.env,
+            wrapper: self.wrapper,
             mounted: self.tmpfs.is_some(),
         };
         d.boot();
@@ -114,6 +124,7 @@ impl Daemon {
             extra: Vec::new(),
             env: Vec::new(),
             tmpfs: None,
+            wrapper: Vec::new(),
         }
     }
 
@@ -156,7 +167,14 @@ impl Daemon {
     }
 
     fn boot(&mut self) {
-        let mut cmd = Command::new(JOBOD);
+        let mut cmd = match self.wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(JOBOD);
+                c
+            }
+            None => Command::new(JOBOD),
+        };
         cmd.arg("serve")
             .arg("--user")
             .arg("--data-dir")
