@@ -143,10 +143,11 @@ fn cancel_kills_a_running_job_and_its_background_child() {
     let pidfile = d.root().join("child.pid");
     let p = pidfile.display();
     // The child ignores SIGTERM, so only killing the whole group for good gets rid of it.
+    // `started` is written before the pid file, so it is in the log whenever the test cancels.
     let script = format!(
         "(trap '' TERM; exec sleep 300) &\n\
-         echo $! > '{p}.tmp' && mv '{p}.tmp' '{p}'\n\
          echo started\n\
+         echo $! > '{p}.tmp' && mv '{p}.tmp' '{p}'\n\
          wait\n"
     );
     let dir = job_dir(&d.work(), "job", &[("run.sh", &script)]);
