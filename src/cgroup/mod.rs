@@ -30,6 +30,14 @@ use crate::api::{Enforced, Mechanism, Usage};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// jobod's `/proc/self/cgroup` and `/proc/self/mountinfo`: where its cgroups are, and where
+/// each hierarchy is mounted. An error says which could not be read.
+fn own_cgroups() -> Result<(String, String), String> {
+    let read =
+        |path: &str| std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"));
+    Ok((read("/proc/self/cgroup")?, read("/proc/self/mountinfo")?))
+}
+
 /// The limits a run asks the kernel to hold it to (`None`: no limit).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Caps {

@@ -51,10 +51,7 @@ impl Hierarchies {
     /// Finds each controller's mount and jobod's cgroup there, and makes `jobo.<pid>` in it
     /// (which proves jobod may). An error says why there are none.
     pub fn probe() -> Result<Hierarchies, String> {
-        let cgroup = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-            .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+        let (cgroup, mountinfo) = super::own_cgroups()?;
         let mut found: Vec<Hierarchy> = Vec::new();
         let mut why = Vec::new();
         for line in cgroup.lines() {

@@ -46,10 +46,7 @@ impl Unified {
     /// Finds jobod's cgroup in the v2 hierarchy and makes `jobo.<pid>` in it (which proves
     /// jobod may). An error says why not.
     pub fn probe() -> Result<Unified, String> {
-        let cgroup = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-            .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+        let (cgroup, mountinfo) = super::own_cgroups()?;
         let path = cgroup
             .lines()
             .find_map(|l| l.strip_prefix("0::"))
