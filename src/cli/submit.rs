@@ -273,6 +273,12 @@ pub async fn run(
         ),
         Err(e) => eprintln!("jobo: job {id} {}; no results: {e:#}", job.state),
     }
+    // Why it did not succeed, where jobod says (a job that never started has no logs to tell).
+    if job.state != JobState::Succeeded
+        && let Some(reason) = &job.reason
+    {
+        eprintln!("jobo: job {id}: {reason}");
+    }
     Ok(match (job.state, job.exit_code) {
         (JobState::Succeeded, _) => 0,
         (JobState::Cancelled, _) if interrupts.cancelled() => INTERRUPTED,
