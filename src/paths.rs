@@ -145,13 +145,45 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 }
 
 /// Default data dir: `/var/lib/jobo` in system mode, else `$XDG_DATA_HOME/jobo`.
+///
+/// Root is the exception in user mode: its jobs run as another user (`run_as.rs`), who must
+/// pass through every directory above the data dir. When one of them is closed to others (a
+/// `0700` home or `mktemp -d`), root's per-user data lives in [`ROOT_USER_DATA`] instead, under
+/// a name derived from the XDG path, so that two such homes keep two stores.
 pub fn default_data_dir(system: bool) -> PathBuf {
     if system {
         return PathBuf::from("/var/lib/jobo");
     }
-    project_dirs()
+    let xdg = project_dirs()
         .map(|d| d.data_dir().to_path_buf())
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("jobo-{}", uid())))
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("jobo-{}", uid())));
+    if is_root() && !others_may_pass(&xdg) {
+        return root_user_data_dir(&xdg);
+    }
+    xdg
+}
+
+/// Where root's per-user data dirs go when its XDG data dir is out of the run-as users' reach.
+pub const ROOT_USER_DATA: &str = "/var/lib/jobo-root";
+
+/// `ROOT_USER_DATA/<digest of xdg>`: stable across runs and releases (a SHA-256 prefix), so the
+/// same home finds the same jobs again.
+fn root_user_data_dir(xdg: &Path) -> PathBuf {
+    use sha2::Digest;
+    use std::os::unix::ffi::OsStrExt;
+    let digest = sha2::Sha256::digest(xdg.as_os_str().as_bytes());
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Path::new(ROOT_USER_DATA).join(name)
+}
+
+/// Whether every existing directory above `dir` lets others search it (`o+x`). Those not made
+/// yet will be, with the usual `0755`; `dir` itself is jobod's to set.
+fn others_may_pass(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    dir.ancestors().skip(1).all(|a| match std::fs::metadata(a) {
+        Ok(m) => m.permissions().mode() & 0o001 != 0,
+        Err(_) => true,
+    })
 }
 
 /// Default socket: `/run/jobo/jobod.sock` in system mode, else `$XDG_RUNTIME_DIR/jobo/jobod.sock`,
@@ -309,6 +341,27 @@ impl SocketAccess {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_ancestor_sends_roots_data_elsewhere_and_keeps_homes_apart() {
+        use std::os::unix::fs::PermissionsExt;
+        let top = tempfile::tempdir().expect("temp dir");
+        let data = top.path().join("home/.local/share/jobo");
+        std::fs::create_dir_all(&data).expect("dirs");
+        std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o711))
+            .expect("chmod");
+        assert!(others_may_pass(&data));
+        std::fs::set_permissions(
+            top.path().join("home"),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .expect("chmod");
+        assert!(!others_may_pass(&data));
+        let other = top.path().join("other/.local/share/jobo");
+        assert_ne!(root_user_data_dir(&data), root_user_data_dir(&other));
+        assert_eq!(root_user_data_dir(&data), root_user_data_dir(&data));
+        assert!(root_user_data_dir(&data).starts_with(ROOT_USER_DATA));
+    }
 
     #[test]
     fn group_membership_counts_the_primary_group() {

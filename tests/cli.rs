@@ -71,6 +71,68 @@ fn autostarts_a_per_user_daemon_once() {
     assert!(String::from_utf8_lossy(&second.stdout).contains("succeeded"));
 }
 
+/// Kills the jobod working in a home, then removes the data dir it kept outside that home.
+struct OutsideData {
+    home: Reaper,
+    data: Option<std::path::PathBuf>,
+}
+
+impl Drop for OutsideData {
+    fn drop(&mut self) {
+        kill_processes_under(self.home.0.path());
+        if let Some(data) = &self.data {
+            kill_processes_under(data);
+            let _ = std::fs::remove_dir_all(data);
+        }
+    }
+}
+
+#[test]
+fn root_with_a_closed_home_keeps_its_data_where_its_jobs_can_reach_it() {
+    if !is_root() {
+        eprintln!("skipped: only root's jobs run as another user");
+        return;
+    }
+    ensure_user("jobo-run");
+    // A `mktemp -d` home: 0700, so jobo-run cannot pass through to a data dir inside it.
+    let mut guard = OutsideData {
+        home: Reaper(tempfile::tempdir().expect("temp dir")),
+        data: None,
+    };
+    let h = guard.home.0.path().to_path_buf();
+    set_mode(&h, 0o700);
+    std::fs::create_dir_all(h.join("run")).expect("runtime dir");
+    let dir = job_dir(&h, "job", &[("run.sh", "echo reached")]);
+
+    let out = jobo_in(
+        &h,
+        &["run", dir.to_str().expect("utf-8"), "--service", "example"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // "jobo: started jobod in the background (pid N, socket S, log DATA/jobod.log)"
+    let log = stderr
+        .split(", log ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .map(std::path::PathBuf::from);
+    guard.data = log
+        .as_ref()
+        .and_then(|l| l.parent())
+        .map(|d| d.to_path_buf());
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "reached\n");
+    let data = guard.data.clone().expect("jobo names the log");
+    assert!(data.starts_with("/var/lib/jobo-root"), "{stderr}");
+    assert!(data.join("jobo.db").exists());
+    assert!(!h.join("data/jobo/jobo.db").exists());
+
+    // The next command finds the same daemon and store.
+    let again = jobo_in(&h, &["status"]);
+    assert!(again.status.success());
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("started jobod"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("succeeded"));
+}
+
 #[test]
 fn autostart_without_a_jobod_names_where_it_looked_and_how_to_get_one() {
     let home = Reaper(common::job_reachable_tempdir());
