@@ -183,7 +183,9 @@ fn setup(local_slots: Option<usize>, node_slots: usize, extra: &[&str]) -> Setup
         Some(n) => format!("[local_worker]\nslots = {n}\n"),
         None => "[local_worker]\nenabled = false\n".into(),
     };
-    let config = format!("[cluster]\nlease = \"5s\"\n{local}[services.example]\n");
+    let config = format!(
+        "[cluster]\nlease = \"5s\"\n{local}[services.example]\n[services.offline]\nnetwork = \"none\"\n"
+    );
     let d = Daemon::builder().config(&config).start();
     let s = SlurmNode::start(node_slots, extra);
     d.jobo_ok(&[
@@ -193,7 +195,7 @@ fn setup(local_slots: Option<usize>, node_slots: usize, extra: &[&str]) -> Setup
         "--name",
         "s",
         "--service",
-        "example",
+        "example,offline",
         "--slots",
         &node_slots.to_string(),
         "--token-file",
@@ -289,6 +291,18 @@ fn success_with_results_and_slurm_status() {
         "{out}"
     );
     assert_eq!(c.d.jobo_ok(&["logs", &id.to_string()]), "to-stdout\n");
+    // Slurm holds the time limit; whether `--mem` binds is the cluster's business: unclaimed.
+    let enforced = &c.d.job(id)["enforced"];
+    assert_eq!(enforced["timeout"], true, "{enforced}");
+    assert!(enforced["memory"].is_null(), "{enforced}");
+
+    // `network = "none"` cannot be applied to a Slurm job, and the status says so.
+    let dir = job_dir(&c.d.work(), "offline", &[("run.sh", "true\n")]);
+    let out =
+        c.d.jobo_ok(&["submit", dir.to_str().expect("utf-8"), "-s", "offline"]);
+    let id: i64 = out.trim().parse().expect("a job id");
+    let job = c.wait_until(id, "succeeded");
+    assert_eq!(job["enforced"]["network"], "not_applied", "{job}");
 }
 
 /// A non-zero exit is `failed` with its code and Slurm's word on it.

@@ -114,7 +114,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// Notes how the run is held or what it used, for the next state change to carry.
-    fn note(&self, change: impl FnOnce(&mut PayloadInfo)) {
+    pub(super) fn note(&self, change: impl FnOnce(&mut PayloadInfo)) {
         self.info.send_modify(change);
     }
 

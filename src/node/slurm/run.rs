@@ -99,6 +99,8 @@ async fn submit(r: &mut SlurmRun) -> Result<u64, String> {
     let keep = |e: io::Error| format!("cannot write the payload's record: {e}");
     record::save(&r.spec.dir, &r.record).await.map_err(keep)?;
     let id = submit::sbatch(&r.spec, &r.record.name, &r.slurm.opts).await?;
+    let enforced = enforced(&r.spec);
+    r.report.note(|i| i.enforced = Some(enforced));
     r.record.slurm_id = Some(id);
     if let Err(e) = record::save(&r.spec.dir, &r.record).await {
         // The job runs all the same; only a restart would not find it.
@@ -106,6 +108,19 @@ async fn submit(r: &mut SlurmRun) -> Result<u64, String> {
     }
     tracing::info!("payload {} is Slurm job {id}", r.record.id);
     Ok(id)
+}
+
+/// What a Slurm job is held to, as far as this node knows: slurmctld always ends a job at its
+/// `--time`; whether `--mem` and `--cpus-per-task` bind depends on the cluster's task and
+/// accounting plugins, which the node cannot see, so they are not claimed. The job runs on
+/// whatever network its compute node has: `network = "none"` is not applied.
+fn enforced(spec: &crate::executor::RunSpec) -> crate::api::Enforced {
+    crate::api::Enforced {
+        timeout: spec.timeout.is_some(),
+        network: (spec.network == crate::api::Network::Off)
+            .then_some(crate::api::NetworkIsolation::NotApplied),
+        ..Default::default()
+    }
 }
 
 /// Follows Slurm job `id` until it is over; `scancel` on a cancel or a fence.
