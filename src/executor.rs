@@ -194,6 +194,20 @@ fn isolation(network: Network) -> Option<NetworkIsolation> {
     }
 }
 
+/// Why a run that exited with `code` failed. Under `RLIMIT_AS` going over the memory limit
+/// fails an allocation instead of killing the job, so nothing tells an out-of-memory exit
+/// from another: the reason names the cap, for the reader to look for the job's own error.
+pub fn exit_reason(code: i32, caps: &Caps, enforced: &Enforced) -> String {
+    match (caps.memory, enforced.memory) {
+        (Some(cap), Some(crate::api::Mechanism::Rlimit)) => format!(
+            "run.sh exited with code {code} (memory was capped at {} by RLIMIT_AS, which fails \
+             an allocation over it rather than killing the job: its stderr may say out of memory)",
+            crate::limits::size::format(cap)
+        ),
+        _ => format!("run.sh exited with code {code}"),
+    }
+}
+
 /// Why a run could not start, in words that say what to do: a work dir the run's account cannot
 /// reach names the directory in the way.
 pub fn spawn_failure(spec: &RunSpec, e: &std::io::Error) -> String {

@@ -320,6 +320,9 @@ fn without_cgroups_memory_falls_back_to_rlimit_and_says_so() {
     let job = d.wait(id);
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(job["enforced"]["memory"], "rlimit", "{job}");
+    // No kill to see: the reason names the cap, for the reader to look for the job's own error.
+    let reason = job["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("capped at 64 MiB by RLIMIT_AS"), "{job}");
     // Never claimed where not applied.
     assert!(job["enforced"]["cpus"].is_null(), "{job}");
     assert!(job["enforced"]["pids"].is_null(), "{job}");

@@ -97,9 +97,10 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     };
     let (pid, start) = (running.pid, running.start_time);
     let enforced = running.enforced.clone();
+    let held = enforced.clone();
     record(worker, id, JobState::Running, move |r| {
         r.job.started_at = Some(now_ms());
-        r.job.enforced = enforced;
+        r.job.enforced = held;
         r.pid = Some(pid);
         r.pid_start = start;
     })
@@ -131,7 +132,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         Outcome::Exited(code) => (
             JobState::Failed,
             Some(code),
-            Some(format!("run.sh exited with code {code}")),
+            Some(executor::exit_reason(code, &spec.caps, &enforced)),
         ),
         Outcome::TimedOut => (
             JobState::TimedOut,

@@ -258,7 +258,7 @@ async fn execute(
         f.spawned(running.pid);
     }
     let enforced = running.enforced.clone();
-    report.note(|i| i.enforced = Some(enforced));
+    report.note(|i| i.enforced = Some(enforced.clone()));
     report.set(PayloadState::Running, None, None);
     tracing::info!("payload {} running (pid {})", name(spec), running.pid);
     let (outcome, usage) = running.wait(spec, cancel).await;
@@ -276,7 +276,7 @@ async fn execute(
         Outcome::Exited(n) => (
             PayloadState::Failed,
             Some(n),
-            Some(format!("run.sh exited with code {n}")),
+            Some(crate::executor::exit_reason(n, &spec.caps, &enforced)),
         ),
         Outcome::OutOfMemory(n) => (PayloadState::Failed, Some(n), Some("out of memory".into())),
         Outcome::Cancelled => (PayloadState::Killed, None, Some("cancelled".into())),
