@@ -344,8 +344,15 @@ impl Drop for Users {
 
 /// `jobo ARGS` run as Unix user `user` against the socket, in `cwd`.
 fn jobo_as(d: &Daemon, user: &str, cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    // A copy in the daemon's dir (opened to others by the caller): the build's own may sit
+    // below a dir other users cannot pass, such as a clone in `mktemp -d`.
+    let jobo = d.root().join("jobo");
+    if !jobo.exists() {
+        std::fs::copy(common::JOBO, &jobo).expect("copy jobo");
+    }
     std::process::Command::new("runuser")
-        .args(["-u", user, "--", common::JOBO])
+        .args(["-u", user, "--"])
+        .arg(&jobo)
         .args(args)
         .env("JOBO_HOST", d.host())
         .env("XDG_CONFIG_HOME", cwd)
