@@ -359,15 +359,23 @@ pub async fn remove(ctx: &Ctx, caller: &Caller, id: JobId) -> Result<Job, QueueE
 
 /// Deletes `jobs/<id>` (after the row says `expired`, so a crash in between only leaks files).
 pub async fn remove_files(ctx: &Ctx, id: JobId) {
-    let dir = ctx.core.data.job(id).path().to_path_buf();
-    let res = tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+    remove_files_of(ctx, vec![id]).await
+}
+
+/// [`remove_files`] of several jobs, on one blocking thread (the cleaner's batches).
+pub async fn remove_files_of(ctx: &Ctx, ids: Vec<JobId>) {
+    let data = ctx.core.data.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for id in ids {
+            match std::fs::remove_dir_all(data.job(id).path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!("cannot remove files of job {id}: {e}");
+                }
+                _ => {}
+            }
+        }
     })
     .await;
-    if let Ok(Err(e)) = res {
-        tracing::warn!("cannot remove files of job {id}: {e}");
-    }
 }
 
 /// Waits until job `id` is final (or, with `until`, is or has been in that state since the

@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 /// Lease of the latency and throughput setups (short enough to notice a broken setup soon).
 const LEASE: &str = "3s";
 /// Lease of the node-death setups: the requeue time is measured against it.
-const DEATH_LEASE: Duration = Duration::from_secs(1);
+pub const DEATH_LEASE: Duration = Duration::from_secs(1);
 
 /// A server with the embedded worker disabled and its nodes, all started. Dropping it kills
 /// the server first, then the nodes (each with the processes under its dir).
-struct Setup {
-    daemon: Daemon,
-    nodes: Vec<Node>,
+pub struct Setup {
+    pub daemon: Daemon,
+    pub nodes: Vec<Node>,
     /// How long after the server's start every node showed as healthy (`None`: the server
     /// has no `GET /v1/nodes`, so the first jobs were the wait).
     healthy_after: Option<Duration>,
@@ -33,7 +33,7 @@ struct Setup {
 impl Setup {
     /// Starts `count` nodes named `n1`, `n2`, … with `slots` each, then the server with them
     /// in its `jobod.toml`, and waits until it can use them all.
-    async fn start(count: usize, slots: usize, lease: &str) -> Res<Setup> {
+    pub async fn start(count: usize, slots: usize, lease: &str) -> Res<Setup> {
         let nodes = (1..=count)
             .map(|i| Node::start(&format!("n{i}"), slots))
             .collect::<Res<Vec<_>>>()?;
@@ -94,7 +94,7 @@ impl Setup {
     }
 
     /// `res`, or its error followed by the end of every log of the setup.
-    fn explain<T>(&self, res: Res<T>) -> Res<T> {
+    pub fn explain<T>(&self, res: Res<T>) -> Res<T> {
         res.map_err(|e| {
             let mut msg = e.to_string();
             let tail = |log: String| -> String {
@@ -116,14 +116,14 @@ impl Setup {
         })
     }
 
-    fn pids(&self) -> Res<Vec<u32>> {
+    pub fn pids(&self) -> Res<Vec<u32>> {
         std::iter::once(self.daemon.pid())
             .chain(self.nodes.iter().map(Node::pid))
             .map(|p| p.ok_or_else(|| "a process of the setup is not running".into()))
             .collect()
     }
 
-    fn healthy_detail(&self) -> String {
+    pub fn healthy_detail(&self) -> String {
         self.healthy_after.map_or_else(
             || "GET /v1/nodes missing: the warm-up jobs waited for the nodes".into(),
             |d| format!("nodes healthy {:.0} ms after the server's start", ms(d)),
@@ -250,7 +250,7 @@ pub async fn remote_throughput(sizes: &Sizes, r: &mut Report) -> Res<()> {
 // 7. node death → rerun
 
 /// One node death, as the client saw it.
-struct Death {
+pub struct Death {
     from: String,
     to: String,
     /// Kill → the long poll `until=queued` answered `queued` (`None`: the job was past
@@ -259,7 +259,7 @@ struct Death {
     /// What that long poll answered.
     polled: JobState,
     /// Kill → the job was seen running (or done) on the other node.
-    running_after: Duration,
+    pub running_after: Duration,
     /// Kill → the rerun's `started_at` as the server recorded it.
     started_after_ms: Option<i64>,
 }
@@ -338,7 +338,7 @@ fn shell_quote(s: &str) -> String {
 
 /// Runs a job that blocks on its first run only, kills the node running it, and times the
 /// rerun on the other node.
-async fn one_death(s: &mut Setup) -> Res<Death> {
+pub async fn one_death(s: &mut Setup) -> Res<Death> {
     let c = s.daemon.client();
     // A job of a root jobod runs as another user (jobo-run): give it a place to write.
     use std::os::unix::fs::PermissionsExt;
@@ -347,6 +347,8 @@ async fn one_death(s: &mut Setup) -> Res<Death> {
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777))?;
     std::fs::set_permissions(s.daemon.root(), std::fs::Permissions::from_mode(0o711))?;
     let marker = shared.join("first-run-started");
+    // Left by an earlier death on the same setup (`nodes.rs` kills several in a row).
+    let _ = std::fs::remove_file(&marker);
     let m = shell_quote(&marker.display().to_string());
     let script = format!("if [ -e {m} ]; then exit 0; fi\n: > {m}\nsleep 60\n");
     let id = submit(&c, &script_tgz(&script)?).await?.id;

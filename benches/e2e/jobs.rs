@@ -115,6 +115,7 @@ pub struct Latency {
     pub p99: Duration,
     pub max: Duration,
     pub submit_p50: Duration,
+    pub submit_p99: Duration,
     /// Server-side medians from the job's own timestamps (ms): submitted → running recorded,
     /// running → finished.
     pub to_running_p50: Option<i64>,
@@ -172,6 +173,7 @@ pub async fn latency(c: &Client, warmup: usize, n: usize) -> Res<Latency> {
         p99: quantile(&total, 0.99),
         max: *total.last().ok_or("no jobs")?,
         submit_p50: quantile(&submits, 0.5),
+        submit_p99: quantile(&submits, 0.99),
         to_running_p50: (!to_running.is_empty()).then(|| quantile(&to_running, 0.5)),
         run_p50: (!runs.is_empty()).then(|| quantile(&runs, 0.5)),
     })

@@ -98,40 +98,53 @@ pub async fn throughput(sizes: &Sizes, r: &mut Report) -> Res<()> {
 // ---------------------------------------------------------------------------------------------
 // 3. + 4. `jobo list` and memory with a large store
 
-/// Fills the store of a daemon that is not started yet with `n` finished jobs, in one
-/// transaction, the way the daemon would have left them.
-fn fill_store(db: &Path, n: usize) -> Result<(), StoreError> {
+/// Fills the store of a daemon that is not started yet with `n` finished jobs, the way the
+/// daemon would have left them: through the real store code (`Store::open` migrates), one
+/// prepared insert, committed every 50,000 rows (one transaction would grow the WAL to the
+/// size of the whole store). The newest finished `newest_age_ms` ago, each older one
+/// `spacing_ms` before the next; users `user0`..`user7`, every tenth job failed.
+pub fn fill_store(
+    db: &Path,
+    n: usize,
+    newest_age_ms: i64,
+    spacing_ms: i64,
+) -> Result<(), StoreError> {
+    const BATCH: usize = 50_000;
     let store = Store::open(db)?;
     let now = now_ms();
     store.call_sync(|c| {
-        let tx = c.transaction()?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT INTO jobs (user, service, state, priority, node, attempts, exit_code, \
-                 reason, submitted_at, started_at, finished_at, input_bytes, output_bytes) \
-                 VALUES (?1, 'example', ?2, 0, 'local', 1, ?3, ?4, ?5, ?6, ?7, 133, 5)",
-            )?;
-            for i in 0..n {
-                // Oldest first; a few seconds apart, all within the retention of 10 days.
-                let submitted = now - ((n - i) as i64) * 5_000;
-                let failed = i % 10 == 9;
-                stmt.execute(rusqlite::params![
-                    format!("user{}", i % 8),
-                    if failed { "failed" } else { "succeeded" },
-                    if failed { 1 } else { 0 },
-                    failed.then_some("run.sh exited with code 1"),
-                    submitted,
-                    submitted + 3,
-                    submitted + 9,
-                ])?;
+        let mut i = 0;
+        while i < n {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO jobs (user, service, state, priority, node, attempts, exit_code, \
+                     reason, submitted_at, started_at, finished_at, input_bytes, output_bytes) \
+                     VALUES (?1, 'example', ?2, 0, 'local', 1, ?3, ?4, ?5, ?6, ?7, 133, 5)",
+                )?;
+                for i in i..(i + BATCH).min(n) {
+                    // Oldest first.
+                    let finished = now - newest_age_ms - ((n - 1 - i) as i64) * spacing_ms;
+                    let failed = i % 10 == 9;
+                    stmt.execute(rusqlite::params![
+                        format!("user{}", i % 8),
+                        if failed { "failed" } else { "succeeded" },
+                        if failed { 1 } else { 0 },
+                        failed.then_some("run.sh exited with code 1"),
+                        finished - 9,
+                        finished - 6,
+                        finished,
+                    ])?;
+                }
             }
+            tx.commit()?;
+            i += BATCH;
         }
-        tx.commit()?;
         Ok(())
     })
 }
 
-fn run_jobo(host: &str, args: &[&str]) -> Res<(Duration, String)> {
+pub fn run_jobo(host: &str, args: &[&str]) -> Res<(Duration, String)> {
     let t = Instant::now();
     let out = Command::new(JOBO)
         .arg("--host")
@@ -155,7 +168,8 @@ pub async fn big_store(sizes: &Sizes, r: &mut Report) -> Res<()> {
     let rows = sizes.stored_rows;
     let d = Daemon::new(None)?;
     let t = Instant::now();
-    fill_store(&d.data().join("jobo.db"), rows)?;
+    // A few seconds apart, all within the default retention of 10 days.
+    fill_store(&d.data().join("jobo.db"), rows, 0, 5_000)?;
     let fill = t.elapsed();
     let d = d.start()?;
     let host = d.host();

@@ -16,14 +16,22 @@
 //! 8. bulk data: the real `jobo submit` and `jobo fetch` of 1 GB dirs against a tar pipe of
 //!    the same data (`bulk.rs` says which, and its variables); only when asked for
 //!    (`JOBO_BENCH_ONLY=bulk`): it needs a few GB of room in `JOBO_BENCH_DIR`.
+//! 9. a million stored jobs (`JOBO_BENCH_ONLY=million`, `million.rs`; `JOBO_BENCH_MILLION=N`
+//!    changes the count): submits and throughput against an empty store, `jobo list` and
+//!    `jobo status ID` walls, start-up with recovery, VmRSS, store size per job, and submits
+//!    while the cleaner expires all of them;
+//! 10. many nodes (`JOBO_BENCH_ONLY=nodes50`, `nodes.rs`; `JOBO_BENCH_NODES=N`, default
+//!     50): latency and throughput through 50 nodes of 2 slots against 2 nodes of 8, a node
+//!     death among them, and jobod's CPU per idle node.
 //!
-//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`, 8 in `bulk.rs`; the processes under test and their
-//! clean-up in `procs.rs`; the client and the shared measurements in `jobs.rs`.
+//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`, 8 in `bulk.rs`, 9 in `million.rs`, 10 in
+//! `nodes.rs`; the processes under test and their clean-up in `procs.rs`; the client and the
+//! shared measurements in `jobs.rs`.
 //!
 //! `JOBO_BENCH_QUICK=1` shrinks every size for a smoke run. `JOBO_BENCH_ONLY=LIST` runs only
 //! some phases: a comma-separated list of `local` (1-4), `cluster` (5-7), or phase names
 //! (`latency`, `throughput`, `list`, `remote-latency`, `remote-throughput`, `node-death`,
-//! `bulk`).
+//! `bulk`, `million`, `nodes50`).
 //! The local daemons run with job cgroups, jobod's default; `JOBO_BENCH_CGROUPS=0` turns them
 //! off (their cost: compare the two).
 //! `JOBO_BENCH_SLOTS=N` changes the local slots of the throughput daemon (default 8).
@@ -40,6 +48,8 @@ mod bulk;
 mod cluster;
 mod jobs;
 mod local;
+mod million;
+mod nodes;
 mod procs;
 
 use std::path::Path;
@@ -59,6 +69,10 @@ struct Sizes {
     node_slots: usize,
     /// Node deaths timed.
     death_runs: usize,
+    /// Stored jobs of the `million` phase (`JOBO_BENCH_MILLION`).
+    million_rows: usize,
+    /// Nodes of the `nodes50` phase (`JOBO_BENCH_NODES`).
+    many_nodes: usize,
 }
 
 impl Sizes {
@@ -68,6 +82,9 @@ impl Sizes {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(8);
+        let env_num = |name: &str| std::env::var(name).ok().and_then(|s| s.parse().ok());
+        let million_rows = env_num("JOBO_BENCH_MILLION");
+        let many_nodes = env_num("JOBO_BENCH_NODES").unwrap_or(50);
         if quick {
             Sizes {
                 quick,
@@ -80,6 +97,8 @@ impl Sizes {
                 list_runs: 5,
                 node_slots: 8,
                 death_runs: 3,
+                million_rows: million_rows.unwrap_or(100_000),
+                many_nodes,
             }
         } else {
             Sizes {
@@ -93,6 +112,8 @@ impl Sizes {
                 list_runs: 11,
                 node_slots: 8,
                 death_runs: 5,
+                million_rows: million_rows.unwrap_or(1_000_000),
+                many_nodes,
             }
         }
     }
@@ -180,6 +201,8 @@ enum Phase {
     RemoteThroughput,
     NodeDeath,
     Bulk,
+    Million,
+    Nodes50,
 }
 
 impl Phase {
@@ -194,7 +217,9 @@ impl Phase {
     ];
     /// Every phase: the default ones and those run only when named.
     fn all() -> impl Iterator<Item = Phase> {
-        Phase::DEFAULT.into_iter().chain([Phase::Bulk])
+        Phase::DEFAULT
+            .into_iter()
+            .chain([Phase::Bulk, Phase::Million, Phase::Nodes50])
     }
 
     fn name(self) -> &'static str {
@@ -206,6 +231,8 @@ impl Phase {
             Phase::RemoteThroughput => "remote-throughput",
             Phase::NodeDeath => "node-death",
             Phase::Bulk => "bulk",
+            Phase::Million => "million",
+            Phase::Nodes50 => "nodes50",
         }
     }
 
@@ -213,6 +240,8 @@ impl Phase {
         match self {
             Phase::Latency | Phase::Throughput | Phase::List => "local",
             Phase::Bulk => "bulk",
+            Phase::Million => "million",
+            Phase::Nodes50 => "nodes50",
             _ => "cluster",
         }
     }
@@ -235,6 +264,8 @@ impl Phase {
             ),
             Phase::NodeDeath => format!("node death → rerun: {} kills", s.death_runs),
             Phase::Bulk => bulk::describe(s),
+            Phase::Million => million::describe(s),
+            Phase::Nodes50 => nodes::describe(s),
         }
     }
 
@@ -247,6 +278,8 @@ impl Phase {
             Phase::RemoteThroughput => cluster::remote_throughput(s, r).await,
             Phase::NodeDeath => cluster::node_death(s, r).await,
             Phase::Bulk => bulk::bulk(s, r).await,
+            Phase::Million => million::million(s, r).await,
+            Phase::Nodes50 => nodes::nodes50(s, r).await,
         }
     }
 }

@@ -225,6 +225,14 @@ impl Daemon {
         })?;
         Ok(self)
     }
+
+    /// SIGKILLs the daemon (and its jobs), then starts it again on the same data dir with
+    /// `config`.
+    pub fn restart(mut self, config: Option<&str>) -> Res<Daemon> {
+        self.sandbox.kill();
+        self.config = config.map(str::to_string);
+        self.start()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

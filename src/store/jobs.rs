@@ -367,17 +367,25 @@ pub fn head(conn: &Connection, service: &str, user: &str) -> Result<Option<JobId
         .optional()?)
 }
 
-/// Finished jobs of `service` whose files are due for removal.
+/// The states a job can expire from: finished, its files still there. The same list is the
+/// condition of the `jobs_expirable` index, which [`expirable`] must repeat word for word for
+/// SQLite to use it.
+const EXPIRABLE: &str = "state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'lost')";
+
+/// Up to `limit` finished jobs of `service` whose files are due for removal, oldest first.
+/// Reads the `jobs_expirable` index: the jobs that expired already (most of a big store) are
+/// not in it, and those not due yet are past the end of the range.
 pub fn expirable(
     conn: &Connection,
     service: &str,
     cutoff_ms: i64,
+    limit: u32,
 ) -> Result<Vec<JobId>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM jobs WHERE finished_at < ?2 AND service = ?1 \
-         AND state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'lost')",
-    )?;
-    let rows = stmt.query_map(params![service, cutoff_ms], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id FROM jobs INDEXED BY jobs_expirable WHERE {EXPIRABLE} AND service = ?1 \
+         AND finished_at < ?2 ORDER BY finished_at LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![service, cutoff_ms, limit], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -416,6 +424,50 @@ mod tests {
             input_bytes: 1,
             ..NewJob::default()
         }
+    }
+
+    #[test]
+    fn expirable_jobs_come_from_their_index_oldest_first() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Join(e.to_string()))?;
+        let store = Store::open(&dir.path().join("t.db"))?;
+        store.call_sync(|c| {
+            // Finished at 10, 20, … 60; the one at 30 expired already; one still queued.
+            let mut ids = Vec::new();
+            for t in 1..=6 {
+                let tx = c.transaction()?;
+                let id = insert(&tx, &new_job("ann", 0))?;
+                tx.commit()?;
+                transition_now(c, id, JobState::Cancelled, |_| {})?;
+                c.execute(
+                    "UPDATE jobs SET finished_at = ?2 WHERE id = ?1",
+                    params![id, t * 10],
+                )?;
+                ids.push(id);
+            }
+            transition_now(c, ids[2], JobState::Expired, |_| {})?;
+            let tx = c.transaction()?;
+            insert(&tx, &new_job("ann", 0))?;
+            tx.commit()?;
+            // INDEXED BY makes the query fail if SQLite could not use the partial index.
+            assert_eq!(expirable(c, "s", 55, 3)?, [ids[0], ids[1], ids[3]]);
+            assert_eq!(
+                expirable(c, "s", 55, 100)?,
+                [ids[0], ids[1], ids[3], ids[4]]
+            );
+            assert!(expirable(c, "other", 55, 100)?.is_empty());
+            let plan: String = c.query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM jobs INDEXED BY jobs_expirable WHERE \
+                 state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'lost') \
+                 AND service = 's' AND finished_at < 5 ORDER BY finished_at LIMIT 3",
+                [],
+                |r| r.get(3),
+            )?;
+            assert!(
+                plan.contains("finished_at<?"),
+                "a range of the index: {plan}"
+            );
+            Ok(())
+        })
     }
 
     #[test]

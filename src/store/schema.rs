@@ -116,6 +116,12 @@ CREATE INDEX jobs_user ON jobs (user, id);
 -- Each scheduling pass looks for queued jobs whose dependencies failed.
 CREATE INDEX jobs_after ON jobs (state) WHERE after IS NOT NULL;
 "#,
+    r#"
+-- Retention (cleaner.rs): the jobs that can still expire, by service and age. Expired jobs,
+-- most rows of a big store, are not in it, so a sweep reads only what is due.
+CREATE INDEX jobs_expirable ON jobs (service, finished_at)
+    WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'lost');
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).
