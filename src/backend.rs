@@ -57,12 +57,14 @@ pub trait Backend: Send + Sync {
 
     /// The job's live log from `offset`, following, when the run's log is elsewhere than the
     /// job's own log file (a remote node's): a future of the stream, which is `None` when it
-    /// cannot be had. `None` when the file is the log (the default).
+    /// cannot be had. `None` when the file is the log (the default). With `timestamps`, each
+    /// line comes after its time (src/logtime.rs).
     fn follow_log(
         &self,
         _rec: &Record,
         _stream: LogStream,
         _offset: u64,
+        _timestamps: bool,
     ) -> Option<BoxFuture<'static, Option<Incoming>>> {
         None
     }

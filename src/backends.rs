@@ -123,11 +123,12 @@ impl Backends {
         rec: &Record,
         stream: LogStream,
         offset: u64,
+        timestamps: bool,
     ) -> Option<Incoming> {
         let relay = self
             .choose(rec.job.node.as_ref())?
             .backend()
-            .follow_log(rec, stream, offset)?;
+            .follow_log(rec, stream, offset, timestamps)?;
         relay.await
     }
 

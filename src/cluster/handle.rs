@@ -118,12 +118,14 @@ impl Backend for NodeHandle {
         rec: &Record,
         stream: LogStream,
         offset: u64,
+        timestamps: bool,
     ) -> Option<BoxFuture<'static, Option<Incoming>>> {
         let (reply, answer) = oneshot::channel();
         let sent = self.commands.send(Command::FollowLog {
             rec: rec.clone(),
             stream,
             offset,
+            timestamps,
             reply,
         });
         Some(Box::pin(async move {

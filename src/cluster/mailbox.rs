@@ -31,6 +31,8 @@ pub enum Command {
         rec: Record,
         stream: LogStream,
         offset: u64,
+        /// Each line after its time.
+        timestamps: bool,
         reply: oneshot::Sender<Option<Incoming>>,
     },
 }

@@ -172,11 +172,14 @@ impl NodeClient {
         payload: &str,
         stream: LogStream,
         offset: u64,
+        timestamps: bool,
     ) -> Result<Incoming, RemoteError> {
         let route = NodeRoute::Logs(payload.to_string(), stream);
         let uri = route.uri(&LogQuery {
             follow: true,
             offset,
+            since: None,
+            timestamps,
         })?;
         Ok(self.send(&route, &uri).await?.into_body())
     }

@@ -174,12 +174,16 @@ impl Native {
                 rec,
                 stream,
                 offset,
+                timestamps,
                 reply,
             } => {
                 let node = self.node.clone();
                 tokio::spawn(async move {
                     let log = match rec.payload {
-                        Some(p) => node.client.follow_log(&p, stream, offset).await.ok(),
+                        Some(p) => {
+                            let client = &node.client;
+                            client.follow_log(&p, stream, offset, timestamps).await.ok()
+                        }
                         None => None,
                     };
                     let _ = reply.send(log);
