@@ -55,6 +55,9 @@ fn follow_across(d: &Daemon, id: i64, fifo: &Path, logs: &dyn Fn() -> String) ->
     assert_eq!(text, "A");
     let between = SystemTime::now();
     assert!(a <= between, "A at {a:?}, after now");
+    // Not followed, while it runs (on a node: relayed from there): what it printed so far.
+    let so_far = d.jobo_ok(&["logs", "-t", "--stdout", &id.to_string()]);
+    assert_eq!(stamped(so_far.trim_end()), (a, "A"), "{so_far}");
     std::fs::write(fifo, "go\n").expect("release the job");
     let second = rx
         .recv_timeout(LIMIT)

@@ -51,18 +51,72 @@ pub fn log_response(
     )
 }
 
-/// The node's live log of job `id`, if it runs on a remote node that can stream it.
+/// The node's log of job `id` from `offset` (followed, with `follow`), if it runs on a remote
+/// node that can stream it; its lines after their times when `out` needs them.
 async fn remote_log(
     ctx: &Ctx,
     id: JobId,
     which: LogStream,
     offset: u64,
-    timestamps: bool,
+    follow: bool,
+    out: &Out<'_>,
 ) -> Option<hyper::body::Incoming> {
     let rec = ctx.core.store.call(move |c| store::get(c, id)).await.ok()?;
-    ctx.backends
-        .follow_log(&rec, which, offset, timestamps)
-        .await
+    let query = LogQuery {
+        follow,
+        offset,
+        since: None,
+        timestamps: out.dates.is_some(),
+    };
+    ctx.backends.follow_log(&rec, which, query).await
+}
+
+/// How a relay of a node's log ended.
+enum Relayed {
+    /// The node's stream ended whole.
+    Ended,
+    /// The job changed (it ended, or its node was lost and it moved).
+    Changed,
+    /// The reader left.
+    Left,
+}
+
+/// Relays a node's log to `out`, `offset` moving past what it sent.
+async fn relay(
+    body: &mut hyper::body::Incoming,
+    out: &mut Out<'_>,
+    offset: &mut u64,
+    changes: &mut tokio::sync::broadcast::Receiver<(JobId, JobState)>,
+    id: JobId,
+) -> Relayed {
+    let tx = out.tx;
+    loop {
+        // A change of the job ends the relay too: a frozen node would otherwise hold the
+        // follower forever.
+        let frame = tokio::select! {
+            f = body.frame() => f,
+            _ = next_change(changes, id) => {
+                // Cut off, maybe mid-line: that line comes again from where the log is next.
+                out.relay_ended(false, offset).await;
+                return Relayed::Changed;
+            }
+            _ = tx.closed() => return Relayed::Left,
+        };
+        let frame = match frame {
+            Some(Ok(frame)) => frame,
+            end => {
+                return match out.relay_ended(end.is_none(), offset).await {
+                    true => Relayed::Ended,
+                    false => Relayed::Left,
+                };
+            }
+        };
+        if let Ok(data) = frame.into_data()
+            && !out.relayed(data, offset).await
+        {
+            return Relayed::Left;
+        }
+    }
 }
 
 /// How a timed log is made: the local index, and the node's times while relaying.
@@ -183,45 +237,29 @@ async fn pump(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
+        let on_node = matches!(state, JobState::Dispatched | JobState::Running);
         if !follow || state.is_terminal() {
+            // A run on a remote node has its log there: what it holds so far.
+            if !follow
+                && on_node
+                && let Some(mut body) = remote_log(ctx, id, which, offset, false, out).await
+                && let Relayed::Left = relay(&mut body, out, &mut offset, &mut changes, id).await
+            {
+                return Ok(());
+            }
             out.finish().await;
             return Ok(());
         }
         // A run on a remote node: relay its node's log, then wait for the job to move on
         // (its collected log has the same bytes, so the offset carries over).
-        let timestamps = out.dates.is_some();
-        if let Some(mut body) = remote_log(ctx, id, which, offset, timestamps).await {
-            // A change of the job (it ended, or its node was lost and it moved) ends the relay
-            // too: a frozen node would otherwise hold the follower forever.
-            let changed = loop {
-                let frame = tokio::select! {
-                    f = body.frame() => f,
-                    _ = next_change(&mut changes, id) => break true,
-                    _ = tx.closed() => return Ok(()),
-                };
-                let frame = match frame {
-                    Some(Ok(frame)) => frame,
-                    end => {
-                        if !out.relay_ended(end.is_none(), &mut offset).await {
-                            return Ok(());
-                        }
-                        break false;
-                    }
-                };
-                if let Ok(data) = frame.into_data()
-                    && !out.relayed(data, &mut offset).await
-                {
-                    return Ok(());
-                }
-            };
-            if changed {
-                out.relay_ended(false, &mut offset).await;
-            }
-            if !changed {
-                tokio::select! {
+        if let Some(mut body) = remote_log(ctx, id, which, offset, true, out).await {
+            match relay(&mut body, out, &mut offset, &mut changes, id).await {
+                Relayed::Left => return Ok(()),
+                Relayed::Changed => {}
+                Relayed::Ended => tokio::select! {
                     _ = next_change(&mut changes, id) => {}
                     _ = tx.closed() => return Ok(()),
-                }
+                },
             }
             continue;
         }

@@ -173,17 +173,13 @@ impl Native {
             Command::FollowLog {
                 rec,
                 stream,
-                offset,
-                timestamps,
+                query,
                 reply,
             } => {
                 let node = self.node.clone();
                 tokio::spawn(async move {
                     let log = match rec.payload {
-                        Some(p) => {
-                            let client = &node.client;
-                            client.follow_log(&p, stream, offset, timestamps).await.ok()
-                        }
+                        Some(p) => node.client.follow_log(&p, stream, &query).await.ok(),
                         None => None,
                     };
                     let _ = reply.send(log);
