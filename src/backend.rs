@@ -8,6 +8,7 @@
 //! implementation, handed the same narrow [`crate::core::Core`], and one more arm in the
 //! facade's lookup; nothing that schedules, queues or serves changes.
 
+use crate::api::LogQuery;
 use crate::paths::LogStream;
 use crate::placement::Placement;
 use crate::store::Record;
@@ -55,14 +56,15 @@ pub trait Backend: Send + Sync {
     /// started, or its node was removed): drop what is left of it.
     fn discard(&self, _rec: &Record) {}
 
-    /// The job's live log from `offset`, following, when the run's log is elsewhere than the
-    /// job's own log file (a remote node's): a future of the stream, which is `None` when it
-    /// cannot be had. `None` when the file is the log (the default).
+    /// The job's live log as `query` asks (from its offset; following; each line after its
+    /// time with `timestamps`, src/logtime.rs), when the run's log is elsewhere than the job's
+    /// own log file (a remote node's): a future of the stream, which is `None` when it cannot be
+    /// had. `None` when the file is the log (the default).
     fn follow_log(
         &self,
         _rec: &Record,
         _stream: LogStream,
-        _offset: u64,
+        _query: LogQuery,
     ) -> Option<BoxFuture<'static, Option<Incoming>>> {
         None
     }

@@ -3,6 +3,7 @@
 //! worker (`local/`) and the remote nodes (`cluster/`), picks the [`Backend`] a job's
 //! [`Placement`] names, and knows nothing of how any of them runs a job.
 
+use crate::api::LogQuery;
 use crate::backend::{Backend, Place};
 use crate::cluster::{Cluster, NodeHandle};
 use crate::core::Core;
@@ -116,18 +117,18 @@ impl Backends {
         }
     }
 
-    /// A live stream of job `rec`'s log from `offset`, if its run's log is elsewhere than its
+    /// A stream of job `rec`'s log as `query` asks, if its run's log is elsewhere than its
     /// log file.
     pub async fn follow_log(
         &self,
         rec: &Record,
         stream: LogStream,
-        offset: u64,
+        query: LogQuery,
     ) -> Option<Incoming> {
         let relay = self
             .choose(rec.job.node.as_ref())?
             .backend()
-            .follow_log(rec, stream, offset)?;
+            .follow_log(rec, stream, query)?;
         relay.await
     }
 

@@ -16,14 +16,16 @@ use crate::as_user::Switched;
 use crate::cgroup::{self, Caps, Lease};
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
+use crate::logtime::{self, IndexWriter};
 use crate::paths::{JobDir, LogStream};
 use crate::process;
 use crate::run_as::RunAs;
 use crate::rusage::Exit;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -225,9 +227,10 @@ pub fn spawn_failure(spec: &RunSpec, e: &std::io::Error) -> String {
     format!("cannot start run.sh: {e}")
 }
 
-/// Appends a pipe to a log file, telling followers after each write. With a `cap`, the file
-/// stops growing there and the rest is read and dropped (the job is not blocked on a full
-/// pipe; the end-of-run check fails it, src/limits/output.rs).
+/// Appends a pipe to a log file, telling followers after each write, and dates each chunk in
+/// the log's time index (src/logtime.rs) before writing it. With a `cap`, the file stops
+/// growing there and the rest is read and dropped (the job is not blocked on a full pipe; the
+/// end-of-run check fails it, src/limits/output.rs).
 fn copy_to_log(
     mut pipe: impl AsyncRead + Unpin + Send + 'static,
     path: std::path::PathBuf,
@@ -235,35 +238,63 @@ fn copy_to_log(
     cap: Option<u64>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut file = match tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
+        let index = IndexWriter::new(logtime::index_of(&path), cap);
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)?;
+                let len = file.metadata()?.len();
+                Ok::<_, std::io::Error>((file, len))
+            })
             .await
-        {
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+        };
+        let (file, mut offset) = match opened {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!("cannot open log {}: {e}", path.display());
                 return;
             }
         };
+        let mut sink = (file, index);
         let mut buf = vec![0u8; 64 * 1024];
         let mut room = cap.unwrap_or(u64::MAX);
         loop {
             match pipe.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    let at = std::time::SystemTime::now();
                     let n = n.min(usize::try_from(room).unwrap_or(usize::MAX));
                     if n == 0 {
                         continue;
                     }
                     room -= n as u64;
-                    let written = file.write_all(&buf[..n]).await;
-                    // tokio's File buffers; flush so a follower woken below sees the bytes.
-                    if written.is_err() || file.flush().await.is_err() {
-                        tracing::error!("cannot write log {}", path.display());
+                    // One trip to the blocking pool for the record and the bytes, in that order.
+                    let wrote = tokio::task::spawn_blocking(move || {
+                        let (file, index) = &mut sink;
+                        let written = index
+                            .record(offset, at)
+                            .and_then(|()| file.write_all(&buf[..n]));
+                        (sink, buf, written)
+                    })
+                    .await;
+                    let written;
+                    (sink, buf, written) = match wrote {
+                        Ok(w) => w,
+                        Err(e) => {
+                            tracing::error!("cannot write log {}: {e}", path.display());
+                            break;
+                        }
+                    };
+                    if let Err(e) = written {
+                        tracing::error!("cannot write log {}: {e}", path.display());
                         break;
                     }
+                    offset += n as u64;
                     logs.appended(n);
                 }
             }

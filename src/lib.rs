@@ -29,6 +29,7 @@ pub mod jobenv;
 pub mod limits;
 pub mod local;
 pub mod logs;
+pub mod logtime;
 pub mod metrics;
 pub mod netns;
 pub mod node;

@@ -515,3 +515,31 @@ fn run_whose_reader_went_away_still_waits_for_the_job_and_fetches_its_results() 
         "made\n"
     );
 }
+
+/// `jobo status ID` to a pipe is not padded: no line of the detail view ends in blanks, so a
+/// long value (here a label) widens its own line only.
+#[test]
+fn status_detail_off_a_terminal_is_not_padded() {
+    let d = Daemon::start();
+    let dir = job_dir(&d.work(), "job", &[("run.sh", "true")]);
+    let long = format!("note={}", "x".repeat(120));
+    let out = d.jobo_ok(&[
+        "submit",
+        path(&dir),
+        "--service",
+        "example",
+        "--label",
+        &long,
+        "--wait",
+    ]);
+    let id = out.split_whitespace().next().expect("the job id");
+    let detail = d.jobo_ok(&["status", id]);
+    assert!(detail.contains(&long), "{detail}");
+    let padded: Vec<&str> = detail.lines().filter(|l| l.ends_with(' ')).collect();
+    assert!(padded.is_empty(), "padded lines: {padded:?}");
+    let state = detail
+        .lines()
+        .find(|l| l.trim_start().starts_with("state:"))
+        .unwrap_or_else(|| panic!("no state in {detail}"));
+    assert!(state.len() < 40, "{state:?}");
+}

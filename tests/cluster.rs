@@ -12,9 +12,8 @@ mod common;
 use common::worker::Worker;
 use common::*;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -198,16 +197,6 @@ fn signal(pid: u32, sig: &str) {
         .expect("run kill")
         .success();
     assert!(ok, "kill {sig} {pid}");
-}
-
-/// A child process killed (and reaped) on drop.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A job whose first run writes `first.txt`, creates `marker` and blocks; a later run (which
@@ -473,27 +462,8 @@ fn remote_logs_follow_and_cancel() {
     let script = format!("echo one\nread line < {}\necho two\n", fifo.display());
     let id = c.submit(&job_dir(&c.d.work(), "follow", &[("run.sh", &script)]));
     c.wait_until(id, Some("running"));
-    let mut follower = KillOnDrop(
-        Command::new(JOBO)
-            .args(["logs", "-f", &id.to_string()])
-            .env("JOBO_HOST", c.d.host())
-            .env("NO_COLOR", "1")
-            .current_dir(c.d.work())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn jobo logs -f"),
-    );
-    let stdout = follower.0.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let mut follower = c.d.jobo_follow(&["logs", "-f", &id.to_string()]);
+    let rx = &follower.lines;
     let first = rx
         .recv_timeout(LIMIT)
         .expect("the first line while it runs");
@@ -512,7 +482,7 @@ fn remote_logs_follow_and_cancel() {
     }
     let mut status = None;
     c.eventually("jobo logs -f exits", || {
-        status = follower.0.try_wait().expect("try_wait");
+        status = follower.child.try_wait().expect("try_wait");
         status.is_some()
     });
     assert!(status.is_some_and(|s| s.success()), "{status:?}");

@@ -443,6 +443,12 @@ fn logs_follow_slurm_output() {
     assert_eq!(second.as_deref(), Ok("two"), "{}", c.logs());
     assert_eq!(end, Err(mpsc::RecvTimeoutError::Disconnected));
     assert_eq!(c.wait_until(id, "succeeded")["state"], "succeeded");
+    // Slurm writes these logs itself: no times, said once, and every line printed.
+    let out = c.d.jobo(&["logs", "-t", "--since", "1s", &id.to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "one\ntwo\n");
+    assert_eq!(err.matches("no time index").count(), 1, "{err}");
 }
 
 /// A worker killed mid-job and started again re-attaches to its Slurm job: the job was not

@@ -730,10 +730,18 @@ fn native_push_feed_results_delete() {
     assert_eq!(content(&files, "work/out/result.txt"), b"made\n");
     assert_eq!(content(&files, "stdout.log"), b"out-line\n");
     assert_eq!(content(&files, "stderr.log"), b"err-line\n");
+    // Each log's time index travels with it: one 16-byte record (offset, time) per chunk.
+    let index = content(&files, "stdout.idx");
     assert!(
-        files
-            .keys()
-            .all(|k| k == "work" || k.starts_with("work/") || k.ends_with(".log")),
+        !index.is_empty() && index.len().is_multiple_of(16),
+        "{index:?}"
+    );
+    assert_eq!(&index[..8], 0u64.to_le_bytes());
+    assert!(
+        files.keys().all(|k| k == "work"
+            || k.starts_with("work/")
+            || k.ends_with(".log")
+            || k.ends_with(".idx")),
         "{:?}",
         files.keys()
     );

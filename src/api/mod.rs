@@ -4,6 +4,7 @@
 pub mod meta;
 pub mod openapi;
 pub mod routes;
+pub mod time;
 
 pub use meta::{JobMeta, Labels, Pruned};
 pub use routes::{ListQuery, LogQuery, Route};

@@ -281,6 +281,18 @@ pub const OPERATIONS: &[Operation] = &[
                 "boolean",
                 "Keep streaming until the job ends.",
             ),
+            (
+                "since",
+                In::Query,
+                "string",
+                "Only the lines written at or after this RFC 3339 time.",
+            ),
+            (
+                "timestamps",
+                In::Query,
+                "boolean",
+                "Each line after its RFC 3339 time and a space.",
+            ),
         ],
         body: None,
         ok: (200, "text/plain", "The log bytes."),

@@ -24,6 +24,7 @@
 //! A node key (id or name) is percent-encoded in the path when it holds anything but
 //! letters, digits and `.`, `_`, `-`, `~`, `:`.
 
+use super::time::Rfc3339;
 use crate::job::{JobId, JobState};
 use crate::paths::LogStream;
 use hyper::Method;
@@ -406,7 +407,26 @@ pub struct LogQuery {
     /// Start at this byte.
     #[serde(default)]
     pub offset: u64,
+    /// Only the lines written at or after this time (by the time index beside the log:
+    /// src/logtime.rs). A log without an index (written before jobo had one, or by Slurm) is
+    /// sent whole, and its response says so in [`LOG_TIMES_HEADER`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Rfc3339>,
+    /// Each line after its time (RFC 3339 with nanoseconds) and a space, as `docker logs -t`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timestamps: bool,
 }
+
+impl LogQuery {
+    /// Whether the log goes by lines with times (else as the bytes are).
+    pub fn timed(&self) -> bool {
+        self.since.is_some() || self.timestamps
+    }
+}
+
+/// Response header of a log asked for with `since` or `timestamps` whose lines have no times:
+/// `none` (the log is sent as it is).
+pub const LOG_TIMES_HEADER: &str = "x-jobo-log-times";
 
 /// Query of `GET /v1/jobs/{id}/results`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -1,17 +1,27 @@
 //! `jobo logs`: a job's stdout to our stdout, its stderr to our stderr, optionally followed.
 //! Several jobs print at once, each line prefixed with `[ID]`; `--json` prints one object per
-//! line (`{"id", "stream", "line"}`); `--tail N` starts at the last N lines. A job whose files
-//! are gone (removed, expired, pruned) is an error; a queued job has nothing to print yet.
+//! line (`{"id", "stream", "line"}`, and `"time"` with `--timestamps`); `--tail N` starts at
+//! the last N lines. A job whose files are gone (removed, expired, pruned) is an error; a queued
+//! job has nothing to print yet.
+//!
+//! `--since` and `--timestamps` are the server's work (the log's time index, src/logtime.rs):
+//! `--since` is made an absolute time here, so a follow that reconnects keeps its meaning. With
+//! `--tail` the last N lines are taken first, then `--since` drops the older of them, as
+//! `docker logs` does. A log without an index is printed whole and without times, with a note.
 
 use super::LogsArgs;
 use super::output::OutputClosed;
 use super::parse_id;
+use crate::api::routes::LOG_TIMES_HEADER;
+use crate::api::time::Rfc3339;
 use crate::api::{Job, LogQuery, Route};
 use crate::client::{Client, ClientError, empty, request};
 use crate::job::{JobId, JobState};
 use crate::paths::LogStream;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 /// How lines are printed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,12 +33,55 @@ struct Opts {
     json: bool,
     /// Both streams to our stderr (`jobo run --json`: stdout carries the JSON alone).
     to_stderr: bool,
+    since: Option<Rfc3339>,
+    /// Lines come after their time and a space.
+    timestamps: bool,
 }
 
 impl Opts {
     /// Whether bytes pass through as they come, or line by line.
     fn raw(&self) -> bool {
         !self.prefix && !self.json
+    }
+
+    /// Whether the server sends lines with times.
+    fn timed(&self) -> bool {
+        self.since.is_some() || self.timestamps
+    }
+}
+
+/// `--since`: a time ago (`10m`, `1h30m`: from now) or an RFC 3339 time.
+fn since(s: &str) -> anyhow::Result<Rfc3339> {
+    if let Ok(ago) = humantime::parse_duration(s) {
+        return std::time::SystemTime::now()
+            .checked_sub(ago)
+            .map(Rfc3339)
+            .ok_or_else(|| anyhow::anyhow!("--since {s}: before any time this machine can count"));
+    }
+    Rfc3339::parse(s).map_err(|_| {
+        anyhow::anyhow!(
+            "--since '{s}' is neither a duration (10m, 1h30m) nor an RFC 3339 time with a zone \
+             (2026-12-01T15:04:05Z)"
+        )
+    })
+}
+
+/// Jobs whose missing time index was noted already (one note per job, not per stream).
+static NOTED: Mutex<BTreeSet<JobId>> = Mutex::new(BTreeSet::new());
+
+/// Says once per job that its log has no times, so what `--since`/`--timestamps` do.
+fn note_untimed(id: JobId, opts: Opts) {
+    let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
+    if noted.insert(id) {
+        let since = if opts.since.is_some() {
+            " and --since shows every line"
+        } else {
+            ""
+        };
+        eprintln!(
+            "jobo: job {id}'s log has no time index (it ran before jobo kept one, or on a Slurm \
+             node): lines are printed without times{since}"
+        );
     }
 }
 
@@ -38,6 +91,7 @@ pub async fn logs(client: &Client, args: &LogsArgs, json: bool) -> anyhow::Resul
         .iter()
         .map(|s| parse_id(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let since = args.since.as_deref().map(since).transpose()?;
     let streams: &[LogStream] = match (args.stdout, args.stderr) {
         (true, _) => &[LogStream::Stdout],
         (_, true) => &[LogStream::Stderr],
@@ -61,6 +115,8 @@ pub async fn logs(client: &Client, args: &LogsArgs, json: bool) -> anyhow::Resul
         prefix: ids.len() > 1,
         json,
         to_stderr: false,
+        since,
+        timestamps: args.timestamps,
     };
     let copies = readable
         .iter()
@@ -125,15 +181,12 @@ async fn body(
     client: &Client,
     id: JobId,
     stream: LogStream,
-    follow: bool,
-    offset: u64,
-) -> anyhow::Result<hyper::body::Incoming> {
+    query: &LogQuery,
+) -> anyhow::Result<hyper::Response<hyper::body::Incoming>> {
     let route = Route::Logs(id, stream);
-    let query = LogQuery { follow, offset };
-    let resp = client
-        .send_ok(request(route.method(), &route.uri(&query)?, empty())?)
-        .await?;
-    Ok(resp.into_body())
+    Ok(client
+        .send_ok(request(route.method(), &route.uri(query)?, empty())?)
+        .await?)
 }
 
 async fn copy(client: &Client, id: JobId, stream: LogStream, opts: Opts) -> anyhow::Result<()> {
@@ -143,20 +196,40 @@ async fn copy(client: &Client, id: JobId, stream: LogStream, opts: Opts) -> anyh
         opts,
         pending: Vec::new(),
     };
-    let mut offset = 0;
+    let mut query = LogQuery {
+        follow: opts.follow,
+        since: opts.since,
+        timestamps: opts.timestamps,
+        ..LogQuery::default()
+    };
     if let Some(n) = opts.tail {
-        let all = body(client, id, stream, false, 0)
+        let all = body(client, id, stream, &LogQuery::default())
             .await?
+            .into_body()
             .collect()
             .await?
             .to_bytes();
-        offset = all.len() as u64;
-        sink.feed(last_lines(&all, n))?;
-        if !opts.follow {
-            return sink.finish();
+        let last = last_lines(&all, n);
+        // Untimed, the bytes at hand are what to print; timed, the server dates them from there.
+        query.offset = (all.len() - last.len()) as u64;
+        if !opts.timed() {
+            sink.feed(last)?;
+            query.offset = all.len() as u64;
+            if !opts.follow {
+                return sink.finish();
+            }
         }
     }
-    let mut body = body(client, id, stream, opts.follow, offset).await?;
+    let resp = body(client, id, stream, &query).await?;
+    let untimed = resp
+        .headers()
+        .get(LOG_TIMES_HEADER)
+        .is_some_and(|v| v == "none");
+    if opts.timed() && untimed {
+        note_untimed(id, opts);
+        sink.opts.timestamps = false;
+    }
+    let mut body = resp.into_body();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
             sink.feed(&data)?;
@@ -222,11 +295,24 @@ impl Sink {
 
     fn line(&self, line: &[u8]) -> anyhow::Result<Vec<u8>> {
         let mut out = if self.opts.json {
-            serde_json::to_vec(&serde_json::json!({
+            let mut record = serde_json::json!({
                 "id": self.id,
                 "stream": self.stream.name(),
-                "line": String::from_utf8_lossy(line),
-            }))?
+            });
+            let line = match (self.opts.timestamps, line.iter().position(|b| *b == b' ')) {
+                (true, Some(space)) => {
+                    // `-`: a line whose time is not known.
+                    let time = String::from_utf8_lossy(&line[..space]);
+                    record["time"] = match time.as_ref() {
+                        "-" => serde_json::Value::Null,
+                        t => t.into(),
+                    };
+                    &line[space + 1..]
+                }
+                _ => line,
+            };
+            record["line"] = String::from_utf8_lossy(line).into();
+            serde_json::to_vec(&record)?
         } else {
             let mut v = format!("[{}] ", self.id).into_bytes();
             v.extend_from_slice(line);

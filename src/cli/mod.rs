@@ -151,6 +151,13 @@ pub struct LogsArgs {
     /// Only the last N lines of each stream (then, with -f, what follows)
     #[arg(long, value_name = "N")]
     pub tail: Option<usize>,
+    /// Only the lines written since then: a time ago (10m, 1h30m) or an RFC 3339 time
+    /// (2026-12-01T15:04:05Z); by when jobod read them from the job
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Each line after its time (RFC 3339, UTC, nanoseconds) and a space
+    #[arg(long, short)]
+    pub timestamps: bool,
     /// Only the job's stdout
     #[arg(long, conflicts_with = "stderr")]
     pub stdout: bool,

@@ -299,5 +299,6 @@ pub fn job_detail(j: &Job) -> String {
     {
         t.add_row([format!("{k}:"), v]);
     }
-    t.to_string()
+    // Not padded to the widest value: off a terminal nothing wraps, so that is every line.
+    t.trim_fmt()
 }

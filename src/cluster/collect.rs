@@ -19,6 +19,7 @@ use crate::api::{Enforced, Usage};
 use crate::archive::{self, ArchiveError};
 use crate::core::Core;
 use crate::job::JobState;
+use crate::logtime;
 use crate::paths::LogStream;
 use crate::perms;
 use crate::protocol::{PayloadInfo, PayloadState};
@@ -267,6 +268,15 @@ fn move_results(staged: &std::path::Path, dir: &crate::paths::JobDir) -> std::io
             perms::set_mode(&dir.log(stream), perms::PRIVATE_FILE)?;
         } else {
             crate::logs::create(&dir.log(stream))?;
+        }
+        // Its time index, if the node kept one (not Slurm's logs); else none of an earlier attempt.
+        let index = logtime::index_of(&dir.log(stream));
+        let from = logtime::index_of(&from);
+        if from.is_file() {
+            std::fs::rename(&from, &index)?;
+            perms::set_mode(&index, perms::PRIVATE_FILE)?;
+        } else if index.exists() {
+            std::fs::remove_file(&index)?;
         }
     }
     perms::set_mode(dir.path(), perms::PASS_THROUGH)

@@ -5,7 +5,7 @@
 use super::attempt;
 use super::live::Live;
 use super::mailbox::Command;
-use crate::api::NodeState;
+use crate::api::{LogQuery, NodeState};
 use crate::backend::{Backend, Place};
 use crate::core::Core;
 use crate::paths::LogStream;
@@ -117,13 +117,13 @@ impl Backend for NodeHandle {
         &self,
         rec: &Record,
         stream: LogStream,
-        offset: u64,
+        query: LogQuery,
     ) -> Option<BoxFuture<'static, Option<Incoming>>> {
         let (reply, answer) = oneshot::channel();
         let sent = self.commands.send(Command::FollowLog {
             rec: rec.clone(),
             stream,
-            offset,
+            query,
             reply,
         });
         Some(Box::pin(async move {

@@ -9,6 +9,7 @@
 //! The task ends when every node handle (`handle.rs`, the sending side of its commands)
 //! is gone: the node was removed, replaced, or jobod is stopping.
 
+use crate::api::LogQuery;
 use crate::paths::LogStream;
 use crate::store::Record;
 use hyper::body::Incoming;
@@ -26,11 +27,11 @@ pub enum Command {
     },
     /// The store gave up this job's attempt: drop the node's copy.
     Discard(Record),
-    /// A live stream of this job's log from `offset`, if the node keeps one.
+    /// A stream of this job's log as `query` asks, if the node keeps one.
     FollowLog {
         rec: Record,
         stream: LogStream,
-        offset: u64,
+        query: LogQuery,
         reply: oneshot::Sender<Option<Incoming>>,
     },
 }

@@ -171,13 +171,10 @@ impl NodeClient {
         &self,
         payload: &str,
         stream: LogStream,
-        offset: u64,
+        query: &LogQuery,
     ) -> Result<Incoming, RemoteError> {
         let route = NodeRoute::Logs(payload.to_string(), stream);
-        let uri = route.uri(&LogQuery {
-            follow: true,
-            offset,
-        })?;
+        let uri = route.uri(query)?;
         Ok(self.send(&route, &uri).await?.into_body())
     }
 

@@ -13,6 +13,7 @@ use crate::http::download;
 use crate::http::respond::{ApiError, json, no_content, parse_query, stream};
 use crate::http::upload::{self, UploadBody};
 use crate::jobenv::RunEnv;
+use crate::logtime;
 use crate::paths::LogStream;
 use crate::protocol::{FeedQuery, LeaseRenewal, NodeRoute, PayloadState, PushQuery};
 use crate::validator::{self, Validator};
@@ -203,10 +204,13 @@ fn results(node: &Node, id: &str, headers: &hyper::HeaderMap) -> Result<Response
         false => None,
     };
     let chunks = stream_from_blocking(move |w| {
+        // The logs' time indexes travel with them (src/logtime.rs); a run without output has none.
         let top = [
             "work",
             LogStream::Stdout.file_name(),
             LogStream::Stderr.file_name(),
+            logtime::INDEXES[0],
+            logtime::INDEXES[1],
         ];
         let e = encoding.unwrap_or(archive::Encoding::Gzip);
         archive::pack_tar_only(&dir, &top, e, w)
@@ -238,7 +242,7 @@ fn logs(node: &Node, id: &str, which: LogStream, query: &str) -> Result<Response
     let id = payload_id(id)?;
     let q: LogQuery = parse_query(query)?;
     let handle = node.payloads.handle(&id).ok_or_else(|| unknown(&id))?;
-    Ok(follow::log_response(handle, which, q.offset, q.follow))
+    Ok(follow::log_response(handle, which, q))
 }
 
 /// A payload id in a path: anything else is a payload that is not here.

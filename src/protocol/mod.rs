@@ -13,9 +13,11 @@
 //!   `beat` every `beat_ms`. The server learns of completions from it without polling, and a
 //!   feed silent for a lease means the node is gone.
 //! - `GET /v1/payloads/{uuid}/results` → tar.gz of the payload once it is done: `work/…` (the
-//!   files of the run) plus `stdout.log` and `stderr.log`; `409` while it runs.
-//! - `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true` → the log from
-//!   `offset`, following until the run ends.
+//!   files of the run) plus `stdout.log` and `stderr.log`, and their time indexes
+//!   `stdout.idx`/`stderr.idx` where the node keeps them (src/logtime.rs); `409` while it runs.
+//! - `GET /v1/payloads/{uuid}/logs/{stdout|stderr}?offset=N&follow=true&timestamps=true` → the
+//!   log from `offset`, following until the run ends; with `timestamps`, each line after its
+//!   time (or `-`) and a space, which the server reads back when relaying it.
 //! - `POST /v1/payloads/{uuid}/cancel` → kills the run's process group (SIGTERM, SIGKILL after
 //!   the grace) and answers the [`PayloadInfo`] once it is over; its files stay.
 //! - `DELETE /v1/payloads/{uuid}` → kills it if it runs and removes its files: "collected,

@@ -2,7 +2,7 @@
 
 use super::files::current_files;
 use super::follow::log_response;
-use crate::api::routes::{ResultsQuery, SubmitQuery, WaitQuery};
+use crate::api::routes::{LOG_TIMES_HEADER, ResultsQuery, SubmitQuery, WaitQuery};
 use crate::api::{
     CONTENT_BYTES_HEADER, IDEMPOTENCY_HEADER, INPUT_DIGEST_HEADER, LogQuery, Service,
 };
@@ -202,8 +202,35 @@ pub async fn logs(
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
     let q: LogQuery = parse_query(query)?;
-    queue::get_own(ctx, who, id, "logs").await?; // 404 for an unknown job or another user's
-    Ok(log_response(ctx.clone(), id, which, q.offset, q.follow))
+    let job = queue::get_own(ctx, who, id, "logs").await?; // 404 for an unknown job or another user's
+    let untimed = q.timed() && !has_times(ctx, &job, which).await;
+    let mut resp = log_response(ctx.clone(), id, which, q, untimed);
+    if untimed {
+        resp.headers_mut().insert(
+            LOG_TIMES_HEADER,
+            hyper::header::HeaderValue::from_static("none"),
+        );
+    }
+    Ok(resp)
+}
+
+/// Whether the lines of `job`'s log have times: not where Slurm writes it (on a Slurm node),
+/// nor where it has bytes but no index (written before jobo kept one).
+async fn has_times(ctx: &Ctx, job: &crate::api::Job, which: LogStream) -> bool {
+    if let Some(crate::placement::Placement::Node(name)) = &job.node
+        && let Some(node) = ctx.backends.cluster().get(name)
+        && node.live().backend == Some(crate::protocol::NodeBackend::Slurm)
+    {
+        return false;
+    }
+    let log = ctx.core.data.job(job.id).log(which);
+    let index = crate::logtime::index_of(&log);
+    tokio::task::spawn_blocking(move || {
+        let written = std::fs::metadata(&log).is_ok_and(|m| m.len() > 0);
+        !written || index.exists()
+    })
+    .await
+    .unwrap_or(true)
 }
 
 /// `GET /v1/jobs/{id}/results`: the work dir of a finished job.

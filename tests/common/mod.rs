@@ -448,6 +448,49 @@ impl Daemon {
     pub fn job_processes(&self) -> Vec<i32> {
         processes_under(self.root())
     }
+
+    /// `jobo ARGS` left running (`logs -f`): its stdout, line by line, as it comes.
+    pub fn jobo_follow(&self, args: &[&str]) -> Follower {
+        let mut child = Command::new(JOBO)
+            .args(args)
+            .env("JOBO_HOST", self.host())
+            .env("XDG_CONFIG_HOME", self.root().join("config"))
+            .env("NO_COLOR", "1")
+            .current_dir(self.work())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn jobo");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+}
+
+/// A running `jobo` ([`Daemon::jobo_follow`]), killed and reaped on drop.
+pub struct Follower {
+    pub child: Child,
+    /// Its stdout's lines; disconnected once it closed its stdout.
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Daemon {

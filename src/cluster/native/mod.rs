@@ -173,13 +173,13 @@ impl Native {
             Command::FollowLog {
                 rec,
                 stream,
-                offset,
+                query,
                 reply,
             } => {
                 let node = self.node.clone();
                 tokio::spawn(async move {
                     let log = match rec.payload {
-                        Some(p) => node.client.follow_log(&p, stream, offset).await.ok(),
+                        Some(p) => node.client.follow_log(&p, stream, &query).await.ok(),
                         None => None,
                     };
                     let _ = reply.send(log);
