@@ -16,15 +16,15 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Lease of the latency and throughput setups (short enough to notice a broken setup soon).
-const LEASE: &str = "3s";
+pub const LEASE: &str = "3s";
 /// Lease of the node-death setups: the requeue time is measured against it.
 const DEATH_LEASE: Duration = Duration::from_secs(1);
 
 /// A server with the embedded worker disabled and its nodes, all started. Dropping it kills
 /// the server first, then the nodes (each with the processes under its dir).
-struct Setup {
-    daemon: Daemon,
-    nodes: Vec<Node>,
+pub struct Setup {
+    pub daemon: Daemon,
+    pub nodes: Vec<Node>,
     /// How long after the server's start every node showed as healthy (`None`: the server
     /// has no `GET /v1/nodes`, so the first jobs were the wait).
     healthy_after: Option<Duration>,
@@ -37,6 +37,16 @@ impl Setup {
         let nodes = (1..=count)
             .map(|i| Node::start(&format!("n{i}"), slots))
             .collect::<Res<Vec<_>>>()?;
+        Setup::with_nodes(nodes, lease, Daemon::new).await
+    }
+
+    /// Starts the server, made by `daemon` from its config, with `nodes` (started) in its
+    /// `jobod.toml`, and waits until it can use them all.
+    pub async fn with_nodes(
+        nodes: Vec<Node>,
+        lease: &str,
+        daemon: impl FnOnce(Option<&str>) -> Res<Daemon>,
+    ) -> Res<Setup> {
         let mut config = format!(
             "[local_worker]\nenabled = false\n\n[cluster]\nlease = \"{lease}\"\n\n\
              [services.example]\n"
@@ -46,7 +56,7 @@ impl Setup {
             config.push_str(&n.toml());
         }
         let t = Instant::now();
-        let daemon = Daemon::new(Some(&config))?.start()?;
+        let daemon = daemon(Some(&config))?.start()?;
         let mut setup = Setup {
             daemon,
             nodes,
@@ -94,7 +104,7 @@ impl Setup {
     }
 
     /// `res`, or its error followed by the end of every log of the setup.
-    fn explain<T>(&self, res: Res<T>) -> Res<T> {
+    pub fn explain<T>(&self, res: Res<T>) -> Res<T> {
         res.map_err(|e| {
             let mut msg = e.to_string();
             let tail = |log: String| -> String {
@@ -123,7 +133,7 @@ impl Setup {
             .collect()
     }
 
-    fn healthy_detail(&self) -> String {
+    pub fn healthy_detail(&self) -> String {
         self.healthy_after.map_or_else(
             || "GET /v1/nodes missing: the warm-up jobs waited for the nodes".into(),
             |d| format!("nodes healthy {:.0} ms after the server's start", ms(d)),
