@@ -20,14 +20,15 @@
 //!    results back, through one node on loopback (`bulk_remote.rs`);
 //! 9. netem: remote latency with the server's pooled node connections against a fresh
 //!    connection per request, on loopback and over a link with 50 ms of added delay in a
-//!    network namespace (`netem.rs`); only when asked for (`JOBO_BENCH_ONLY=netem`), as root
-//!    with iproute2;
+//!    network namespace (`netem.rs`; as root with iproute2 and the netem qdisc, else through
+//!    a delaying proxy, `proxy.rs`); only when asked for (`JOBO_BENCH_ONLY=netem`);
 //! 10. cli: wall time of whole `jobo` processes (`--version`, `submit`, `submit --wait`)
-//!    against `bash run.sh`, and their instruction counts (`cli.rs`); only when asked for
-//!    (`JOBO_BENCH_ONLY=cli`).
+//!     against `bash run.sh`, and their instruction counts (`cli.rs`); only when asked for
+//!     (`JOBO_BENCH_ONLY=cli`).
 //!
-//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`, 8 in `bulk.rs`, 9 in `netem.rs`, 10 in `cli.rs`; the processes under test and their
-//! clean-up in `procs.rs`; the client and the shared measurements in `jobs.rs`.
+//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`, 8 in `bulk.rs` and `bulk_remote.rs`, 9
+//! in `netem.rs`, 10 in `cli.rs`; the processes under test and their clean-up in `procs.rs`;
+//! the client and the shared measurements in `jobs.rs`.
 //!
 //! `JOBO_BENCH_QUICK=1` shrinks every size for a smoke run. `JOBO_BENCH_ONLY=LIST` runs only
 //! some phases: a comma-separated list of `local` (1-4), `cluster` (5-7), or phase names
@@ -260,7 +261,7 @@ impl Phase {
             Phase::Bulk => bulk::describe(s),
             Phase::BulkRemote => format!(
                 "bulk server ↔ node: 2 data sets of {} MB through one node vs tar pipe",
-                bulk::bulk_bytes(s) >> 20
+                bulk_remote::bytes(s) >> 20
             ),
             Phase::Netem => "netem: remote latency, pooled vs fresh node connections, \
                               loopback and +50 ms"

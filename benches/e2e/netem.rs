@@ -7,8 +7,10 @@
 //! `tc qdisc … netem delay 50ms` on the server's side: every packet from the server to the
 //! node waits 50 ms (the node's answers do not), so each round trip the server starts costs
 //! 50 ms, and a fresh TCP connection costs one more before its request goes out. It needs
-//! root and iproute2 (`ip`, `tc`); without them it is skipped with the reason printed. The
+//! root and iproute2 (`ip`, `tc`). The
 //! namespace is removed on drop, and one left by a run that was killed is removed at start.
+//! Where the kernel has no netem qdisc (or not root), a proxy in the bench adds the delay
+//! instead (`proxy.rs`), and the report says so.
 
 use crate::cluster::{LEASE, Setup};
 use crate::jobs::{self, ms, quantile, trivial_tgz};
