@@ -120,3 +120,37 @@ impl io::Read for StreamReader {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// The reader gets every byte in order, then the stream's error, and never reads past it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn stream_reader_gives_the_bytes_then_the_error() {
+        let items: Vec<io::Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"hello ")),
+            Ok(Bytes::new()),
+            Ok(Bytes::from_static(b"world")),
+            Err(io::Error::other("stalled")),
+            Ok(Bytes::from_static(b"never")),
+        ];
+        let mut reader = stream_reader(futures_util::stream::iter(items));
+        let (data, err) = tokio::task::spawn_blocking(move || {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => return (data, None),
+                    Ok(n) => data.extend_from_slice(&buf[..n]),
+                    Err(e) => return (data, Some(e.to_string())),
+                }
+            }
+        })
+        .await
+        .expect("the reader ran");
+        assert_eq!(data, b"hello world");
+        assert_eq!(err.as_deref(), Some("stalled"));
+    }
+}
