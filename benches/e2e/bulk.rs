@@ -21,13 +21,13 @@ const TARGET: f64 = 1.5;
 const SMALL_FILES: usize = 10_000;
 
 #[derive(Clone, Copy)]
-struct DataSet {
-    compressible: bool,
-    small_files: bool,
+pub struct DataSet {
+    pub compressible: bool,
+    pub small_files: bool,
 }
 
 impl DataSet {
-    fn name(self) -> String {
+    pub fn name(self) -> String {
         format!(
             "{}, {}",
             if self.compressible {
@@ -44,7 +44,7 @@ impl DataSet {
     }
 
     /// Writes the data set below `dir` (which it creates), `bytes` in all, with a `run.sh`.
-    fn make(self, dir: &Path, bytes: u64) -> Res<()> {
+    pub fn make(self, dir: &Path, bytes: u64) -> Res<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("run.sh"), "true\n")?;
         let mut data = Generator {
@@ -117,7 +117,7 @@ impl Generator {
     }
 }
 
-fn bulk_bytes(sizes: &Sizes) -> u64 {
+pub fn bulk_bytes(sizes: &Sizes) -> u64 {
     let mb = std::env::var("JOBO_BENCH_BULK_MB")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -136,7 +136,7 @@ fn encodings() -> Vec<String> {
 }
 
 /// Runs `cmd`, returns its wall time; its stdout when asked.
-fn timed(cmd: &mut Command) -> Res<(Duration, String)> {
+pub fn timed(cmd: &mut Command) -> Res<(Duration, String)> {
     let t = Instant::now();
     let out = cmd.stdin(Stdio::null()).output()?;
     let took = t.elapsed();
@@ -150,7 +150,7 @@ fn timed(cmd: &mut Command) -> Res<(Duration, String)> {
     Ok((took, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
-fn tar_pipe(src: &Path, dst: &Path) -> Res<Duration> {
+pub fn tar_pipe(src: &Path, dst: &Path) -> Res<Duration> {
     std::fs::create_dir_all(dst)?;
     let script = "tar cf - -C \"$1\" . | tar xf - -C \"$2\"";
     let took = timed(

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Lease of the latency and throughput setups (short enough to notice a broken setup soon).
-const LEASE: &str = "3s";
+pub const LEASE: &str = "3s";
 /// Lease of the node-death setups: the requeue time is measured against it.
 pub const DEATH_LEASE: Duration = Duration::from_secs(1);
 
@@ -37,6 +37,16 @@ impl Setup {
         let nodes = (1..=count)
             .map(|i| Node::start(&format!("n{i}"), slots))
             .collect::<Res<Vec<_>>>()?;
+        Setup::with_nodes(nodes, lease, Daemon::new).await
+    }
+
+    /// Starts the server, made by `daemon` from its config, with `nodes` (started) in its
+    /// `jobod.toml`, and waits until it can use them all.
+    pub async fn with_nodes(
+        nodes: Vec<Node>,
+        lease: &str,
+        daemon: impl FnOnce(Option<&str>) -> Res<Daemon>,
+    ) -> Res<Setup> {
         let mut config = format!(
             "[local_worker]\nenabled = false\n\n[cluster]\nlease = \"{lease}\"\n\n\
              [services.example]\n"
@@ -46,7 +56,7 @@ impl Setup {
             config.push_str(&n.toml());
         }
         let t = Instant::now();
-        let daemon = Daemon::new(Some(&config))?.start()?;
+        let daemon = daemon(Some(&config))?.start()?;
         let mut setup = Setup {
             daemon,
             nodes,

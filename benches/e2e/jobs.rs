@@ -136,6 +136,20 @@ pub async fn warm_up(c: &Client, n: usize) -> Res<()> {
     Ok(())
 }
 
+/// One job of `tgz`: submit → wait until succeeded. Returns the time to succeeded, the time
+/// the submit took, and the job as it ended.
+pub async fn timed(c: &Client, tgz: &Bytes) -> Res<(Duration, Duration, Job)> {
+    let t0 = Instant::now();
+    let job = submit(c, tgz).await?;
+    let t1 = Instant::now();
+    let done = wait(c, job.id).await?;
+    let t2 = Instant::now();
+    if done.state != JobState::Succeeded {
+        return Err(format!("job {} ended {}: {:?}", done.id, done.state, done.reason).into());
+    }
+    Ok((t2 - t0, t1 - t0, done))
+}
+
 /// `warmup` untimed jobs, then `n` (at least one) timed ones: submit → wait until succeeded,
 /// one at a time.
 pub async fn latency(c: &Client, warmup: usize, n: usize) -> Res<Latency> {
@@ -147,16 +161,9 @@ pub async fn latency(c: &Client, warmup: usize, n: usize) -> Res<Latency> {
     let mut to_running = Vec::new();
     let mut runs = Vec::new();
     for _ in 0..n {
-        let t0 = Instant::now();
-        let job = submit(c, &tgz).await?;
-        let t1 = Instant::now();
-        let done = wait(c, job.id).await?;
-        let t2 = Instant::now();
-        if done.state != JobState::Succeeded {
-            return Err(format!("job {} ended {}: {:?}", done.id, done.state, done.reason).into());
-        }
-        total.push(t2 - t0);
-        submits.push(t1 - t0);
+        let (took, submitted, done) = timed(c, &tgz).await?;
+        total.push(took);
+        submits.push(submitted);
         if let (Some(s), Some(f)) = (done.started_at, done.finished_at) {
             to_running.push(s - done.submitted_at);
             runs.push(f - s);

@@ -15,23 +15,32 @@
 //!    jobs); time from the kill until the job runs again on the other node, against 3 leases;
 //! 8. bulk data: the real `jobo submit` and `jobo fetch` of 1 GB dirs against a tar pipe of
 //!    the same data (`bulk.rs` says which, and its variables); only when asked for
-//!    (`JOBO_BENCH_ONLY=bulk`): it needs a few GB of room in `JOBO_BENCH_DIR`.
-//! 9. a million stored jobs (`JOBO_BENCH_ONLY=million`, `million.rs`; `JOBO_BENCH_MILLION=N`
-//!    changes the count): submits and throughput against an empty store, `jobo list` and
-//!    `jobo status ID` walls, start-up with recovery, VmRSS, store size per job, and submits
-//!    while the cleaner expires all of them;
-//! 10. many nodes (`JOBO_BENCH_ONLY=nodes50`, `nodes.rs`; `JOBO_BENCH_NODES=N`, default
+//!    (`JOBO_BENCH_ONLY=bulk`): it needs a few GB of room in `JOBO_BENCH_DIR`;
+//!    `bulk-remote` (in the `bulk` group too) moves such a job input server → node and its
+//!    results back, through one node on loopback (`bulk_remote.rs`);
+//! 9. netem: remote latency with the server's pooled node connections against a fresh
+//!    connection per request, on loopback and over a link with 50 ms of added delay in a
+//!    network namespace (`netem.rs`; as root with iproute2 and the netem qdisc, else through
+//!    a delaying proxy, `proxy.rs`); only when asked for (`JOBO_BENCH_ONLY=netem`);
+//! 10. cli: wall time of whole `jobo` processes (`--version`, `submit`, `submit --wait`)
+//!     against `bash run.sh`, and their instruction counts (`cli.rs`); only when asked for
+//!     (`JOBO_BENCH_ONLY=cli`).
+//! 11. a million stored jobs (`JOBO_BENCH_ONLY=million`, `million.rs`; `JOBO_BENCH_MILLION=N`
+//!     changes the count): submits and throughput against an empty store, `jobo list` and
+//!     `jobo status ID` walls, start-up with recovery, VmRSS, store size per job, and submits
+//!     while the cleaner expires all of them;
+//! 12. many nodes (`JOBO_BENCH_ONLY=nodes50`, `nodes.rs`; `JOBO_BENCH_NODES=N`, default
 //!     50): latency and throughput through 50 nodes of 2 slots against 2 nodes of 8, a node
 //!     death among them, and jobod's CPU per idle node.
 //!
-//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`, 8 in `bulk.rs`, 9 in `million.rs`, 10 in
-//! `nodes.rs`; the processes under test and their clean-up in `procs.rs`; the client and the
-//! shared measurements in `jobs.rs`.
+//! Phases 1-4 are in `local.rs`, 5-7 in `cluster.rs`, 8 in `bulk.rs` and `bulk_remote.rs`, 9
+//! in `netem.rs`, 10 in `cli.rs`, 11 in `million.rs`, 12 in `nodes.rs`; the processes under
+//! test and their clean-up in `procs.rs`; the client and the shared measurements in `jobs.rs`.
 //!
 //! `JOBO_BENCH_QUICK=1` shrinks every size for a smoke run. `JOBO_BENCH_ONLY=LIST` runs only
 //! some phases: a comma-separated list of `local` (1-4), `cluster` (5-7), or phase names
 //! (`latency`, `throughput`, `list`, `remote-latency`, `remote-throughput`, `node-death`,
-//! `bulk`, `million`, `nodes50`).
+//! `bulk`, `bulk-remote`, `netem`, `cli`, `million`, `nodes50`).
 //! The local daemons run with job cgroups, jobod's default; `JOBO_BENCH_CGROUPS=0` turns them
 //! off (their cost: compare the two).
 //! `JOBO_BENCH_SLOTS=N` changes the local slots of the throughput daemon (default 8).
@@ -45,12 +54,16 @@
 //! the others still run; the benchmark then exits with an error.
 
 mod bulk;
+mod bulk_remote;
+mod cli;
 mod cluster;
 mod jobs;
 mod local;
 mod million;
+mod netem;
 mod nodes;
 mod procs;
+mod proxy;
 
 use std::path::Path;
 
@@ -201,6 +214,9 @@ enum Phase {
     RemoteThroughput,
     NodeDeath,
     Bulk,
+    BulkRemote,
+    Netem,
+    Cli,
     Million,
     Nodes50,
 }
@@ -217,9 +233,14 @@ impl Phase {
     ];
     /// Every phase: the default ones and those run only when named.
     fn all() -> impl Iterator<Item = Phase> {
-        Phase::DEFAULT
-            .into_iter()
-            .chain([Phase::Bulk, Phase::Million, Phase::Nodes50])
+        Phase::DEFAULT.into_iter().chain([
+            Phase::Bulk,
+            Phase::BulkRemote,
+            Phase::Netem,
+            Phase::Cli,
+            Phase::Million,
+            Phase::Nodes50,
+        ])
     }
 
     fn name(self) -> &'static str {
@@ -231,6 +252,9 @@ impl Phase {
             Phase::RemoteThroughput => "remote-throughput",
             Phase::NodeDeath => "node-death",
             Phase::Bulk => "bulk",
+            Phase::BulkRemote => "bulk-remote",
+            Phase::Netem => "netem",
+            Phase::Cli => "cli",
             Phase::Million => "million",
             Phase::Nodes50 => "nodes50",
         }
@@ -239,7 +263,9 @@ impl Phase {
     fn group(self) -> &'static str {
         match self {
             Phase::Latency | Phase::Throughput | Phase::List => "local",
-            Phase::Bulk => "bulk",
+            Phase::Bulk | Phase::BulkRemote => "bulk",
+            Phase::Netem => "netem",
+            Phase::Cli => "cli",
             Phase::Million => "million",
             Phase::Nodes50 => "nodes50",
             _ => "cluster",
@@ -264,6 +290,14 @@ impl Phase {
             ),
             Phase::NodeDeath => format!("node death → rerun: {} kills", s.death_runs),
             Phase::Bulk => bulk::describe(s),
+            Phase::BulkRemote => format!(
+                "bulk server ↔ node: 2 data sets of {} MB through one node vs tar pipe",
+                bulk_remote::bytes(s) >> 20
+            ),
+            Phase::Netem => "netem: remote latency, pooled vs fresh node connections, \
+                              loopback and +50 ms"
+                .into(),
+            Phase::Cli => "cli: jobo --version, submit, submit --wait vs bash run.sh".into(),
             Phase::Million => million::describe(s),
             Phase::Nodes50 => nodes::describe(s),
         }
@@ -278,6 +312,9 @@ impl Phase {
             Phase::RemoteThroughput => cluster::remote_throughput(s, r).await,
             Phase::NodeDeath => cluster::node_death(s, r).await,
             Phase::Bulk => bulk::bulk(s, r).await,
+            Phase::BulkRemote => bulk_remote::bulk_remote(s, r).await,
+            Phase::Netem => netem::netem(s, r).await,
+            Phase::Cli => cli::cli(s, r).await,
             Phase::Million => million::million(s, r).await,
             Phase::Nodes50 => nodes::nodes50(s, r).await,
         }

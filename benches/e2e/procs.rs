@@ -172,6 +172,8 @@ impl Drop for Sandbox {
 pub struct Daemon {
     sandbox: Sandbox,
     config: Option<String>,
+    /// Extra environment of the `jobod serve` process.
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -180,7 +182,14 @@ impl Daemon {
         Ok(Daemon {
             sandbox: Sandbox::new("serve", "jobod.log")?,
             config: config.map(str::to_string),
+            env: Vec::new(),
         })
+    }
+
+    /// Starts it with `key=value` in its environment.
+    pub fn env(mut self, key: &str, value: &str) -> Daemon {
+        self.env.push((key.into(), value.into()));
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -212,7 +221,8 @@ impl Daemon {
             .arg("--data-dir")
             .arg(self.data())
             .arg("--socket")
-            .arg(self.socket());
+            .arg(self.socket())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(toml) = &self.config {
             let path = self.root().join("jobod.toml");
             std::fs::write(&path, toml)?;
@@ -250,12 +260,25 @@ pub struct Node {
 impl Node {
     /// Starts `jobod worker` on a free loopback port and waits until it listens.
     pub fn start(name: &str, slots: usize) -> Res<Node> {
+        Node::start_in(name, slots, None, "127.0.0.1")
+    }
+
+    /// Starts `jobod worker` on a free port of `ip`, inside network namespace `netns` if
+    /// given (`ip netns exec` execs it: the pid is the worker's), and waits until it listens.
+    pub fn start_in(name: &str, slots: usize, netns: Option<&str>, ip: &str) -> Res<Node> {
         let mut sandbox = Sandbox::new(&format!("node-{name}"), "worker.log")?;
         std::fs::write(sandbox.root().join("token"), format!("{NODE_TOKEN}\n"))?;
-        let mut cmd = Command::new(JOBOD);
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, JOBOD]);
+                c
+            }
+            None => Command::new(JOBOD),
+        };
         cmd.arg("worker")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(format!("{ip}:0"))
             .arg("--token-file")
             .arg(sandbox.root().join("token"))
             .arg("--slots")

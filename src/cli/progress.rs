@@ -78,7 +78,11 @@ pub fn spinner(message: String, json: bool) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_message(message);
-    bar.enable_steady_tick(Duration::from_millis(100));
+    // The tick is a thread of its own: none where nothing is drawn (not a terminal, --json),
+    // as `jobo submit --wait` in a script pays for starting and joining it.
+    if !bar.is_hidden() {
+        bar.enable_steady_tick(Duration::from_millis(100));
+    }
     bar
 }
 

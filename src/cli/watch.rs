@@ -22,9 +22,10 @@ pub async fn watch(
     stop_at: Option<JobState>,
 ) -> anyhow::Result<Job> {
     let shown = !bar.is_hidden();
-    // The first answer at once, so a queued job is seen queued.
+    // On a drawn bar, the first answer at once, so a queued job is seen queued; else straight
+    // to the long poll (one request fewer for a job that ends at once).
     let mut query = WaitQuery {
-        timeout: Some(0),
+        timeout: Some(if shown || stop_at.is_some() { 0 } else { 30 }),
         until: None,
     };
     let mut last_state = None;

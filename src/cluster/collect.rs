@@ -143,9 +143,7 @@ async fn unpack(
     timeout: Duration,
     limit: u64,
 ) -> Result<u64, ArchiveError> {
-    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
-        super::remote::frames(body, timeout),
-    ));
+    let reader = crate::bridge::stream_reader(super::remote::frames(body, timeout));
     // A job may leave any number of files: only their size is bounded.
     let limits = archive::Limits {
         bytes: limit,

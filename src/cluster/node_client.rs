@@ -29,6 +29,13 @@ pub struct NodeClient {
     encoding: archive::Encoding,
 }
 
+/// `JOBO_NODE_POOL=0` in jobod's environment: a fresh connection per request to every node,
+/// as before the pool. Internal, for the benchmark's A/B of the pool (benches/e2e/netem.rs);
+/// nothing else should want it.
+fn unpooled() -> bool {
+    std::env::var_os("JOBO_NODE_POOL").is_some_and(|v| v == "0")
+}
+
 impl NodeClient {
     pub fn new(row: &NodeRow, timeout: Duration, tls: &ClientTls) -> NodeClient {
         // Checked when the node was added; a bad URL here only makes every request fail.
@@ -37,8 +44,8 @@ impl NodeClient {
         // connections instead of each paying a connect (and TLS handshake).
         let client = Client::new(endpoint)
             .with_token(row.token.clone())
-            .with_tls(tls.clone())
-            .pooled();
+            .with_tls(tls.clone());
+        let client = if unpooled() { client } else { client.pooled() };
         NodeClient {
             renewals: Renewals::new(client.clone()),
             encoding: archive::Encoding::for_endpoint(client.endpoint()),

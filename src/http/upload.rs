@@ -288,9 +288,7 @@ pub async fn receive_tar(
         .map_err(ApiError::from),
         Spooled::Streaming { head, rest, permit } => {
             let chunks = futures_util::stream::iter([Ok(head)]).chain(rest);
-            let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
-                Box::pin(chunks),
-            ));
+            let reader = crate::bridge::stream_reader(chunks);
             let out = blocking(move || {
                 let src = io::BufReader::with_capacity(READ_BUF, reader);
                 archive::unpack_tar(src, encoding, &dest, limits.archive())

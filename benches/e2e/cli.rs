@@ -1,0 +1,157 @@
+//! What the `jobo` process itself costs: wall time of whole processes, started as a shell
+//! starts them, the commands interleaved round by round (the machine is shared: medians).
+//!
+//! - `jobo --version` (the floor: exec, dynamic loading, argument parsing);
+//! - `jobo submit` of a directory with one small file (`run.sh` = `true`);
+//! - `jobo submit --wait` of that job (submit, the server runs it, the answer printed);
+//! - `bash run.sh` of the same script (what the job itself costs, run by hand).
+//!
+//! The server is a `jobod serve --user` on the bench's socket (`JOBO_HOST`). Wall time depends
+//! on the load of the machine; the instruction counts (callgrind, when valgrind is installed)
+//! do not: they are counted for one run of each `jobo` command, the process alone.
+
+use crate::jobs::{ms, quantile};
+use crate::procs::{Daemon, JOBO};
+use crate::{Report, Res, Sizes, verdict};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Targets: `jobo submit` against `jobo --version`, `jobo submit --wait` against `bash run.sh`.
+const SUBMIT_TARGET: f64 = 2.0;
+const WAIT_TARGET: f64 = 2.5;
+
+/// The commands timed, in the order of each round.
+const COMMANDS: [&str; 4] = [
+    "jobo --version",
+    "jobo submit DIR",
+    "jobo submit --wait DIR",
+    "bash run.sh",
+];
+
+fn command(which: usize, host: &str, dir: &Path) -> Command {
+    let jobo = |args: &[&str]| {
+        let mut c = Command::new(JOBO);
+        c.env("JOBO_HOST", host).args(args);
+        c
+    };
+    let mut c = match which {
+        0 => jobo(&["--version"]),
+        1 => jobo(&["submit", "--service", "example"]),
+        2 => jobo(&["submit", "--wait", "--service", "example"]),
+        _ => {
+            let mut c = Command::new("bash");
+            c.arg("run.sh").current_dir(dir);
+            c
+        }
+    };
+    if which == 1 || which == 2 {
+        c.arg(dir);
+    }
+    c.stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .stdout(Stdio::null());
+    c
+}
+
+fn wall(mut cmd: Command) -> Res<Duration> {
+    let t = Instant::now();
+    let status = cmd.status()?;
+    let took = t.elapsed();
+    if !status.success() {
+        return Err(format!("{cmd:?}: {status}").into());
+    }
+    Ok(took)
+}
+
+/// Instructions run by `cmd` (its process alone), as callgrind counts them; `None` without
+/// valgrind.
+fn instructions(cmd: &Command) -> Option<u64> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .envs(
+            cmd.get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+        )
+        .current_dir(cmd.get_current_dir().unwrap_or(Path::new(".")))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text.lines().find(|l| l.contains("Collected :"))?;
+    line.rsplit(':').next()?.trim().parse().ok()
+}
+
+pub async fn cli(sizes: &Sizes, r: &mut Report) -> Res<()> {
+    let rounds = if sizes.quick { 11 } else { 41 };
+    let d = Daemon::new(Some("[services.example]\n"))?.start()?;
+    let host = d.host();
+    let dir = d.root().join("job");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("run.sh"), "true\n")?;
+    // A job of a root jobod runs as jobo-run, which must read it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::set_permissions(dir.join("run.sh"), std::fs::Permissions::from_mode(0o644))?;
+
+    // One untimed round: the page cache, the server's first job.
+    for which in 0..COMMANDS.len() {
+        wall(command(which, &host, &dir))?;
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); COMMANDS.len()];
+    for _ in 0..rounds {
+        for (which, t) in times.iter_mut().enumerate() {
+            t.push(wall(command(which, &host, &dir))?);
+        }
+    }
+    let p50: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            ms(quantile(t, 0.5))
+        })
+        .collect();
+    let submit = p50[1] / p50[0];
+    let wait = p50[2] / p50[3];
+    r.row(
+        format!("jobo submit / jobo --version (wall, median of {rounds})"),
+        format!("{submit:.2}×"),
+        format!("≤ {SUBMIT_TARGET}×"),
+        verdict(submit <= SUBMIT_TARGET),
+    );
+    r.row(
+        format!("jobo submit --wait / bash run.sh (wall, median of {rounds})"),
+        format!("{wait:.2}×"),
+        format!("≤ {WAIT_TARGET}×"),
+        verdict(wait <= WAIT_TARGET),
+    );
+    let spread = |t: &[Duration]| format!("{:.2}-{:.2}", ms(t[0]), ms(quantile(t, 0.9)));
+    let walls: Vec<String> = COMMANDS
+        .iter()
+        .zip(&p50)
+        .zip(&times)
+        .map(|((c, p), t)| format!("{c} {p:.2} ms (min-p90 {})", spread(t)))
+        .collect();
+    r.detail(format!(
+        "cli wall time, medians of {rounds} interleaved rounds: {}",
+        walls.join(", ")
+    ));
+    let counted: Vec<String> = (0..3)
+        .filter_map(|which| {
+            instructions(&command(which, &host, &dir))
+                .map(|n| format!("{} {:.2} M", COMMANDS[which], n as f64 / 1e6))
+        })
+        .collect();
+    r.detail(if counted.is_empty() {
+        "cli instructions: not counted (no valgrind)".to_string()
+    } else {
+        format!(
+            "cli instructions (callgrind, the jobo process alone): {}",
+            counted.join(", ")
+        )
+    });
+    Ok(())
+}
