@@ -606,6 +606,9 @@ fn prune_lists_first_then_deletes_rows_and_files_of_ones_own_jobs() {
     let pruned: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(pruned["dry_run"], false);
     assert_eq!(pruned["jobs"][0]["id"], b);
+    // The newest job's row is gone, not its id: the next job does not take it.
+    let next = d.submit(&dir, "example");
+    assert!(next > b, "job {next} took the id of pruned job {b}");
 }
 
 #[test]

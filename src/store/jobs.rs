@@ -132,11 +132,11 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Record> {
 
 pub fn insert(tx: &Transaction<'_>, new: &NewJob) -> Result<JobId, StoreError> {
     tx.prepare_cached(
-        "INSERT INTO jobs (user, service, state, priority, submitted_at, input_bytes, \
+        "INSERT INTO jobs (id, user, service, state, priority, submitted_at, input_bytes, \
          timeout_secs, idempotency_key, memory_bytes, cpus, pids, max_output_bytes, env, run_as, \
          name, labels, command, restarted_from, after, array_id, array_index) \
-         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+         VALUES ((SELECT last + 1 FROM job_ids), ?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+         ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         new.user,

@@ -122,6 +122,18 @@ CREATE INDEX jobs_after ON jobs (state) WHERE after IS NOT NULL;
 CREATE INDEX jobs_expirable ON jobs (service, finished_at)
     WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'lost');
 "#,
+    r#"
+-- The highest job id ever given. `jobo prune` deletes rows, and without AUTOINCREMENT SQLite
+-- gives the next job max(id) + 1, so pruning the newest jobs would hand their ids (saved by a
+-- portal, named in an `--after`) to new ones. jobs::insert takes `last + 1`; the trigger keeps
+-- it, whatever inserts.
+CREATE TABLE job_ids (last INTEGER NOT NULL);
+INSERT INTO job_ids SELECT coalesce(max(id), 0) FROM jobs;
+CREATE TRIGGER job_ids_last AFTER INSERT ON jobs WHEN NEW.id > (SELECT last FROM job_ids)
+BEGIN
+    UPDATE job_ids SET last = NEW.id;
+END;
+"#,
 ];
 
 /// The schema version this jobod writes (`PRAGMA user_version` after [`migrate`]).
