@@ -54,13 +54,19 @@ impl ServiceCgroup {
         ServiceCgroup(dir)
     }
 
-    /// A wrapper that starts jobod in this cgroup, with `also` (a shell command) beside it.
-    fn wrapper(&self, also: &str) -> Vec<String> {
+    /// A daemon of `config` started in this cgroup (the controllers offered to it, as systemd's
+    /// Delegate=yes does), with `also` (a shell command) beside it.
+    fn start(&self, root: &Path, also: &str, config: &str) -> Daemon {
+        std::fs::write(root.join("cgroup.subtree_control"), "+memory +cpu +pids")
+            .expect("controllers enabled at the root");
         let script = format!(
             "echo $$ > {}/cgroup.procs || exit 1; {also} exec \"$@\"",
             self.0.display()
         );
-        ["sh", "-c", &script, "sh"].map(String::from).to_vec()
+        Daemon::builder()
+            .wrapper(&["sh", "-c", &script, "sh"])
+            .config(config)
+            .start()
     }
 
     fn subtree_control(&self) -> String {
@@ -103,15 +109,8 @@ fn in_a_delegated_cgroup_jobod_moves_into_a_leaf_and_enables_the_controllers() {
         return;
     };
     let service = ServiceCgroup::new(&root, "jobod-test-delegated");
-    // What systemd's Delegate=yes does: the service's cgroup, memory, cpu and pids available.
-    std::fs::write(root.join("cgroup.subtree_control"), "+memory +cpu +pids")
-        .expect("controllers enabled at the root");
-    let wrapper = service.wrapper("");
-    let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
-    let mut d = Daemon::builder()
-        .wrapper(&wrapper)
-        .config("[services.s]\nmemory = \"48M\"\ncpus = 0.5\npids = 32\n")
-        .start();
+    let config = "[services.s]\nmemory = \"48M\"\ncpus = 0.5\npids = 32\n";
+    let mut d = service.start(&root, "", config);
     let pid = pid_of(&d);
     let enforces = d.jobo_json(&["system", "info"])["enforces"].to_string();
     println!("{test}: {enforces}");
@@ -166,15 +165,9 @@ fn in_a_shared_cgroup_jobod_says_why_it_has_no_controllers_and_still_kills_the_j
         return;
     };
     let service = ServiceCgroup::new(&root, "jobod-test-shared");
-    std::fs::write(root.join("cgroup.subtree_control"), "+memory +cpu +pids")
-        .expect("controllers enabled at the root");
     // A process beside jobod in its cgroup (a shell that started it, say), killed with it.
-    let wrapper = service.wrapper("sleep 600 &");
-    let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
-    let d = Daemon::builder()
-        .wrapper(&wrapper)
-        .config("[services.s]\nmemory = \"48M\"\ncpus = 0.5\ntimeout = \"2s\"\n")
-        .start();
+    let config = "[services.s]\nmemory = \"48M\"\ncpus = 0.5\ntimeout = \"2s\"\n";
+    let d = service.start(&root, "sleep 600 &", config);
     let enforces = d.jobo_json(&["system", "info"])["enforces"].to_string();
     println!("{test}: {enforces}");
     assert!(!enforces.contains("memory.max"), "{enforces}");
