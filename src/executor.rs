@@ -314,10 +314,11 @@ impl Running {
             }
         };
         // What run.sh used, read at its exit before it is reaped (src/rusage.rs), where no
-        // cgroup measures the whole job.
+        // cgroup measures the whole job's memory.
         let exit = self
             .cgroup
-            .is_none()
+            .as_ref()
+            .is_none_or(|cg| !cg.measures_memory())
             .then(|| Exit::watch(self.pid))
             .flatten();
         let exit = exit.as_ref();

@@ -1,5 +1,7 @@
 //! Limits held by the kernel (src/cgroup/): what this machine offers is detected (jobod's
-//! `GET /v1/system` and the job record say), and the real limits tested there: a memory hog
+//! `GET /v1/system` and the job record say), and the real limits tested there, with cgroup v1
+//! (a hybrid host, as CI) or cgroup v2 controllers (a v2-only host; on CI in a VM,
+//! scripts/cgroup-v2-vm.sh, see tests/cgroup_v2_vm.rs): a memory hog
 //! ends `failed` "out of memory", a fork bomb is stopped by `pids.max`, `setsid` and
 //! double-forked children are gone after cancel, timeout and the job's own end, a CPU limit
 //! throttles a busy loop; and the rlimit fallback (`[local_worker] cgroups = false`). Each test
@@ -117,23 +119,37 @@ fn v2_mount() -> Option<PathBuf> {
     })
 }
 
+/// The cgroup limits jobs of `d` get: `cgroup_v1`, `cgroup_v2` (as the job record names
+/// them), or none (rlimits; a v2 cgroup without controllers only kills).
+fn limits_by(d: &Daemon) -> Option<&'static str> {
+    let enforces = d.jobo_json(&["system", "info"])["enforces"].to_string();
+    if enforces.contains("cgroup v1") {
+        Some("cgroup_v1")
+    } else if enforces.contains("cgroup v2 memory.max") {
+        Some("cgroup_v2")
+    } else {
+        None
+    }
+}
+
 /// A daemon with service `s` of `limits`, its guard (dropped first: after the daemon), and
-/// whether jobs here get cgroups; prints which path runs.
-fn start(limits: &str, test: &str) -> (CgroupGuard, Daemon, bool) {
+/// the cgroup limits jobs here get ([`limits_by`]); prints which path runs.
+fn start(limits: &str, test: &str) -> (CgroupGuard, Daemon, Option<&'static str>) {
     let d = Daemon::builder()
         .config(&format!(
             "[local_worker]\ncgroups = true\n[services.s]\n{limits}\n"
         ))
         .start();
     let guard = CgroupGuard::of(&d);
-    let info = d.jobo_json(&["system", "info"]);
-    let enforces = info["enforces"].to_string();
-    let cgroups = enforces.contains("cgroup v1");
-    println!(
-        "{test}: {} path ({enforces})",
-        if cgroups { "cgroup v1" } else { "rlimit" }
-    );
-    (guard, d, cgroups)
+    let enforces = d.jobo_json(&["system", "info"])["enforces"].to_string();
+    let by = limits_by(&d);
+    println!("{test}: {} path ({enforces})", by.unwrap_or("rlimit"));
+    (guard, d, by)
+}
+
+/// `cgroup_v1` as `jobo status` says it: `cgroup v1`.
+fn words(mechanism: &str) -> String {
+    mechanism.replace('_', " ")
 }
 
 fn submit(d: &Daemon, name: &str, script: &str) -> i64 {
@@ -147,18 +163,18 @@ fn stderr_of(d: &Daemon, id: i64) -> String {
 
 #[test]
 fn a_memory_hog_fails_out_of_memory() {
-    let (_guard, d, cgroups) = start("memory = \"64M\"", "memory hog");
+    let (_guard, d, by) = start("memory = \"64M\"", "memory hog");
     // tail keeps the one endless line in memory.
     let id = submit(&d, "hog", "head -c 2G /dev/zero | tail\n");
     let job = d.wait(id);
     assert_eq!(job["state"], "failed", "{job}");
-    if !cgroups {
+    let Some(by) = by else {
         println!("memory hog: no cgroups here, RLIMIT_AS stopped it: {job}");
         assert_eq!(job["enforced"]["memory"], "rlimit", "{job}");
         return;
-    }
+    };
     assert_eq!(job["reason"], "out of memory", "{job}");
-    assert_eq!(job["enforced"]["memory"], "cgroup_v1", "{job}");
+    assert_eq!(job["enforced"]["memory"], by, "{job}");
     let peak = job["usage"]["peak_memory_bytes"].as_u64().unwrap_or(0);
     assert!(
         peak > 32 << 20 && peak <= 64 << 20,
@@ -166,7 +182,7 @@ fn a_memory_hog_fails_out_of_memory() {
     );
     let text = d.jobo_ok(&["status", &id.to_string()]);
     assert!(
-        text.contains("memory 64 MiB (enforced, cgroup v1)"),
+        text.contains(&format!("memory 64 MiB (enforced, {})", words(by))),
         "{text}"
     );
     assert!(text.contains("peak memory:"), "{text}");
@@ -174,13 +190,13 @@ fn a_memory_hog_fails_out_of_memory() {
 
 #[test]
 fn a_fork_bomb_is_stopped_by_pids_max() {
-    let (guard, d, cgroups) = start("pids = 64\ntimeout = \"60s\"", "fork bomb");
-    if !cgroups {
+    let (guard, d, by) = start("pids = 64\ntimeout = \"60s\"", "fork bomb");
+    let Some(by) = by else {
         println!(
             "fork bomb: skipped, pids are not enforced without cgroups (RLIMIT_NPROC is per user)"
         );
         return;
-    }
+    };
     let started = Instant::now();
     let id = submit(
         &d,
@@ -188,7 +204,7 @@ fn a_fork_bomb_is_stopped_by_pids_max() {
         "for i in $(seq 10000); do sleep 30 & done\necho all forked\n",
     );
     let job = d.wait(id);
-    assert_eq!(job["enforced"]["pids"], "cgroup_v1", "{job}");
+    assert_eq!(job["enforced"]["pids"], by, "{job}");
     assert_eq!(job["state"], "failed", "{job}");
     let err = stderr_of(&d, id);
     assert!(
@@ -220,11 +236,13 @@ fn wait_started(d: &Daemon, id: i64) {
 
 #[test]
 fn escaped_children_die_with_the_job_on_cancel_timeout_and_end() {
-    let (guard, d, cgroups) = start("timeout = \"3s\"", "escapers");
-    if !cgroups {
+    // The service's timeout is long enough for a slow machine (a VM without KVM) to see the
+    // cancelled job's processes; the timed-out job asks for 3 s.
+    let (guard, d, by) = start("timeout = \"120s\"", "escapers");
+    let Some(by) = by else {
         println!("escapers: skipped, a setsid child escapes a process group (no cgroups here)");
         return;
-    }
+    };
     let gone = |when: &str| {
         let left = d.job_processes();
         assert!(left.is_empty(), "{when}: processes left {left:?}");
@@ -243,7 +261,14 @@ fn escaped_children_die_with_the_job_on_cancel_timeout_and_end() {
     assert_eq!(d.wait(id)["state"], "cancelled");
     gone("after cancel");
     // Timeout.
-    let id = submit(&d, "timeout", &format!("{ESCAPERS}sleep 600\n"));
+    let dir = job_dir(
+        &d.work(),
+        "timeout",
+        &[("run.sh", &format!("{ESCAPERS}sleep 600\n"))],
+    );
+    let dir = dir.to_str().expect("utf-8");
+    let out = d.jobo_ok(&["submit", dir, "--service", "s", "--timeout", "3s"]);
+    let id: i64 = out.trim().parse().expect("a job id");
     let job = d.wait(id);
     assert_eq!(job["state"], "timed_out", "{job}");
     gone("after timeout");
@@ -251,14 +276,14 @@ fn escaped_children_die_with_the_job_on_cancel_timeout_and_end() {
     let id = submit(&d, "end", ESCAPERS);
     let job = d.wait(id);
     assert_eq!(job["state"], "succeeded", "{job}");
-    assert_eq!(job["enforced"]["kill"], "cgroup_v1", "{job}");
+    assert_eq!(job["enforced"]["kill"], by, "{job}");
     gone("after its end");
 }
 
 #[test]
 fn a_killed_daemons_job_cgroups_are_removed_by_the_next_start() {
-    let (guard, mut d, cgroups) = start("", "stale cgroups");
-    if !cgroups {
+    let (guard, mut d, by) = start("", "stale cgroups");
+    if by.is_none() {
         println!("stale cgroups: skipped, no cgroups here");
         return;
     }
@@ -290,21 +315,40 @@ fn a_killed_daemons_job_cgroups_are_removed_by_the_next_start() {
 
 #[test]
 fn a_cpu_limit_throttles_a_busy_loop() {
-    let (_guard, d, cgroups) = start("cpus = 0.2", "cpu limit");
-    if !cgroups {
+    let (_guard, d, by) = start("cpus = 0.2", "cpu limit");
+    let Some(by) = by else {
         println!(
             "cpu limit: skipped, cpus are not enforced without cgroups (RLIMIT_CPU is no rate)"
         );
         return;
-    }
-    let id = submit(&d, "busy", "timeout 3 sh -c 'while :; do :; done'\ntrue\n");
+    };
+    // On v2 the job prints its cgroup's cpu.stat at the end: the kernel's throttling count.
+    let id = submit(
+        &d,
+        "busy",
+        "timeout 3 sh -c 'while :; do :; done'\n\
+         cg=$(sed -n 's/^0:://p' /proc/self/cgroup)\n\
+         cat /sys/fs/cgroup$cg/cpu.stat 2>/dev/null\ntrue\n",
+    );
     let job = d.wait(id);
     assert_eq!(job["state"], "succeeded", "{job}");
-    assert_eq!(job["enforced"]["cpus"], "cgroup_v1", "{job}");
+    assert_eq!(job["enforced"]["cpus"], by, "{job}");
+    if by == "cgroup_v2" {
+        let out = String::from_utf8_lossy(&d.jobo(&["logs", &id.to_string()]).stdout).into_owned();
+        let throttled = out
+            .lines()
+            .find_map(|l| l.strip_prefix("nr_throttled "))
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        println!("cpu limit: cpu.stat nr_throttled {throttled:?}");
+        assert!(throttled.is_some_and(|n| n > 0), "not throttled: {out}");
+    }
     let cpu = job["usage"]["cpu_ms"].as_u64().expect("cpu time measured");
     println!("cpu limit: {cpu} ms of CPU in 3 s of wall time");
-    // 0.2 CPUs: ~600 ms; loosely, under half a core.
-    assert!(cpu > 100 && cpu < 1500, "{cpu} ms: {job}");
+    // 0.2 CPUs: ~600 ms; loosely, under half a core. (In a VM without KVM the guest's clock
+    // and its CPU accounting drift apart: there the kernel's throttle count above is the
+    // evidence, and the bound is under one whole core.)
+    let bound = if by == "cgroup_v2" { 3000 } else { 1500 };
+    assert!(cpu > 100 && cpu < bound, "{cpu} ms: {job}");
 }
 
 #[test]
@@ -341,13 +385,10 @@ fn a_reused_slot_leaks_no_limit_usage_or_oom_into_the_next_job() {
         .config("[local_worker]\nslots = 1\ncgroups = true\n[services.s]\n")
         .start();
     let guard = CgroupGuard::of(&d);
-    if !d.jobo_json(&["system", "info"])["enforces"]
-        .to_string()
-        .contains("cgroup v1")
-    {
+    let Some(by) = limits_by(&d) else {
         println!("slot reuse: skipped, no cgroups here");
         return;
-    }
+    };
     let run = |name: &str, script: &str, extra: &[&str]| {
         let dir = job_dir(&d.work(), name, &[("run.sh", script)]);
         let mut args = vec!["submit", dir.to_str().expect("utf-8"), "--service", "s"];
@@ -364,7 +405,7 @@ fn a_reused_slot_leaks_no_limit_usage_or_oom_into_the_next_job() {
         &["--memory", "100M", "--cpus", "0.5", "--pids", "32"],
     );
     assert_eq!(a["state"], "succeeded", "{a}");
-    assert_eq!(a["enforced"]["memory"], "cgroup_v1", "{a}");
+    assert_eq!(a["enforced"]["memory"], by, "{a}");
     assert!(mib(&a) >= 70, "{a}");
     // B, without limits: 300M and 40 processes at once, neither held to A's limits.
     let b = run(
@@ -386,8 +427,13 @@ fn a_reused_slot_leaks_no_limit_usage_or_oom_into_the_next_job() {
     assert_eq!(dd["reason"], "out of memory", "{dd}");
     let e = run("e", "exit 3\n", &[]);
     assert_eq!(e["reason"], "run.sh exited with code 3", "{e}");
-    // All in the one slot, which is empty between jobs.
-    assert_eq!(guard.left().len(), guard.dirs.len(), "{:?}", guard.left());
+    // All in the one slot, which is empty between jobs (on v2 before Linux 6.12, whose
+    // memory.peak cannot be reset, a fresh cgroup per job: at most one left).
+    if by == "cgroup_v1" {
+        assert_eq!(guard.left().len(), guard.dirs.len(), "{:?}", guard.left());
+    } else {
+        assert!(guard.left().len() <= guard.dirs.len(), "{:?}", guard.left());
+    }
     assert!(guard.busy().is_empty(), "{:?}", guard.busy());
     println!(
         "slot reuse: peaks A {} MiB, B {} MiB, C {} MiB",
@@ -449,6 +495,12 @@ fn without_v1_controllers_a_v2_cgroup_still_kills_the_whole_job() {
         return;
     }
     let _ = std::fs::remove_dir(&probe);
+    if enforces.contains("cgroup v2 memory.max") {
+        println!(
+            "v2 kill: skipped, the v2 hierarchy has controllers here (the tests above ran there)"
+        );
+        return;
+    }
     assert!(enforces.contains("cgroup v2"), "{enforces}");
     assert!(!enforces.contains("cgroup v1"), "{enforces}");
     let gone = |when: &str| {
@@ -480,7 +532,9 @@ fn without_v1_controllers_a_v2_cgroup_still_kills_the_whole_job() {
     assert_eq!(job["enforced"]["kill"], "cgroup_v2", "{job}");
     assert_eq!(job["enforced"]["memory"], "rlimit", "{job}");
     assert!(job["enforced"]["cpus"].is_null(), "{job}");
-    assert!(job["usage"]["peak_memory_bytes"].is_null(), "{job}");
+    // Peak memory from run.sh's rusage where the cgroup does not measure it.
+    let peak = job["usage"]["peak_memory_bytes"].as_u64().unwrap_or(0);
+    assert!(peak > 1 << 20, "peak memory from rusage: {job}");
     // Its CPU time from the cgroup: some of the second of busy loop (the machine may be busy).
     let cpu = job["usage"]["cpu_ms"].as_u64().expect("cpu time measured");
     assert!((20..1900).contains(&cpu), "{cpu} ms: {job}");

@@ -14,11 +14,14 @@
 //! kernel's cgroup lock, a dying memory cgroup per run) cost a third of the trivial-job
 //! throughput.
 //!
-//! Where no v1 limit controller can be used but a cgroup v2 hierarchy can ([`v2`], even one
-//! with no controller, as the unified hierarchy of a hybrid host), runs are held in v2 slots:
-//! no limits (memory by `RLIMIT_AS`), but the whole job is tracked and killed (`cgroup.kill`),
-//! and its CPU time measured. Elsewhere: rlimits and the process group only ([`rlimit`]), and
-//! jobod says so.
+//! Where the v2 hierarchy offers the controllers instead (v2-only hosts, most current
+//! distributions), or offers more of them than v1, runs are held in v2 slots ([`v2`]) with
+//! `memory.max`, `cpu.max` and `pids.max`. Where no v1 limit controller can be used and v2 has
+//! none either (the unified hierarchy of a hybrid host), v2 slots still track the whole job and
+//! kill it (`cgroup.kill`) and measure its CPU time; memory is held by `RLIMIT_AS`. Elsewhere:
+//! rlimits and the process group only ([`rlimit`]), and jobod says so. The order: v1 where it
+//! has memory, cpu and pids, else v2 where it has all three, else whichever has controllers
+//! (v1 first), else a v2 cgroup without, else rlimits.
 
 mod procs;
 pub mod rlimit;
@@ -61,7 +64,8 @@ impl Caps {
 pub enum Support {
     /// Job cgroups can be made in these v1 hierarchies.
     V1(v1::Hierarchies),
-    /// Job cgroups in the v2 hierarchy, without controllers: kill and CPU time only.
+    /// Job cgroups in the v2 hierarchy, with the controllers it enabled (maybe none: kill and
+    /// CPU time only).
     V2(v2::Unified),
     /// No cgroups: rlimits only; the reason, for the log and `GET /v1/system`.
     Rlimits(String),
@@ -76,22 +80,15 @@ pub fn init(cgroups: bool) -> &'static Support {
         let support = if !cgroups {
             Support::Rlimits("cgroups = false in [local_worker]".into())
         } else {
-            match v1::Hierarchies::probe() {
-                Ok(h) => Support::V1(h),
-                Err(v1) => match v2::Unified::probe() {
-                    Ok(u) => {
-                        tracing::warn!(
-                            "no cgroup v1 limits ({v1}): memory by RLIMIT_AS only; cpus and \
-                             pids are not enforced; whole-job kill by cgroup v2"
-                        );
-                        Support::V2(u)
-                    }
-                    Err(v2) => Support::Rlimits(format!("{v1}; {v2}")),
-                },
-            }
+            probe()
         };
         for line in describe(&support) {
             tracing::info!("enforces: {line}");
+        }
+        if let Support::V2(u) = &support
+            && let Some(why) = &u.not_enabled
+        {
+            tracing::warn!("no cgroup v2 controllers for jobs: {why}");
         }
         if let Support::Rlimits(why) = &support {
             tracing::warn!(
@@ -100,6 +97,34 @@ pub fn init(cgroups: bool) -> &'static Support {
         }
         support
     })
+}
+
+/// Picks the cgroups to use: v1 with all of memory, cpu and pids; else v2 with all three
+/// (enabled there only then: it moves jobod); else v1 with some; else v2 with what it has.
+fn probe() -> Support {
+    let v1 = v1::Hierarchies::probe();
+    let full_v1 = v1
+        .as_ref()
+        .is_ok_and(|h| ["memory", "cpu", "pids"].iter().all(|c| h.has(c)));
+    if full_v1 {
+        return v1.map_or_else(Support::Rlimits, Support::V1);
+    }
+    let v2_first = v1.is_err() || v2::offered().all();
+    let v2 = v2_first.then(|| v2::Unified::probe(true));
+    match (v1, v2) {
+        (Ok(h), Some(Ok(u))) if u.controllers.all() => {
+            v1::remove_base(&h);
+            Support::V2(u)
+        }
+        (Ok(h), Some(Ok(u))) => {
+            v2::remove_base(&u);
+            Support::V1(h)
+        }
+        (Ok(h), _) => Support::V1(h),
+        (Err(_), Some(Ok(u))) => Support::V2(u),
+        (Err(v1), Some(Err(v2))) => Support::Rlimits(format!("{v1}; {v2}")),
+        (Err(v1), None) => Support::Rlimits(v1),
+    }
 }
 
 /// What was decided by [`init`] (probing now with cgroups on if nothing called it: tools and
@@ -140,13 +165,28 @@ pub fn describe(support: &Support) -> Vec<String> {
             );
             out.push("usage (peak memory, CPU time from the job's cgroup)".into());
         }
-        Support::V2(_) => {
-            out.push("memory (RLIMIT_AS of run.sh and what it starts)".into());
+        Support::V2(u) => {
+            let c = u.controllers;
+            out.push(match c.memory {
+                true => "memory (cgroup v2 memory.max; OOM kill → failed)".into(),
+                false => "memory (RLIMIT_AS of run.sh and what it starts)".into(),
+            });
+            if c.cpu {
+                out.push("cpus (cgroup v2 cpu.max)".into());
+            }
+            if c.pids {
+                out.push("pids (cgroup v2 pids.max)".into());
+            }
             out.push(
                 "whole-job kill (every process of the job's cgroup v2, setsid children included)"
                     .into(),
             );
-            out.push("usage (CPU time from the job's cgroup v2)".into());
+            out.push(match c.memory {
+                true => "usage (peak memory, CPU time from the job's cgroup v2)".into(),
+                false => "usage (CPU time from the job's cgroup v2, peak memory of run.sh's \
+                          processes from rusage)"
+                    .into(),
+            });
         }
         Support::Rlimits(_) => {
             out.push("memory (RLIMIT_AS of run.sh and what it starts)".into());
@@ -170,14 +210,21 @@ pub fn enforced_by(support: &Support, caps: &Caps) -> Enforced {
                 network: None,
             }
         }
-        Support::V2(_) => Enforced {
-            timeout,
-            memory: caps.memory.map(|_| Mechanism::Rlimit),
-            cpus: None,
-            pids: None,
-            kill: Some(Mechanism::CgroupV2),
-            network: None,
-        },
+        Support::V2(u) => {
+            let c = u.controllers;
+            let on = |has: bool, asked: bool| (asked && has).then_some(Mechanism::CgroupV2);
+            Enforced {
+                timeout,
+                memory: match c.memory {
+                    true => on(true, caps.memory.is_some()),
+                    false => caps.memory.map(|_| Mechanism::Rlimit),
+                },
+                cpus: on(c.cpu, caps.cpus.is_some()),
+                pids: on(c.pids, caps.pids.is_some()),
+                kill: Some(Mechanism::CgroupV2),
+                network: None,
+            }
+        }
         Support::Rlimits(_) => Enforced {
             timeout,
             memory: caps.memory.map(|_| Mechanism::Rlimit),
@@ -202,15 +249,23 @@ pub fn lease(
     caps: &Caps,
 ) -> std::io::Result<(Option<Lease>, Enforced)> {
     let support = support();
-    if caps.memory.is_some() && !matches!(support, Support::V1(_)) {
-        rlimit::limit_memory(cmd, caps.memory.unwrap_or(u64::MAX));
+    let cgroup_memory = match support {
+        Support::V1(_) => true,
+        Support::V2(u) => u.controllers.memory,
+        Support::Rlimits(_) => false,
+    };
+    if let Some(bytes) = caps.memory.filter(|_| !cgroup_memory) {
+        rlimit::limit_memory(cmd, bytes);
     }
     Ok(match support {
         Support::V1(h) => {
             let (lease, enforced) = h.lease(caps)?;
             (Some(Lease::V1(lease)), enforced)
         }
-        Support::V2(u) => (Some(Lease::V2(u.lease(cmd)?)), enforced_by(support, caps)),
+        Support::V2(u) => {
+            let (lease, enforced) = u.lease(cmd, caps)?;
+            (Some(Lease::V2(lease)), enforced)
+        }
         Support::Rlimits(_) => (None, enforced_by(support, caps)),
     })
 }
@@ -251,11 +306,19 @@ impl Lease {
         }
     }
 
-    /// Whether the kernel OOM-killed a process of the run (only v1 limits memory).
+    /// Whether the kernel OOM-killed a process of the run (where a cgroup limits memory).
     pub fn oom_killed(&mut self) -> bool {
         match self {
             Lease::V1(l) => l.oom_killed(),
-            Lease::V2(_) => false,
+            Lease::V2(l) => l.oom_killed(),
+        }
+    }
+
+    /// Whether [`Lease::usage`] has the run's peak memory (else rusage stands in).
+    pub fn measures_memory(&self) -> bool {
+        match self {
+            Lease::V1(_) => true,
+            Lease::V2(l) => l.measures_memory(),
         }
     }
 }
