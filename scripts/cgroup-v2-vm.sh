@@ -10,7 +10,7 @@
 # overlay modules) that mounts this host's / read-only over 9p with a tmpfs overlay on top, so
 # the command, its binaries and their libraries are the host's, at the same paths, and what it
 # writes stays in the guest. COMMAND runs as root in the root cgroup, in the current directory,
-# with /tmp, /dev/shm and /run fresh. The last line printed is `cgroup-v2-vm: exit N`, N the
+# with /tmp (but for the command's own dir below it), /dev/shm and /run fresh. The last line printed is `cgroup-v2-vm: exit N`, N the
 # command's exit status; the script exits with it too (2: the VM could not run it).
 #
 # Needs root (the 9p share of /), qemu-system-x86, linux-image-amd64 and busybox-static.
@@ -66,7 +66,18 @@ r=/root
 /bin/busybox mkdir -p $r/dev/pts $r/dev/shm
 /bin/busybox mount -t devpts devpts $r/dev/pts
 /bin/busybox mount -t tmpfs tmpfs $r/dev/shm
+# A fresh /tmp, but a command run from below /tmp (a clone in `mktemp -d`) keeps its dir: the
+# host's, through the overlay, bound back over the fresh tmpfs.
+cwd=$(/bin/busybox cat /cwd)
+keep=
+case "$cwd" in /tmp/?*) rest=${cwd#/tmp/}; keep=/tmp/${rest%%/*} ;; esac
+if [ -n "$keep" ]; then
+    /bin/busybox mkdir -p /keep && /bin/busybox mount -o bind "$r$keep" /keep || fail "cannot keep $keep"
+fi
 /bin/busybox mount -t tmpfs tmpfs $r/tmp
+if [ -n "$keep" ]; then
+    /bin/busybox mkdir -p "$r$keep" && /bin/busybox mount -o bind /keep "$r$keep" || fail "cannot keep $keep"
+fi
 /bin/busybox mount -t tmpfs tmpfs $r/run
 /bin/busybox mount -t cgroup2 cgroup2 $r/sys/fs/cgroup || fail "cannot mount cgroup2"
 /bin/busybox cp /command /cwd $r/run/
