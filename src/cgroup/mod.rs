@@ -73,6 +73,20 @@ pub enum Support {
 
 static SUPPORT: OnceLock<Support> = OnceLock::new();
 
+/// `path` (a cgroup) under the mount a `/proc/self/mountinfo` line describes, given the part
+/// before its " - ": the mount's root field minds a mount of a sub-tree (in a cgroup namespace
+/// or a container).
+fn under_mount(pre: &str, path: &str) -> Option<std::path::PathBuf> {
+    let mut pre = pre.split_whitespace();
+    let root = pre.nth(3)?;
+    let point = pre.next()?;
+    let rel = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .trim_start_matches('/');
+    Some(std::path::Path::new(point).join(rel))
+}
+
 /// Probes the host (or takes the fallback when `cgroups` is false, the config's
 /// `[local_worker] cgroups`) and logs what jobod can enforce. Later calls change nothing.
 pub fn init(cgroups: bool) -> &'static Support {

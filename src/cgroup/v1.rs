@@ -203,14 +203,7 @@ fn mount_of(mountinfo: &str, list: &str, path: &str) -> Option<PathBuf> {
         if !list.split(',').all(|c| opts.contains(&c)) {
             continue;
         }
-        let mut pre = pre.split_whitespace();
-        let root = pre.nth(3)?;
-        let point = pre.next()?;
-        let rel = path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .trim_start_matches('/');
-        return Some(Path::new(point).join(rel));
+        return super::under_mount(pre, path);
     }
     None
 }

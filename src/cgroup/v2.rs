@@ -344,14 +344,7 @@ fn mount_of(mountinfo: &str, path: &str) -> Option<PathBuf> {
         if post.split_whitespace().next() != Some("cgroup2") {
             return None;
         }
-        let mut pre = pre.split_whitespace();
-        let root = pre.nth(3)?;
-        let point = pre.next()?;
-        let rel = path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .trim_start_matches('/');
-        Some(Path::new(point).join(rel))
+        super::under_mount(pre, path)
     })
 }
 
