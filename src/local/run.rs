@@ -83,6 +83,8 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     }
 
     let writer = worker.core.logs.open(id);
+    // Taken before the spawn: the job's first output line must not predate its start.
+    let started = now_ms();
     let running = match executor::spawn(&spec, writer) {
         Ok(running) => running,
         Err(e) => {
@@ -99,7 +101,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     let enforced = running.enforced.clone();
     let held = enforced.clone();
     record(worker, id, JobState::Running, move |r| {
-        r.job.started_at = Some(now_ms());
+        r.job.started_at = Some(started);
         r.job.enforced = held;
         r.pid = Some(pid);
         r.pid_start = start;
