@@ -111,6 +111,8 @@ fn walk(dir: &Path) -> io::Result<Vec<(PathBuf, Meta)>> {
 pub struct Survey {
     /// Bytes of file content: the upload's total.
     pub bytes: u64,
+    /// Entries (files, directories and links): each costs a header in the tar.
+    pub entries: u64,
     /// Links that would lead out of the directory, by path and target: refused, since the
     /// upload keeps only the links that stay inside.
     pub unsafe_links: Vec<(PathBuf, PathBuf)>,
@@ -120,18 +122,21 @@ pub struct Survey {
 pub fn survey(dir: &Path) -> io::Result<Survey> {
     let mut survey = Survey::default();
     let mut links = Vec::new();
+    let mut link_count = 0;
     tree::visit_with_links(
         dir,
         Trust::Own,
         false,
         &|_| true,
         &mut |_, meta, _| {
+            survey.entries += 1;
             if !meta.is_dir {
                 survey.bytes += meta.len;
             }
             Ok(())
         },
         &mut |rel, target, safe| {
+            link_count += 1;
             if !safe {
                 links.push((rel.to_path_buf(), target.to_path_buf()));
             }
@@ -139,6 +144,7 @@ pub fn survey(dir: &Path) -> io::Result<Survey> {
         },
     )?;
     survey.unsafe_links = links;
+    survey.entries += link_count;
     Ok(survey)
 }
 

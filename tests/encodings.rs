@@ -50,7 +50,20 @@ fn every_encoding_round_trips_through_the_cli() {
         ],
     );
     std::fs::write(dir.join("sub/big.bin"), &big).expect("big file");
-    for encoding in ["identity", "gzip", "zstd"] {
+    // Under `IN_PLACE_TAR` (src/cli/submit.rs): packed in place, not streamed.
+    let small = job_dir(
+        &d.work(),
+        "small",
+        &[
+            ("run.sh", "echo done > out.txt\n"),
+            ("sub/deep/a.txt", "a\n"),
+        ],
+    );
+    for (encoding, dir) in ["identity", "gzip", "zstd"]
+        .into_iter()
+        .flat_map(|e| [(e, &dir), (e, &small)])
+    {
+        let streamed = dir.join("sub/big.bin").exists();
         let jobo = |args: &[&str]| {
             let out = Command::new(env!("CARGO_BIN_EXE_jobo"))
                 .args(["--host", &d.host()])
@@ -74,9 +87,12 @@ fn every_encoding_round_trips_through_the_cli() {
             dir.to_str().expect("utf-8"),
         ]);
         assert_eq!(d.wait(id.parse().expect("an id"))["state"], "succeeded");
-        let out = d.work().join(format!("out-{encoding}"));
+        let out = d.work().join(format!("out-{encoding}-{id}"));
         jobo(&["fetch", &id, "-o", out.to_str().expect("utf-8")]);
-        assert_eq!(std::fs::read(out.join("sub/big.bin")).expect("big"), big);
+        match streamed {
+            true => assert_eq!(std::fs::read(out.join("sub/big.bin")).expect("big"), big),
+            false => assert!(!out.join("sub/big.bin").exists()),
+        }
         assert_eq!(
             std::fs::read_to_string(out.join("sub/deep/a.txt")).expect("a"),
             "a\n"

@@ -16,8 +16,9 @@ use crate::bridge::stream_from_blocking;
 use crate::client::{Client, decode, request};
 use crate::job::{JobId, JobState};
 use anyhow::Context;
+use bytes::Bytes;
 use futures_util::TryStreamExt;
-use http_body_util::{BodyExt, StreamBody};
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
@@ -25,8 +26,20 @@ use std::path::{Path, PathBuf};
 /// What the CLI learns of a job directory before it sends it.
 struct Checked {
     bytes: u64,
+    entries: u64,
     /// With an idempotency key: the directory's [`archive::tree_digest`].
     digest: Option<String>,
+}
+
+/// The largest tar (content plus a header per entry) packed in place and sent in one piece;
+/// a larger one streams from a packing thread. Most job directories are a script and a
+/// few small inputs, and a thread costs a small job's submit more than its packing does.
+const IN_PLACE_TAR: u64 = 1024 * 1024;
+
+impl Checked {
+    fn packs_in_place(&self) -> bool {
+        self.bytes.saturating_add(self.entries.saturating_mul(1024)) <= IN_PLACE_TAR
+    }
 }
 
 /// Refuses a directory that cannot be a job, or that holds links leading out of it (the
@@ -66,14 +79,14 @@ fn check_dir(dir: &Path, with_digest: bool) -> anyhow::Result<Checked> {
     };
     Ok(Checked {
         bytes: survey.bytes,
+        entries: survey.entries,
         digest,
     })
 }
 
 async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Result<Job> {
-    let dir = args.dir.clone();
-    let with_digest = args.idempotency_key.is_some();
-    let checked = tokio::task::spawn_blocking(move || check_dir(&dir, with_digest)).await??;
+    // In place, blocking: the CLI has nothing else to do until the directory is checked.
+    let checked = check_dir(&args.dir, args.idempotency_key.is_some())?;
     let query = SubmitQuery {
         service: Some(args.service.clone()),
         priority: args.priority,
@@ -92,14 +105,24 @@ async fn upload(client: &Client, args: &SubmitArgs, json: bool) -> anyhow::Resul
     let dir = args.dir.clone();
     let total = checked.bytes;
     let encoding = client.encoding();
-    let chunks = stream_from_blocking(move |w| {
-        let mut bar = Transfer::new("uploading", Some(total), json);
-        let packed = archive::pack_tar_counting(&dir, Trust::Own, encoding, w, &mut |n| bar.add(n));
-        bar.finish();
-        packed
-    })
-    .map_ok(Frame::data);
-    let body = StreamBody::new(chunks).boxed_unsync();
+    let body = if checked.packs_in_place() {
+        let mut tar = Vec::new();
+        archive::pack_tar_counting(&dir, Trust::Own, encoding, &mut tar, &mut |_| {})
+            .with_context(|| format!("cannot read {}", dir.display()))?;
+        Full::new(Bytes::from(tar))
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    } else {
+        let chunks = stream_from_blocking(move |w| {
+            let mut bar = Transfer::new("uploading", Some(total), json);
+            let packed =
+                archive::pack_tar_counting(&dir, Trust::Own, encoding, w, &mut |n| bar.add(n));
+            bar.finish();
+            packed
+        })
+        .map_ok(Frame::data);
+        StreamBody::new(chunks).boxed_unsync()
+    };
     let mut req = request(Route::Submit.method(), &path, body)?;
     if let Some(key) = &args.idempotency_key {
         req.headers_mut().insert(
