@@ -212,6 +212,9 @@ impl Client {
                 .await
                 .map_err(|e| self.http_error(e));
         };
+        // The task that returns the last answer's connection to the pool runs first (on the
+        // CLI's one-thread runtime it has not had a turn since that answer was read).
+        tokio::task::yield_now().await;
         while let Some(mut sender) = pool.take() {
             match sender.try_send_request(req).await {
                 Ok(resp) => {

@@ -19,7 +19,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(jobo::cli::run(cli)) {
+    let ran = runtime.block_on(jobo::cli::run(cli));
+    // Every task that matters has been awaited; idle pool threads need not be joined.
+    runtime.shutdown_background();
+    match ran {
         Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),
         // `jobo logs ID | head`: the reader has what it wanted.
         Err(e) if e.is::<jobo::cli::output::OutputClosed>() => std::process::ExitCode::SUCCESS,

@@ -386,7 +386,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         // Starting a jobod only to stop it helps nobody.
         system::ensure_running().await?;
     }
-    let client = connect::client(cli.host.as_deref(), cli.token, cli.ca_cert.as_deref()).await?;
+    // Pooled: `submit --wait`, `run` and `wait` ask again on the connection they submitted on.
+    let client = connect::client(cli.host.as_deref(), cli.token, cli.ca_cert.as_deref())
+        .await?
+        .pooled();
     let json = cli.json;
     match cli.command {
         Command::Submit { args, wait } => submit::submit(&client, &args, wait, json).await,
