@@ -74,6 +74,8 @@ Register-ArgumentCompleter -Native -CommandName 'jobod' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key of --tls-cert (PEM)')
             [CompletionResult]::new('--tls-client-ca', '--tls-client-ca', [CompletionResultType]::ParameterName, 'Take only clients that show a certificate signed by this CA (PEM): the server''s `[cluster] client_cert` (needs --tls-cert)')
+            [CompletionResult]::new('--max-upload-bytes', '--max-upload-bytes', [CompletionResultType]::ParameterName, 'Largest payload taken, in bytes: the tar as sent and its files unpacked (the server''s `[server] max_upload_bytes` bounds what it sends; a larger job fails naming this limit)')
+            [CompletionResult]::new('--max-upload-entries', '--max-upload-entries', [CompletionResultType]::ParameterName, 'Most files and directories one payload may create')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where payloads run: here (local), or each as one Slurm batch job (slurm: run this on a Slurm submit host, with --data-dir on storage the compute nodes see)')
             [CompletionResult]::new('--partition', '--partition', [CompletionResultType]::ParameterName, 'Slurm partition of every job (--backend slurm)')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Slurm account of every job (--backend slurm)')

@@ -463,7 +463,7 @@ _jobod() {
             return 0
             ;;
         jobod__subcmd__worker)
-            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --cgroups --run-as-allow --tls-cert --tls-key --tls-client-ca --backend --partition --account --sbatch-arg --slurm-poll --log-format --help"
+            opts="-h --listen --token-file --slots --data-dir --allow-seed-without-token --cgroups --run-as-allow --tls-cert --tls-key --tls-client-ca --max-upload-bytes --max-upload-entries --backend --partition --account --sbatch-arg --slurm-poll --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +502,14 @@ _jobod() {
                     return 0
                     ;;
                 --tls-client-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-upload-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-upload-entries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

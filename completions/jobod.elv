@@ -69,6 +69,8 @@ set edit:completion:arg-completer[jobod] = {|@words|
             cand --tls-cert 'Serve inside TLS with this certificate (PEM, the chain from the node''s own first)'
             cand --tls-key 'The private key of --tls-cert (PEM)'
             cand --tls-client-ca 'Take only clients that show a certificate signed by this CA (PEM): the server''s `[cluster] client_cert` (needs --tls-cert)'
+            cand --max-upload-bytes 'Largest payload taken, in bytes: the tar as sent and its files unpacked (the server''s `[server] max_upload_bytes` bounds what it sends; a larger job fails naming this limit)'
+            cand --max-upload-entries 'Most files and directories one payload may create'
             cand --backend 'Where payloads run: here (local), or each as one Slurm batch job (slurm: run this on a Slurm submit host, with --data-dir on storage the compute nodes see)'
             cand --partition 'Slurm partition of every job (--backend slurm)'
             cand --account 'Slurm account of every job (--backend slurm)'

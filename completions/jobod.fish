@@ -71,6 +71,8 @@ complete -c jobod -n "__fish_jobod_using_subcommand worker" -l run-as-allow -d '
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-cert -d 'Serve inside TLS with this certificate (PEM, the chain from the node\'s own first)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-key -d 'The private key of --tls-cert (PEM)' -r -F
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l tls-client-ca -d 'Take only clients that show a certificate signed by this CA (PEM): the server\'s `[cluster] client_cert` (needs --tls-cert)' -r -F
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l max-upload-bytes -d 'Largest payload taken, in bytes: the tar as sent and its files unpacked (the server\'s `[server] max_upload_bytes` bounds what it sends; a larger job fails naming this limit)' -r
+complete -c jobod -n "__fish_jobod_using_subcommand worker" -l max-upload-entries -d 'Most files and directories one payload may create' -r
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l backend -d 'Where payloads run: here (local), or each as one Slurm batch job (slurm: run this on a Slurm submit host, with --data-dir on storage the compute nodes see)' -r -f -a "local\t''
 slurm\t''"
 complete -c jobod -n "__fish_jobod_using_subcommand worker" -l partition -d 'Slurm partition of every job (--backend slurm)' -r

@@ -609,3 +609,33 @@ fn job_on_a_node_removed_from_the_config_is_requeued() {
     assert!(reason.contains("node a was removed"), "{reason}");
     assert!(c.nodes().iter().all(|n| n["name"] != "a"));
 }
+
+/// A node takes payloads up to its own `--max-upload-bytes` (the server's `max_upload_bytes`
+/// is for what users send it): a larger job fails naming the node's limit, a smaller one runs.
+#[test]
+fn a_node_takes_payloads_up_to_its_own_upload_limit() {
+    let w = Worker::start(&["--max-upload-bytes", "100000"]);
+    let node = format!(
+        "[[nodes]]\nurl = \"{}\"\nname = \"a\"\nservices = [\"example\"]\ntoken_file = \"{}\"\n",
+        w.url(),
+        w.token_file().display()
+    );
+    let c = Cluster {
+        d: Daemon::builder().config(&format!("{CONFIG}{node}")).start(),
+        w: vec![w],
+    };
+    c.wait_node("a", "healthy");
+    let big = job_dir(&c.d.work(), "big", &[("run.sh", "true\n")]);
+    std::fs::write(big.join("data.bin"), vec![7u8; 200_000]).expect("write data");
+    let job = c.wait_final(c.submit(&big));
+    assert_eq!(job["state"], "failed", "{job}\n{}", c.logs());
+    let reason = job["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("node a could not take it") && reason.contains("100000 bytes"),
+        "{reason}"
+    );
+    let small = job_dir(&c.d.work(), "small", &[("run.sh", "true\n")]);
+    std::fs::write(small.join("data.bin"), vec![7u8; 50_000]).expect("write data");
+    let job = c.wait_final(c.submit(&small));
+    assert_eq!(job["state"], "succeeded", "{job}\n{}", c.logs());
+}

@@ -258,6 +258,23 @@ pub struct WorkerArgs {
         requires = "tls_cert"
     )]
     pub tls_client_ca: Option<PathBuf>,
+    /// Largest payload taken, in bytes: the tar as sent and its files unpacked (the server's
+    /// `[server] max_upload_bytes` bounds what it sends; a larger job fails naming this limit)
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_MAX_UPLOAD_BYTES",
+        value_name = "BYTES",
+        default_value_t = crate::config::ServerConfig::default().max_upload_bytes
+    )]
+    pub max_upload_bytes: u64,
+    /// Most files and directories one payload may create
+    #[arg(
+        long,
+        env = "JOBOD_WORKER_MAX_UPLOAD_ENTRIES",
+        value_name = "N",
+        default_value_t = crate::config::ServerConfig::default().max_upload_entries
+    )]
+    pub max_upload_entries: u64,
     /// Where payloads run: here (local), or each as one Slurm batch job (slurm: run this on a
     /// Slurm submit host, with --data-dir on storage the compute nodes see)
     #[arg(
@@ -320,6 +337,8 @@ impl WorkerArgs {
             run_as_allow: self.run_as_allow.clone(),
             tls: self.tls_cert.clone().zip(self.tls_key.clone()),
             tls_client_ca: self.tls_client_ca.clone(),
+            max_upload_bytes: self.max_upload_bytes,
+            max_upload_entries: self.max_upload_entries,
             slurm: (self.backend == WorkerBackend::Slurm).then(|| crate::node::SlurmOptions {
                 partition: self.partition.clone(),
                 account: self.account.clone(),

@@ -53,6 +53,9 @@ pub struct WorkerOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `--tls-client-ca`: require a client certificate signed by this CA (needs `tls`).
     pub tls_client_ca: Option<PathBuf>,
+    /// `--max-upload-bytes`, `--max-upload-entries`: what one payload may be.
+    pub max_upload_bytes: u64,
+    pub max_upload_entries: u64,
     /// `--backend slurm`: hand every payload to Slurm (`slurm/`) instead of running it here.
     pub slurm: Option<SlurmOptions>,
 }
@@ -111,7 +114,11 @@ pub async fn serve(opts: WorkerOptions) -> anyhow::Result<()> {
         token,
         allow_seed_without_token: opts.allow_seed_without_token,
         allowed,
-        limits: http::upload::UploadLimits::new(&defaults),
+        limits: http::upload::UploadLimits {
+            bytes: opts.max_upload_bytes,
+            entries: opts.max_upload_entries,
+            ..http::upload::UploadLimits::new(&defaults)
+        },
         tmp: data.tmp(),
         load: Load::start(shutdown.clone()),
         shutdown: shutdown.clone(),
