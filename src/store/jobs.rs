@@ -303,12 +303,10 @@ pub fn set_payload(tx: &Transaction<'_>, id: JobId, payload: &str) -> Result<(),
     Ok(())
 }
 
-/// Finished jobs per node (what `jobo node ls` shows as "jobs done").
+/// Jobs each node finished (what `jobo node ls` shows as "jobs done"), as the `node_done`
+/// trigger counted them: pruned jobs stay counted.
 pub fn done_per_node(conn: &Connection) -> Result<Vec<(Placement, u64)>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT node, COUNT(*) FROM jobs WHERE node IS NOT NULL \
-         AND state IN ('succeeded', 'failed', 'cancelled', 'timed_out', 'expired') GROUP BY node",
-    )?;
+    let mut stmt = conn.prepare_cached("SELECT node, n FROM node_done")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -424,6 +422,47 @@ mod tests {
             input_bytes: 1,
             ..NewJob::default()
         }
+    }
+
+    #[test]
+    fn each_node_counts_the_jobs_it_ended_once_and_keeps_them_counted() -> Result<(), StoreError> {
+        use JobState::*;
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Join(e.to_string()))?;
+        let store = Store::open(&dir.path().join("t.db"))?;
+        store.call_sync(|c| {
+            // A job placed on `node` (at each dispatch) that goes through `path`.
+            let mut job = |node: &str, path: &[JobState]| -> Result<JobId, StoreError> {
+                let tx = c.transaction()?;
+                let id = insert(&tx, &new_job("ann", 0))?;
+                tx.commit()?;
+                for to in path {
+                    transition_now(c, id, *to, |r| {
+                        if *to == Dispatched {
+                            r.job.node = Some(Placement::parse(node));
+                        }
+                    })?;
+                }
+                Ok(id)
+            };
+            let pruned = job("n1", &[Dispatched, Running, Succeeded, Expired])?;
+            // A retry ends once.
+            job(
+                "n1",
+                &[Dispatched, Running, Queued, Dispatched, Running, Failed],
+            )?;
+            job("n2", &[Dispatched, Lost])?;
+            job("n2", &[Cancelled])?;
+            job("local", &[Dispatched, Cancelled])?;
+            c.execute("DELETE FROM jobs WHERE id = ?1", params![pruned])?;
+            let mut done = done_per_node(c)?;
+            done.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            assert_eq!(
+                done,
+                [(Placement::Local, 1), (Placement::parse("n1"), 2)],
+                "lost and never-placed jobs are not done"
+            );
+            Ok(())
+        })
     }
 
     #[test]
