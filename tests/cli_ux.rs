@@ -517,9 +517,9 @@ fn run_whose_reader_went_away_still_waits_for_the_job_and_fetches_its_results() 
 }
 
 /// `jobo status ID` to a pipe is not padded: no line of the detail view ends in blanks, so a
-/// long value (here a label) widens its own line only.
+/// long value (here a label) widens its own line only. Nor are the tables' lines.
 #[test]
-fn status_detail_off_a_terminal_is_not_padded() {
+fn status_detail_and_tables_off_a_terminal_are_not_padded() {
     let d = Daemon::start();
     let dir = job_dir(&d.work(), "job", &[("run.sh", "true")]);
     let long = format!("note={}", "x".repeat(120));
@@ -542,4 +542,16 @@ fn status_detail_off_a_terminal_is_not_padded() {
         .find(|l| l.trim_start().starts_with("state:"))
         .unwrap_or_else(|| panic!("no state in {detail}"));
     assert!(state.len() < 40, "{state:?}");
+    // Tables: the last column's short cells (here `true` against its header) end their lines.
+    for args in [
+        &["list"][..],
+        &["status"],
+        &["node", "ls"],
+        &["service", "ls"],
+    ] {
+        let table = d.jobo_ok(args);
+        assert!(table.lines().count() >= 2, "{args:?}: {table}");
+        let padded: Vec<&str> = table.lines().filter(|l| l.ends_with(' ')).collect();
+        assert!(padded.is_empty(), "{args:?}: padded lines: {padded:?}");
+    }
 }

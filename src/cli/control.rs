@@ -133,7 +133,7 @@ pub async fn prune(
             j.finished_at.map_or("-".into(), timestamp),
         ]);
     }
-    outln!("{t}");
+    outln!("{}", t.trim_fmt());
     let jobs = if n == 1 { "job" } else { "jobs" };
     if pruned.dry_run {
         eprintln!(

@@ -129,7 +129,7 @@ pub fn nodes_table(nodes: &[Node]) -> String {
             n.jobs_done.to_string(),
         ]);
     }
-    t.to_string()
+    t.trim_fmt()
 }
 
 pub fn tokens_table(tokens: &[Token]) -> String {
@@ -151,7 +151,7 @@ pub fn tokens_table(tokens: &[Token]) -> String {
             state.to_string(),
         ]);
     }
-    t.to_string()
+    t.trim_fmt()
 }
 
 /// A job's requested limits, each saying whether and how its last run was held to it.

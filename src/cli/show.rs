@@ -179,6 +179,6 @@ pub async fn services(client: &Client, json: bool) -> anyhow::Result<i32> {
             dur(s.retention_secs),
         ]);
     }
-    outln!("{t}");
+    outln!("{}", t.trim_fmt());
     Ok(0)
 }

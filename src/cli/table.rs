@@ -184,7 +184,7 @@ fn render(rows: &[Row], width: Option<usize>) -> String {
             }
         }
     }
-    t.to_string()
+    t.trim_fmt()
 }
 
 #[cfg(test)]
