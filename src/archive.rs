@@ -1,9 +1,8 @@
 //! Payload archives: what a job directory holds, unpacking uploads safely (`unpack.rs`),
-//! packing results (`pack.rs`) as tar (plain, gzip or zstd:
-//! [`Encoding`]) or zip.
+//! packing as tar (plain, gzip or zstd: [`Encoding`]) or zip (`pack.rs`).
 //!
 //! Everything here is blocking I/O; callers run it on the blocking pool and connect it to
-//! HTTP bodies with [`crate::bridge`].
+//! HTTP bodies with [`crate::bridge`] (only `jobo submit` packs a small dir in place).
 
 mod encoding;
 #[cfg(test)]
