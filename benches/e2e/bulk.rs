@@ -27,6 +27,26 @@ pub struct DataSet {
 }
 
 impl DataSet {
+    /// Every set, in the order the bulk phases move them: the first two are incompressible.
+    pub const ALL: [DataSet; 4] = [
+        DataSet {
+            compressible: false,
+            small_files: false,
+        },
+        DataSet {
+            compressible: false,
+            small_files: true,
+        },
+        DataSet {
+            compressible: true,
+            small_files: false,
+        },
+        DataSet {
+            compressible: true,
+            small_files: true,
+        },
+    ];
+
     pub fn name(self) -> String {
         format!(
             "{}, {}",
@@ -190,24 +210,7 @@ pub async fn bulk(sizes: &Sizes, r: &mut Report) -> Res<()> {
     let pid = d.pid().ok_or("no daemon")?;
     let work = d.root().join("bulk");
     let hwm_before = procs::hwm_kib(pid) as f64 / 1024.0;
-    for set in [
-        DataSet {
-            compressible: false,
-            small_files: false,
-        },
-        DataSet {
-            compressible: false,
-            small_files: true,
-        },
-        DataSet {
-            compressible: true,
-            small_files: false,
-        },
-        DataSet {
-            compressible: true,
-            small_files: true,
-        },
-    ] {
+    for set in DataSet::ALL {
         let src = work.join("src");
         let t = Instant::now();
         set.make(&src, bytes)?;

@@ -48,16 +48,7 @@ pub async fn bulk_remote(sizes: &Sizes, r: &mut Report) -> Res<()> {
     let host = s.daemon.host();
     let client = s.daemon.client();
     let work = s.daemon.root().join("bulk");
-    for set in [
-        DataSet {
-            compressible: false,
-            small_files: false,
-        },
-        DataSet {
-            compressible: false,
-            small_files: true,
-        },
-    ] {
+    for set in &DataSet::ALL[..2] {
         let src = work.join("src");
         set.make(&src, bytes)?;
         let (mut tar, mut push, mut collect) = (Vec::new(), Vec::new(), Vec::new());

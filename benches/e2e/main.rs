@@ -66,6 +66,7 @@ mod procs;
 mod proxy;
 
 use std::path::Path;
+use std::time::Duration;
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -163,6 +164,36 @@ impl Report {
             target: target.into(),
             met,
         });
+    }
+
+    /// Two rows comparing a run at scale with its baseline (`what`: "10 nodes / 2 nodes"):
+    /// latency p50 and throughput, each within `bound` times the baseline's.
+    fn scale_rows(
+        &mut self,
+        latency: &str,
+        what: &str,
+        (lat, base_lat): (Duration, Duration),
+        (rate, base_rate): (f64, f64),
+        bound: f64,
+    ) {
+        let lat_ratio = jobs::ms(lat) / jobs::ms(base_lat);
+        let rate_ratio = base_rate / rate;
+        self.row(
+            format!("{latency}, {what}"),
+            format!(
+                "{:.2} / {:.2} ms = {lat_ratio:.2}×",
+                jobs::ms(lat),
+                jobs::ms(base_lat)
+            ),
+            format!("≤ {bound}×"),
+            verdict(lat_ratio <= bound),
+        );
+        self.row(
+            format!("throughput, {what}"),
+            format!("{rate:.0} / {base_rate:.0} jobs/s = 1/{rate_ratio:.2}"),
+            format!("≥ 1/{bound}"),
+            verdict(rate_ratio <= bound),
+        );
     }
 
     fn detail(&mut self, line: impl Into<String>) {

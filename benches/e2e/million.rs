@@ -189,26 +189,12 @@ pub async fn million(s: &Sizes, r: &mut Report) -> Res<()> {
             |l| l.trim().to_string(),
         );
 
-    let ratio_p50 = ms(full.lat.submit_p50) / ms(empty.lat.submit_p50);
-    let ratio_rate = empty.rate / full.rate;
-    r.row(
-        format!("submit p50, {n} stored / empty"),
-        format!(
-            "{:.2} / {:.2} ms = {ratio_p50:.2}×",
-            ms(full.lat.submit_p50),
-            ms(empty.lat.submit_p50)
-        ),
-        "≤ 1.2×",
-        verdict(ratio_p50 <= 1.2),
-    );
-    r.row(
-        format!("throughput, {n} stored / empty"),
-        format!(
-            "{:.0} / {:.0} jobs/s = 1/{ratio_rate:.2}",
-            full.rate, empty.rate
-        ),
-        "≥ 1/1.2",
-        verdict(ratio_rate <= 1.2),
+    r.scale_rows(
+        "submit p50",
+        &format!("{n} stored / empty"),
+        (full.lat.submit_p50, empty.lat.submit_p50),
+        (full.rate, empty.rate),
+        1.2,
     );
     r.row(
         format!("`jobo list` median of {} ({n} jobs)", s.list_runs),

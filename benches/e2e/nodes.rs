@@ -24,7 +24,7 @@
 //! slept for 50 jobs, which waits for a CPU when others hold both.
 
 use crate::cluster::{DEATH_LEASE, Setup, one_death};
-use crate::jobs::{self, ms, quantile};
+use crate::jobs::{self, quantile};
 use crate::procs::CpuMeter;
 use crate::{Report, Res, Sizes, verdict};
 use std::time::Duration;
@@ -94,26 +94,12 @@ pub async fn nodes50(sizes: &Sizes, r: &mut Report) -> Res<()> {
     drop(s);
     deaths.sort();
 
-    let lat_ratio = ms(lots.lat.p50) / ms(two.lat.p50);
-    let rate_ratio = two.rate / lots.rate;
-    r.row(
-        format!("latency p50, {many} nodes / 2 nodes"),
-        format!(
-            "{:.2} / {:.2} ms = {lat_ratio:.2}×",
-            ms(lots.lat.p50),
-            ms(two.lat.p50)
-        ),
-        "≤ 1.5×",
-        verdict(lat_ratio <= 1.5),
-    );
-    r.row(
-        format!("throughput, {many} nodes / 2 nodes"),
-        format!(
-            "{:.0} / {:.0} jobs/s = 1/{rate_ratio:.2}",
-            lots.rate, two.rate
-        ),
-        "≥ 1/1.5",
-        verdict(rate_ratio <= 1.5),
+    r.scale_rows(
+        "latency p50",
+        &format!("{many} nodes / 2 nodes"),
+        (lots.lat.p50, two.lat.p50),
+        (lots.rate, two.rate),
+        1.5,
     );
     let worst = *deaths.last().ok_or("no deaths")?;
     r.row(
