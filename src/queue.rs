@@ -90,18 +90,31 @@ pub fn service(ctx: &Ctx, name: &str) -> Result<ServiceConfig, QueueError> {
         .ok_or_else(|| QueueError::UnknownService(name.to_string()))
 }
 
-/// The script validator of `service` on the upload's `run.sh` (none when it is off there).
-fn validate(service: &ServiceConfig, run_sh: &Path) -> Result<(), QueueError> {
-    let Some(checker) = &service.checker else {
-        return Ok(());
+/// The upload's `run.sh`, read once for the validator of `service` (all of it, up to its
+/// bound) and for the job's command (its head). A script over the bound fails the
+/// validator; with the validator off, only the head is read.
+fn read_script(service: &ServiceConfig, run_sh: &Path) -> Result<Vec<u8>, QueueError> {
+    use std::io::Read;
+    let bound = match service.checker {
+        Some(_) => validator::MAX_SCRIPT_BYTES + 1,
+        None => HEAD_BYTES,
     };
-    let size = std::fs::metadata(run_sh)?.len();
-    if size > validator::MAX_SCRIPT_BYTES {
-        return Err(Rejection::TooLarge(size).into());
+    let mut script = Vec::new();
+    std::fs::File::open(run_sh)?
+        .take(bound)
+        .read_to_end(&mut script)?;
+    if let Some(checker) = &service.checker {
+        if script.len() as u64 > validator::MAX_SCRIPT_BYTES {
+            let size = std::fs::metadata(run_sh)?.len();
+            return Err(Rejection::TooLarge(size).into());
+        }
+        checker.check(&script)?;
     }
-    checker.check(&std::fs::read(run_sh)?)?;
-    Ok(())
+    Ok(script)
 }
+
+/// How much of `run.sh` names the job's command: a `run.sh` may be large.
+const HEAD_BYTES: u64 = 64 * 1024;
 
 /// Turns a complete, valid upload into a queued job. Returns the job and whether it is new
 /// (false: the idempotency key named an existing job, and this upload is discarded).
@@ -118,11 +131,10 @@ pub async fn submit(ctx: &Ctx, mut upload: Upload) -> Result<(Job, bool), QueueE
     if !run_sh.is_file() {
         return Err(QueueError::MissingRunSh);
     }
-    validate(&service, &run_sh)?;
+    let script = read_script(&service, &run_sh)?;
     if upload.job.meta.command.is_none() {
-        upload.job.meta.command = head_of(&run_sh)
-            .ok()
-            .and_then(|s| crate::api::meta::command_of(&s));
+        let head = &script[..script.len().min(HEAD_BYTES as usize)];
+        upload.job.meta.command = crate::api::meta::command_of(head);
     }
     if let Some((first, _)) = upload.job.array {
         upload.job.meta.array_index = Some(first);
@@ -176,16 +188,6 @@ pub async fn submit(ctx: &Ctx, mut upload: Upload) -> Result<(Job, bool), QueueE
         ctx.core.job_changed(&job);
     }
     Ok((job, created))
-}
-
-/// The start of a script, where its first command is: a `run.sh` may be large.
-fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::new();
-    std::fs::File::open(path)?
-        .take(64 * 1024)
-        .read_to_end(&mut head)?;
-    Ok(head)
 }
 
 /// The variable that tells a job of an array its index.

@@ -124,3 +124,43 @@ fn a_node_checks_the_script_again_before_running_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_script_over_the_validators_bound_is_refused_with_its_size_and_taken_where_it_is_off() {
+    let d = Daemon::builder()
+        .config("[services.s]\n[services.open]\nvalidator = false\n")
+        .start();
+    // A first command, then comments past the 1 MiB the validator reads.
+    let mut script = String::from("echo big\n");
+    while script.len() <= 1 << 20 {
+        script.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    let size = script.len();
+    let body = tgz(&[("run.sh", script.as_bytes())]);
+    let (status, answer) = d.http_unix(
+        "POST",
+        "/v1/jobs?service=s",
+        &[("Content-Type", "application/gzip")],
+        &body,
+    );
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&answer));
+    let error = json(&answer)["error"].as_str().unwrap_or("").to_string();
+    assert!(
+        error.contains(&format!("run.sh is {size} bytes")),
+        "{error}"
+    );
+    assert!(d.staged_uploads().is_empty());
+
+    // Without the validator the head alone names the command, and the job runs.
+    let (status, answer) = d.http_unix(
+        "POST",
+        "/v1/jobs?service=open",
+        &[("Content-Type", "application/gzip")],
+        &body,
+    );
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
+    let job = json(&answer);
+    assert_eq!(job["command"], "echo big", "{job}");
+    let id = job["id"].as_i64().expect("id");
+    assert_eq!(d.wait(id)["state"], "succeeded");
+}
