@@ -111,7 +111,7 @@ max_attempts = 3            # runs tried when the daemon or a node dies under a 
 # max_output = "10G"        # work dir + logs; each log stops growing here, and a run over it fails
 
 # The job's environment: nothing of jobod's own. PATH and LANG as set here, TZ if set, HOME and
-# TMPDIR in the job's dir, USER, LOGNAME and JOBO_JOB_ID, JOBO_SERVICE, JOBO_USER,
+# TMPDIR in the job's dir, SHELL, USER, LOGNAME and JOBO_JOB_ID, JOBO_SERVICE, JOBO_USER,
 # JOBO_ATTEMPT; plus the variables of `jobo submit -e KEY=VALUE` that this list allows
 # (names, or prefixes ending in *).
 # path = "/usr/local/bin:/usr/bin:/bin"

@@ -109,7 +109,8 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     let work = spec.dir.work();
     // Nothing of the daemon's own environment: the allow-list of src/jobenv.rs only.
     let path = std::ffi::OsStr::new(&spec.env.path);
-    let mut cmd = Command::new(shell(path));
+    let shell = shell(path);
+    let mut cmd = Command::new(&shell);
     cmd.arg("run.sh")
         .current_dir(&work)
         .env_clear()
@@ -119,7 +120,9 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .process_group(0);
     cmd.envs(spec.env.vars.iter().map(|(k, v)| (k, v)));
     cmd.env("PATH", path);
+    // `SHELL` as a login sets it; without it bash reads the passwd database at every start.
     cmd.env("HOME", &work)
+        .env("SHELL", &shell)
         .env("TMPDIR", spec.dir.scratch())
         .env("USER", spec.run_as.name())
         .env("LOGNAME", spec.run_as.name())

@@ -1,5 +1,5 @@
 //! A job's environment: an allow-list, never the daemon's own (its tokens, cloud keys and
-//! `PATH` stay out). The executor sets `HOME`, `TMPDIR`, `USER`, `LOGNAME` and the `JOBO_*`
+//! `PATH` stay out). The executor sets `HOME`, `SHELL`, `TMPDIR`, `USER`, `LOGNAME` and the `JOBO_*`
 //! variables; this module decides the rest: `PATH` (fixed, per service `path`), `LANG`
 //! (`C.UTF-8`, per service `lang`), `TZ` (per service `tz`, unset by default) and the job's
 //! own variables (`jobo submit -e KEY=VALUE`), each of which the service must allow by name
@@ -54,7 +54,10 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Variables the executor sets, which no job or service may set.
 fn reserved(name: &str) -> bool {
-    matches!(name, "PATH" | "HOME" | "TMPDIR" | "USER" | "LOGNAME") || name.starts_with("JOBO_")
+    matches!(
+        name,
+        "PATH" | "HOME" | "SHELL" | "TMPDIR" | "USER" | "LOGNAME"
+    ) || name.starts_with("JOBO_")
 }
 
 /// Whether an allow-list entry (a name, or a prefix ending in `*`) lets `name` through.

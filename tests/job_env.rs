@@ -64,6 +64,7 @@ fn the_daemon_environment_never_reaches_a_job() {
             "LANG",
             "LOGNAME",
             "PATH",
+            "SHELL",
             "TMPDIR",
             "USER"
         ],

@@ -40,6 +40,7 @@ pub fn batch_script(spec: &RunSpec, payload: &str) -> String {
     vars.extend([
         ("PATH".into(), spec.env.path.clone()),
         ("HOME".into(), work.display().to_string()),
+        ("SHELL".into(), "/bin/bash".into()),
         ("TMPDIR".into(), spec.dir.scratch().display().to_string()),
         ("USER".into(), spec.run_as.name().to_string()),
         ("LOGNAME".into(), spec.run_as.name().to_string()),
