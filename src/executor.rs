@@ -131,6 +131,10 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         .env("JOBO_SERVICE", &spec.service)
         .env("JOBO_ATTEMPT", spec.attempt.to_string());
 
+    // Opened here, not by the copiers: a run of a few milliseconds ends before a trip to the
+    // blocking pool would have opened them, and its end waits for the copiers.
+    let stdout_log = open_log(spec.dir.log(LogStream::Stdout))?;
+    let stderr_log = open_log(spec.dir.log(LogStream::Stderr))?;
     let (cgroup, enforced) = cgroup::lease(&mut cmd, &spec.caps)?;
     // As the account, on the spawning thread only, the child is started as that user (entering
     // the work dir as that user too), without forking the daemon. With v1 cgroups that thread
@@ -169,16 +173,10 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     let start_time = process::start_time(pid);
     let mut copiers = Vec::with_capacity(2);
     if let Some(out) = child.stdout.take() {
-        copiers.push(copy_to_log(
-            out,
-            spec.dir.log(LogStream::Stdout),
-            logs.clone(),
-            spec.max_output,
-        ));
+        copiers.push(copy_to_log(out, stdout_log, logs.clone(), spec.max_output));
     }
     if let Some(err) = child.stderr.take() {
-        let path = spec.dir.log(LogStream::Stderr);
-        copiers.push(copy_to_log(err, path, logs, spec.max_output));
+        copiers.push(copy_to_log(err, stderr_log, logs, spec.max_output));
     }
     Ok(Running {
         child,
@@ -230,39 +228,45 @@ pub fn spawn_failure(spec: &RunSpec, e: &std::io::Error) -> String {
     format!("cannot start run.sh: {e}")
 }
 
+/// A log opened for appending, and where its end is.
+struct OpenLog {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+    len: u64,
+}
+
+fn open_log(path: std::path::PathBuf) -> std::io::Result<OpenLog> {
+    let opened = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|file| Ok((file.metadata()?.len(), file)));
+    match opened {
+        Ok((len, file)) => Ok(OpenLog { path, file, len }),
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("cannot open log {}: {e}", path.display()),
+        )),
+    }
+}
+
 /// Appends a pipe to a log file, telling followers after each write, and dates each chunk in
 /// the log's time index (src/logtime.rs) before writing it. With a `cap`, the file stops
 /// growing there and the rest is read and dropped (the job is not blocked on a full pipe; the
 /// end-of-run check fails it, src/limits/output.rs).
 fn copy_to_log(
     mut pipe: impl AsyncRead + Unpin + Send + 'static,
-    path: std::path::PathBuf,
+    log: OpenLog,
     logs: LogWriter,
     cap: Option<u64>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let OpenLog {
+            path,
+            file,
+            len: mut offset,
+        } = log;
         let index = IndexWriter::new(logtime::index_of(&path), cap);
-        let opened = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)?;
-                let len = file.metadata()?.len();
-                Ok::<_, std::io::Error>((file, len))
-            })
-            .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r)
-        };
-        let (file, mut offset) = match opened {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::error!("cannot open log {}: {e}", path.display());
-                return;
-            }
-        };
         let mut sink = (file, index);
         let mut buf = vec![0u8; 64 * 1024];
         let mut room = cap.unwrap_or(u64::MAX);
