@@ -57,6 +57,6 @@ impl Core {
     /// Announces a committed transition of `job` (now in its new state) and counts it.
     pub fn job_changed(&self, job: &Job) {
         self.metrics.observe(job);
-        self.events.job_changed(job.id, job.state);
+        self.events.job_committed(job);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::api::Job;
 use crate::config::ServiceConfig;
-use crate::events::next_change;
+use crate::events::{Change, next_change};
 use crate::job::{JobId, JobState};
 use crate::state::Ctx;
 use crate::store::{self, NewJob, StoreError};
@@ -380,10 +380,11 @@ pub async fn remove_files_of(ctx: &Ctx, ids: Vec<JobId>) {
     .await;
 }
 
-/// Waits until job `id` is final (or, with `until`, is or has been in that state since the
-/// call), or `limit` passes. Returns the job as it is then.
+/// Waits until job `id` of `caller` is final (or, with `until`, is or has been in that state
+/// since the call), or `limit` passes. Returns the job as it is then.
 pub async fn wait(
     ctx: &Ctx,
+    caller: &Caller,
     id: JobId,
     until: Option<JobState>,
     limit: Duration,
@@ -393,8 +394,13 @@ pub async fn wait(
     // A state announced since the call counts even if the job has already moved on (a
     // requeued job is `queued` for a millisecond before it is dispatched again).
     let mut passed = false;
+    // The first read is the ownership check (404 for a job not theirs, before waiting).
+    let mut known = Some(get_own(ctx, caller, id, "wait").await?);
     loop {
-        let job = get(ctx, id).await?;
+        let job = match known.take() {
+            Some(job) => job,
+            None => get(ctx, id).await?,
+        };
         // A final job that cannot reach `until` any more is answered now, not at the timeout.
         let reached = match until {
             Some(state) => {
@@ -409,7 +415,10 @@ pub async fn wait(
         }
         match tokio::time::timeout_at(deadline, next_change(&mut changes, id)).await {
             Err(_) => return Ok(job),
-            Ok(seen) => passed = until.is_some() && seen == until,
+            Ok(seen) => {
+                passed = until.is_some() && seen.as_ref().map(|c| c.state) == until;
+                known = seen.and_then(Change::final_job);
+            }
         }
     }
 }

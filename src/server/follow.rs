@@ -86,7 +86,7 @@ async fn relay(
     body: &mut hyper::body::Incoming,
     out: &mut Out<'_>,
     offset: &mut u64,
-    changes: &mut tokio::sync::broadcast::Receiver<(JobId, JobState)>,
+    changes: &mut tokio::sync::broadcast::Receiver<crate::events::Change>,
     id: JobId,
 ) -> Relayed {
     let tx = out.tx;

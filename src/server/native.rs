@@ -178,11 +178,10 @@ pub async fn wait(
     query: &str,
 ) -> Result<Response<Body>, ApiError> {
     let q: WaitQuery = parse_query(query)?;
-    queue::get_own(ctx, who, id, "wait").await?; // 404 for a job not theirs, before waiting
     let limit = Duration::from_secs(q.timeout.unwrap_or(60).min(3600));
     Ok(json(
         StatusCode::OK,
-        &queue::wait(ctx, id, q.until, limit).await?,
+        &queue::wait(ctx, who, id, q.until, limit).await?,
     ))
 }
 
