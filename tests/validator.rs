@@ -137,12 +137,15 @@ fn a_script_over_the_validators_bound_is_refused_with_its_size_and_taken_where_i
     }
     let size = script.len();
     let body = tgz(&[("run.sh", script.as_bytes())]);
-    let (status, answer) = d.http_unix(
-        "POST",
-        "/v1/jobs?service=s",
-        &[("Content-Type", "application/gzip")],
-        &body,
-    );
+    let submit = |service: &str| {
+        d.http_unix(
+            "POST",
+            &format!("/v1/jobs?service={service}"),
+            &[("Content-Type", "application/gzip")],
+            &body,
+        )
+    };
+    let (status, answer) = submit("s");
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&answer));
     let error = json(&answer)["error"].as_str().unwrap_or("").to_string();
     assert!(
@@ -152,12 +155,7 @@ fn a_script_over_the_validators_bound_is_refused_with_its_size_and_taken_where_i
     assert!(d.staged_uploads().is_empty());
 
     // Without the validator the head alone names the command, and the job runs.
-    let (status, answer) = d.http_unix(
-        "POST",
-        "/v1/jobs?service=open",
-        &[("Content-Type", "application/gzip")],
-        &body,
-    );
+    let (status, answer) = submit("open");
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&answer));
     let job = json(&answer);
     assert_eq!(job["command"], "echo big", "{job}");
