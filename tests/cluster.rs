@@ -51,6 +51,21 @@ fn cluster_with(config: &str, n: usize, worker_slots: usize, node_slots: usize) 
     c
 }
 
+/// A server whose only place is node `a`, started by `daemon`'s builder, once `a` is healthy.
+fn with_node_a(w: Worker, daemon: impl FnOnce(Builder) -> Builder) -> Cluster {
+    let node = format!(
+        "[[nodes]]\nurl = \"{}\"\nname = \"a\"\nservices = [\"example\"]\ntoken_file = \"{}\"\n",
+        w.url(),
+        w.token_file().display()
+    );
+    let c = Cluster {
+        d: daemon(Daemon::builder().config(&format!("{CONFIG}{node}"))).start(),
+        w: vec![w],
+    };
+    c.wait_node("a", "healthy");
+    c
+}
+
 fn name(i: usize) -> String {
     ((b'a' + i as u8) as char).to_string()
 }
@@ -586,17 +601,7 @@ fn wait_until_queued_sees_a_requeue() {
 /// the node, so the job goes back to the queue, saying why.
 #[test]
 fn job_on_a_node_removed_from_the_config_is_requeued() {
-    let w = Worker::start(&[]);
-    let node = format!(
-        "[[nodes]]\nurl = \"{}\"\nname = \"a\"\nservices = [\"example\"]\ntoken_file = \"{}\"\n",
-        w.url(),
-        w.token_file().display()
-    );
-    let mut c = Cluster {
-        d: Daemon::builder().config(&format!("{CONFIG}{node}")).start(),
-        w: vec![w],
-    };
-    c.wait_node("a", "healthy");
+    let mut c = with_node_a(Worker::start(&[]), |b| b);
     let marker = c.d.root().join("first-started");
     let id = c.submit(&first_run_blocks(&c, &marker));
     wait_path(&c, &marker);
@@ -614,17 +619,7 @@ fn job_on_a_node_removed_from_the_config_is_requeued() {
 /// is for what users send it): a larger job fails naming the node's limit, a smaller one runs.
 #[test]
 fn a_node_takes_payloads_up_to_its_own_upload_limit() {
-    let w = Worker::start(&["--max-upload-bytes", "100000"]);
-    let node = format!(
-        "[[nodes]]\nurl = \"{}\"\nname = \"a\"\nservices = [\"example\"]\ntoken_file = \"{}\"\n",
-        w.url(),
-        w.token_file().display()
-    );
-    let c = Cluster {
-        d: Daemon::builder().config(&format!("{CONFIG}{node}")).start(),
-        w: vec![w],
-    };
-    c.wait_node("a", "healthy");
+    let c = with_node_a(Worker::start(&["--max-upload-bytes", "100000"]), |b| b);
     let big = job_dir(&c.d.work(), "big", &[("run.sh", "true\n")]);
     std::fs::write(big.join("data.bin"), vec![7u8; 200_000]).expect("write data");
     let job = c.wait_final(c.submit(&big));
@@ -638,4 +633,29 @@ fn a_node_takes_payloads_up_to_its_own_upload_limit() {
     std::fs::write(small.join("data.bin"), vec![7u8; 50_000]).expect("write data");
     let job = c.wait_final(c.submit(&small));
     assert_eq!(job["state"], "succeeded", "{job}\n{}", c.logs());
+}
+
+/// A node job whose start the server never recorded (here a failpoint refuses that write)
+/// is dated back by how long it ran on its node, not started when its results came.
+#[test]
+fn a_node_job_whose_start_was_missed_is_dated_by_its_run_time() {
+    let c = with_node_a(Worker::start(&[]), |b| {
+        b.env("FAILPOINTS", "cluster::started=return")
+    });
+    let dir = job_dir(&c.d.work(), "slow", &[("run.sh", "sleep 0.6\n")]);
+    let job = c.wait_final(c.submit(&dir));
+    assert_eq!(job["state"], "succeeded", "{job}\n{}", c.logs());
+    let (started, finished) = (
+        job["started_at"].as_i64().expect("started_at"),
+        job["finished_at"].as_i64().expect("finished_at"),
+    );
+    assert!(
+        finished - started >= 600,
+        "ran {} ms by its record: {job}",
+        finished - started
+    );
+    assert!(
+        started >= job["submitted_at"].as_i64().unwrap_or(i64::MAX),
+        "{job}"
+    );
 }

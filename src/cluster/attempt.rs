@@ -48,6 +48,7 @@ pub async fn if_current(
 /// The node says the run started, and how it holds it if it says.
 pub async fn started(core: &Core, rec: &Record, enforced: Option<Enforced>) {
     if_current(core, rec, true, |tx, now| {
+        crate::failpoint!("cluster::started");
         store::transition(tx, now.job.id, JobState::Running, |r| {
             r.job.started_at = Some(now_ms());
             if let Some(enforced) = enforced {

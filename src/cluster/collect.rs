@@ -35,6 +35,8 @@ pub struct Outcome {
     /// How the run was held and what it used, as its node reported (none: not reported).
     pub enforced: Option<Enforced>,
     pub usage: Option<Usage>,
+    /// How long it ran, as its node measured (none: not reported).
+    pub run_ms: Option<u64>,
 }
 
 impl Outcome {
@@ -51,6 +53,7 @@ impl Outcome {
             reason,
             enforced: info.enforced.clone(),
             usage: info.usage.clone(),
+            run_ms: info.run_ms,
         }
     }
 }
@@ -215,9 +218,12 @@ pub async fn finish(
                 return Ok(None);
             }
             if now.job.state == JobState::Dispatched {
-                // It ran and ended before its start was reported.
+                // It ran and ended before its start was reported: dated back by how long
+                // it ran on the node (a duration, so the node's clock need not agree).
+                let ran = outcome.run_ms.and_then(|ms| i64::try_from(ms).ok());
                 store::transition(&tx, id, JobState::Running, |r| {
-                    r.job.started_at = Some(now_ms())
+                    let start = now_ms().saturating_sub(ran.unwrap_or(0));
+                    r.job.started_at = Some(start.max(r.job.submitted_at));
                 })?;
             }
             let rec = store::transition(&tx, id, outcome.state, |r| {

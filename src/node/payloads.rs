@@ -111,6 +111,7 @@ impl Order {
             reason: None,
             enforced: None,
             usage: None,
+            run_ms: None,
             slurm: None,
         }
     }
@@ -349,6 +350,7 @@ impl Payloads {
         let report = Reporter {
             info: tx,
             changes: self.inner.changes.clone(),
+            started: std::sync::OnceLock::new(),
         };
         let fencing = fence.map(|fence| Fencing {
             fence,

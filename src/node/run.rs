@@ -110,6 +110,8 @@ pub async fn store(dir: JobDir, staged: tempfile::TempDir, run_as: RunAs) -> io:
 pub struct Reporter {
     pub info: watch::Sender<PayloadInfo>,
     pub changes: broadcast::Sender<PayloadInfo>,
+    /// When it was reported running, for the run's duration at its end.
+    pub started: std::sync::OnceLock<std::time::Instant>,
 }
 
 impl Reporter {
@@ -119,10 +121,19 @@ impl Reporter {
     }
 
     pub(super) fn set(&self, state: PayloadState, exit_code: Option<i32>, reason: Option<String>) {
+        if state == PayloadState::Running {
+            self.started.get_or_init(std::time::Instant::now);
+        }
+        let run_ms = self
+            .started
+            .get()
+            .filter(|_| state.is_done())
+            .map(|t| t.elapsed().as_millis() as u64);
         self.info.send_modify(|i| {
             i.state = state;
             i.exit_code = exit_code;
             i.reason = reason;
+            i.run_ms = run_ms;
         });
         let now = self.info.borrow().clone();
         // An error only means no feed is listening.

@@ -90,6 +90,10 @@ pub struct PayloadInfo {
     /// What the run used, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::api::Usage>,
+    /// How long it ran, from its start to its end on the node's clock, once it ended: a
+    /// server that did not hear of the start dates it from this (none from older nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_ms: Option<u64>,
     /// Its Slurm batch job, on a node with the Slurm backend (`jobod worker --backend slurm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slurm: Option<SlurmJob>,

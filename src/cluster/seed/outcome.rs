@@ -45,6 +45,7 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
                 reason: None,
                 enforced: held(),
                 usage: None,
+                run_ms: None,
             };
         }
         (_, Some(Ended::TimedOut(after)), _) => (
@@ -64,6 +65,7 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
                 reason: None,
                 enforced: held(),
                 usage: None,
+                run_ms: None,
             };
         }
         (_, None, Some(code)) => (
@@ -82,6 +84,7 @@ pub fn outcome(word: Option<&str>, exit_code: Option<i32>, ended: Option<Ended>)
         reason,
         enforced: held(),
         usage: None,
+        run_ms: None,
     }
 }
 

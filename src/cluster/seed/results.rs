@@ -79,6 +79,7 @@ pub async fn take(
                 reason: Some(format!("its results from {} are unusable: {e}", node.name)),
                 enforced: held(),
                 usage: None,
+                run_ms: None,
             };
             finish(core, rec, empty_results(core).await, outcome).await
         }
