@@ -147,6 +147,24 @@ fn in_a_delegated_cgroup_jobod_moves_into_a_leaf_and_enables_the_controllers() {
     }
     let peak = job["usage"]["peak_memory_bytes"].as_u64().unwrap_or(0);
     assert!(peak > 16 << 20 && peak <= 48 << 20, "peak {peak}: {job}");
+    // The kill takes the whole job (memory.oom.group): run.sh does not go on to exit 0.
+    let dir = job_dir(
+        &d.work(),
+        "hog-then-ok",
+        &[(
+            "run.sh",
+            "head -c 1G /dev/zero | tail\necho survived\nexit 0\n",
+        )],
+    );
+    let id = d.submit(&dir, "s");
+    let job = d.wait(id);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["reason"], "out of memory", "{job}");
+    let out = d.jobo(&["logs", &id.to_string()]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("survived"),
+        "run.sh went on after the kill: {job}"
+    );
     // At exit it leaves the service cgroup as it found it: controllers off, jobod back in it.
     d.stop();
     assert!(!base.exists(), "{} left", base.display());

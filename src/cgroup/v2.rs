@@ -233,6 +233,9 @@ impl Unified {
             dir,
         };
         if self.controllers.memory {
+            // An out-of-memory kill takes the whole run, as a container's: a job whose
+            // process was killed half-way is not left to exit 0 without it.
+            slot.write("memory.oom.group", "1");
             let peak = slot.dir.join("memory.peak");
             // Writable (a reset) from Linux 6.12; readable from 5.19.
             let rw = std::fs::OpenOptions::new()
