@@ -105,7 +105,7 @@ fn shell(path: &std::ffi::OsStr) -> PathBuf {
 }
 
 /// Starts `bash run.sh` in the job's work dir.
-pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
+pub async fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
     let work = spec.dir.work();
     // Nothing of the daemon's own environment: the allow-list of src/jobenv.rs only.
     let path = std::ffi::OsStr::new(&spec.env.path);
@@ -159,7 +159,7 @@ pub fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> {
         }
     };
     let mut child = match &cgroup {
-        Some(lease) => lease.spawn(start)?,
+        Some(lease) => lease.spawn(start).await?,
         None => start()?,
     };
     let enforced = Enforced {

@@ -287,12 +287,12 @@ pub fn lease(
 impl Lease {
     /// Runs `spawn` where its child starts in the run's cgroups: on the v1 slot's own thread;
     /// on v2 here (the child places itself).
-    pub fn spawn<R: Send + 'static>(
+    pub async fn spawn<R: Send + 'static>(
         &self,
         spawn: impl FnOnce() -> std::io::Result<R> + Send + 'static,
     ) -> std::io::Result<R> {
         match self {
-            Lease::V1(l) => l.spawn(spawn),
+            Lease::V1(l) => l.spawn(spawn).await,
             Lease::V2(_) => spawn(),
         }
     }

@@ -51,10 +51,17 @@ impl Spawner {
         }
     }
 
-    /// Runs `f` on the thread and returns its result (the caller blocks meanwhile).
-    pub fn run<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> io::Result<R> {
+    /// Runs `f` on the thread and returns its result. The caller awaits it rather than
+    /// blocking: a runtime worker parked on another thread's clone could not serve requests,
+    /// and on a busy machine it waits for a CPU long after the child started. The callers'
+    /// futures are not dropped mid-spawn: a run task ends only with jobod, which kills every
+    /// job's process group and slot on its way out.
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> io::Result<R> {
         let gone = || io::Error::other("the slot's spawn thread is gone");
-        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let task: Task = Box::new(move || {
             let _ = done_tx.send(f());
         });
@@ -63,7 +70,7 @@ impl Spawner {
             .ok_or_else(gone)?
             .send(task)
             .map_err(|_| gone())?;
-        done_rx.recv().map_err(|_| gone())
+        done_rx.await.map_err(|_| gone())
     }
 }
 

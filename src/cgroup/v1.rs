@@ -415,12 +415,12 @@ pub struct Lease {
 impl Lease {
     /// Runs `spawn` on the slot's thread: what it starts begins in the slot's cgroups, in its
     /// limits before its first instruction.
-    pub fn spawn<R: Send + 'static>(
+    pub async fn spawn<R: Send + 'static>(
         &self,
         spawn: impl FnOnce() -> std::io::Result<R> + Send + 'static,
     ) -> std::io::Result<R> {
         match &self.slot.spawner {
-            Some(s) => s.run(spawn)?,
+            Some(s) => s.run(spawn).await?,
             None => Err(std::io::Error::other("the slot is retired")),
         }
     }

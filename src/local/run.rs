@@ -85,7 +85,7 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
     let writer = worker.core.logs.open(id);
     // Taken before the spawn: the job's first output line must not predate its start.
     let started = now_ms();
-    let running = match executor::spawn(&spec, writer) {
+    let running = match executor::spawn(&spec, writer).await {
         Ok(running) => running,
         Err(e) => {
             worker.core.logs.close(id);

@@ -255,7 +255,7 @@ async fn execute(
     logs: LogWriter,
     fence: Option<&Fence>,
 ) -> (PayloadState, Option<i32>, Option<String>) {
-    let running = match executor::spawn(spec, logs) {
+    let running = match executor::spawn(spec, logs).await {
         Ok(r) => r,
         Err(e) => {
             let why = executor::spawn_failure(spec, &e);
