@@ -6,9 +6,13 @@
 //! address randomisation of its own code that PIE buys is worth less than that; `jobod`,
 //! which runs as root, stays a PIE.
 
+/// A static build (`-C target-feature=+crt-static`) is position-dependent already: `-no-pie` on
+/// top of it links a binary that crashes before `main`.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+    let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE")
+        .is_ok_and(|f| f.split(',').any(|f| f == "crt-static"));
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") && !crt_static {
         println!("cargo:rustc-link-arg-bin=jobo=-no-pie");
     }
 }

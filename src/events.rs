@@ -5,7 +5,8 @@
 //!   announcement carries the job as committed where its sender has it, so a waiter for a
 //!   final state answers from it without reading the store again.
 //! - Anything that may let a queued job start (submit, requeue, completion, cancel, config
-//!   change, a node's slots) pokes the scheduler through a `Notify`, which coalesces bursts into one pass.
+//!   change, a node's slots) pokes the scheduler through a `Notify`, which coalesces bursts
+//!   into one pass.
 
 use crate::api::Job;
 use crate::job::{JobId, JobState};
