@@ -3,7 +3,6 @@
 //! drop the input copy (a retry needs it until the outcome is durable).
 
 use super::Inner;
-use crate::api::Usage;
 use crate::archive;
 use crate::executor::{self, Outcome, RunSpec};
 use crate::job::{JobId, JobState};
@@ -116,44 +115,48 @@ pub(super) async fn run(worker: &Inner, rec: Record, cancel: &CancellationToken)
         return;
     }
 
-    let (work, cap, caps) = (dir.clone(), spec.max_output, spec.caps);
-    let decide = move || {
-        let output_bytes = archive::dir_size(&work.work()).ok();
-        let over_cap = cap.and_then(|cap| output::over_cap(&work, output_bytes.unwrap_or(0), cap));
-        let (state, exit_code, reason) = match outcome {
-            Outcome::Exited(code) if over_cap.is_some() => (JobState::Failed, Some(code), over_cap),
-            Outcome::Exited(0) => (JobState::Succeeded, Some(0), None),
-            Outcome::OutOfMemory(code) => {
-                (JobState::Failed, Some(code), Some("out of memory".into()))
-            }
-            Outcome::Exited(code) => (
-                JobState::Failed,
-                Some(code),
-                Some(executor::exit_reason(code, &caps, &enforced)),
-            ),
-            Outcome::TimedOut => (
-                JobState::TimedOut,
-                None,
-                Some(format!(
-                    "timed out after {}",
-                    humantime::format_duration(timeout.unwrap_or_default())
-                )),
-            ),
-            Outcome::Cancelled => (
-                JobState::Cancelled,
-                None,
-                Some("cancelled while running".into()),
-            ),
-        };
-        Ending {
-            state,
-            exit_code,
-            reason,
-            output_bytes,
-            usage,
-        }
+    let cap = spec.max_output;
+    let measured = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let bytes = archive::dir_size(&dir.work()).ok();
+            let over = cap.and_then(|cap| output::over_cap(&dir, bytes.unwrap_or(0), cap));
+            (bytes, over)
+        })
+        .await
+        .unwrap_or_default()
     };
-    if !record_outcome(worker, id, decide).await {
+    let (output_bytes, over_cap) = measured;
+    let (state, exit_code, reason) = match outcome {
+        Outcome::Exited(code) if over_cap.is_some() => (JobState::Failed, Some(code), over_cap),
+        Outcome::Exited(0) => (JobState::Succeeded, Some(0), None),
+        Outcome::OutOfMemory(code) => (JobState::Failed, Some(code), Some("out of memory".into())),
+        Outcome::Exited(code) => (
+            JobState::Failed,
+            Some(code),
+            Some(executor::exit_reason(code, &spec.caps, &enforced)),
+        ),
+        Outcome::TimedOut => (
+            JobState::TimedOut,
+            None,
+            Some(format!(
+                "timed out after {}",
+                humantime::format_duration(timeout.unwrap_or_default())
+            )),
+        ),
+        Outcome::Cancelled => (
+            JobState::Cancelled,
+            None,
+            Some("cancelled while running".into()),
+        ),
+    };
+    let end = move |r: &mut Record| {
+        r.job.exit_code = exit_code;
+        r.job.reason = reason.clone();
+        r.job.output_bytes = output_bytes;
+        r.job.usage = usage.clone();
+    };
+    if !record_outcome(worker, id, state, end).await {
         return;
     }
     // The pristine input is only needed for a retry, and there is none after a durable outcome.
@@ -189,55 +192,29 @@ fn prepare(dir: &JobDir, run_as: &str) -> Result<RunAs, String> {
     Ok(run_as)
 }
 
-/// A run's outcome, as committed.
-#[derive(Clone)]
-struct Ending {
-    state: JobState,
-    exit_code: Option<i32>,
-    reason: Option<String>,
-    output_bytes: Option<u64>,
-    usage: Usage,
-}
-
-impl Ending {
-    fn commit(self, c: &mut rusqlite::Connection, id: JobId) -> Result<Record, store::StoreError> {
-        crate::failpoint!("local_worker::outcome");
-        store::transition_now(c, id, self.state, move |r| {
-            r.job.exit_code = self.exit_code;
-            r.job.reason = self.reason;
-            r.job.output_bytes = self.output_bytes;
-            r.job.usage = self.usage;
-        })
-    }
-}
-
-/// Decides a run's outcome (`decide` measures its work dir) and commits it, on one trip to the
-/// blocking pool: a trivial job's end waits for no second hand-over. Tries the commit again
-/// with backoff while the store refuses (locked, disk full): the slot stays taken and the input
-/// kept until it is durable. Gives up only when jobod stops (the next start's recovery runs
-/// the job again) or the job is no longer active (cancelled meanwhile). Returns whether the
-/// outcome was committed.
+/// Commits a run's outcome, trying again with backoff while the store refuses (locked, disk
+/// full): the slot stays taken and the input kept until it is durable. Gives up only when
+/// jobod stops (the next start's recovery runs the job again) or the job is no longer active
+/// (cancelled meanwhile). Returns whether the outcome was committed.
 async fn record_outcome(
     worker: &Inner,
     id: JobId,
-    decide: impl FnOnce() -> Ending + Send + 'static,
+    to: JobState,
+    patch: impl Fn(&mut Record) + Clone + Send + 'static,
 ) -> bool {
-    let store = worker.core.store.clone();
-    let first = tokio::task::spawn_blocking(move || {
-        let ending = decide();
-        let res = store.call_sync(|c| ending.clone().commit(c, id));
-        (ending, res)
-    })
-    .await;
-    let Ok((ending, mut res)) = first else {
-        tracing::error!("job {id}: the outcome's task failed; the next start runs it again");
-        return false;
-    };
-    let to = ending.state;
     let mut pause = Duration::from_millis(100);
     // Held from the first refusal until the outcome is durable (or given up): `/health`.
     let mut owed = None;
     loop {
+        let patch = patch.clone();
+        let res = worker
+            .core
+            .store
+            .call(move |c| {
+                crate::failpoint!("local_worker::outcome");
+                store::transition_now(c, id, to, patch)
+            })
+            .await;
         match res {
             Ok(rec) => {
                 worker.core.job_changed(&rec.job);
@@ -260,7 +237,5 @@ async fn record_outcome(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(5));
-        let ending = ending.clone();
-        res = worker.core.store.call(move |c| ending.commit(c, id)).await;
     }
 }
