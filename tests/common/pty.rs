@@ -31,12 +31,19 @@ impl Pty {
         cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
             .stdout(Stdio::from(slave.try_clone().expect("dup")))
             .stderr(Stdio::from(slave.try_clone().expect("dup")));
-        // SAFETY: setsid and ioctl are async-signal-safe; they make the terminal (fd 0) the
-        // controlling terminal of the child's new session.
+        // SAFETY: setsid, ioctl and signal are async-signal-safe; they make the terminal
+        // (fd 0) the controlling terminal of the child's new session, and give Ctrl-C and
+        // Ctrl-\ their default actions, as a login on a terminal has them: a test run started
+        // in the background of a non-interactive shell inherits them ignored.
         unsafe {
             cmd.pre_exec(|| {
                 if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                for sig in [libc::SIGINT, libc::SIGQUIT] {
+                    if libc::signal(sig, libc::SIG_DFL) == libc::SIG_ERR {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
