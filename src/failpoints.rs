@@ -16,6 +16,16 @@ macro_rules! failpoint {
     };
 }
 
+/// Marks a point where a test can only delay or stop the code (`sleep(ms)`, `pause`,
+/// `panic`): for places with nothing to fail, such as just after a run is spawned.
+#[macro_export]
+macro_rules! delaypoint {
+    ($name:literal) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name);
+    };
+}
+
 /// What a `return` failpoint fails with: SQLite's "database or disk is full".
 #[cfg(feature = "failpoints")]
 pub fn disk_full(name: &str) -> rusqlite::Error {

@@ -636,12 +636,13 @@ fn a_node_takes_payloads_up_to_its_own_upload_limit() {
 }
 
 /// A node job whose start the server never recorded (here a failpoint refuses that write)
-/// is dated back by how long it ran on its node, not started when its results came.
+/// is dated back by how long it ran on its node, not started when its results came. The
+/// node's clock starts before the spawn: here the node is slow to go on after it (a busy
+/// runtime), and the run must not come out shorter than its `sleep`.
 #[test]
 fn a_node_job_whose_start_was_missed_is_dated_by_its_run_time() {
-    let c = with_node_a(Worker::start(&[]), |b| {
-        b.env("FAILPOINTS", "cluster::started=return")
-    });
+    let node = Worker::start_with_env(&[], &[("FAILPOINTS", "node::spawned=sleep(300)")]);
+    let c = with_node_a(node, |b| b.env("FAILPOINTS", "cluster::started=return"));
     let dir = job_dir(&c.d.work(), "slow", &[("run.sh", "sleep 0.6\n")]);
     let job = c.wait_final(c.submit(&dir));
     assert_eq!(job["state"], "succeeded", "{job}\n{}", c.logs());

@@ -110,7 +110,7 @@ pub async fn store(dir: JobDir, staged: tempfile::TempDir, run_as: RunAs) -> io:
 pub struct Reporter {
     pub info: watch::Sender<PayloadInfo>,
     pub changes: broadcast::Sender<PayloadInfo>,
-    /// When it was reported running, for the run's duration at its end.
+    /// When its spawn began, for the run's duration at its end.
     pub started: std::sync::OnceLock<std::time::Instant>,
 }
 
@@ -255,6 +255,9 @@ async fn execute(
     logs: LogWriter,
     fence: Option<&Fence>,
 ) -> (PayloadState, Option<i32>, Option<String>) {
+    // The run's clock starts before the spawn: the process may be running well before the
+    // awaited spawn returns on a busy runtime, and its run time must not come out short.
+    let spawning = std::time::Instant::now();
     let running = match executor::spawn(spec, logs).await {
         Ok(r) => r,
         Err(e) => {
@@ -265,11 +268,13 @@ async fn execute(
             return (PayloadState::Failed, None, Some(why));
         }
     };
+    crate::delaypoint!("node::spawned");
     if let Some(f) = fence {
         f.spawned(running.pid);
     }
     let enforced = running.enforced.clone();
     report.note(|i| i.enforced = Some(enforced.clone()));
+    report.started.get_or_init(|| spawning);
     report.set(PayloadState::Running, None, None);
     tracing::info!("payload {} running (pid {})", name(spec), running.pid);
     let (outcome, usage) = running.wait(spec, cancel).await;

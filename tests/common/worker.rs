@@ -15,10 +15,16 @@ pub struct Worker {
     /// `host:port` it listens on (the same across restarts).
     pub addr: String,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Worker {
     pub fn start(extra: &[&str]) -> Worker {
+        Worker::start_with_env(extra, &[])
+    }
+
+    /// As [`Worker::start`], with these variables in the node's environment (`FAILPOINTS`).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Worker {
         let dir = super::job_reachable_tempdir();
         std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).expect("token file");
         // As an operator would keep it: jobs must not read it.
@@ -28,6 +34,10 @@ impl Worker {
             child: None,
             addr: "127.0.0.1:0".into(),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         w.boot();
         w
@@ -68,6 +78,7 @@ impl Worker {
             .arg(self.data())
             .args(&self.extra)
             .env("JOBOD_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
