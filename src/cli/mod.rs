@@ -7,6 +7,7 @@ mod control;
 mod fetch;
 pub mod generate;
 mod interrupt;
+mod lazy;
 mod logs;
 mod manage;
 mod node;
@@ -23,6 +24,7 @@ mod watch;
 pub mod jobod;
 
 use clap::{Args, Parser, Subcommand};
+pub use lazy::Lazy;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -108,7 +110,8 @@ pub struct SubmitArgs {
     pub array: Option<String>,
 }
 
-/// Which jobs `status`, `list` and `wait --all` are about, and how to print them.
+// Which jobs `status`, `list` and `wait --all` are about, and how to print them. (Not a doc
+// comment: clap would make it the help of the commands that flatten it.)
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only jobs in these states (comma-separated or repeated)
@@ -139,7 +142,7 @@ pub struct ListArgs {
     pub format: Option<String>,
 }
 
-/// What `jobo logs` prints, and how.
+// What `jobo logs` prints, and how (not a doc comment, as for `ListArgs`).
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The jobs; several are printed side by side, each line prefixed with its job id
@@ -166,122 +169,151 @@ pub struct LogsArgs {
     pub stderr: bool,
 }
 
+/// `jobo`'s commands. Each command's arguments, and each group's subcommands, are defined
+/// only when that command is chosen ([`Lazy`]); the structs below hold the arguments.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Upload a job directory and print the job id
-    Submit {
-        #[command(flatten)]
-        args: SubmitArgs,
-        /// Wait for the job to end and print its final state
-        #[arg(long, short, conflicts_with = "array")]
-        wait: bool,
-    },
+    Submit(Lazy<SubmitCmd>),
     /// Submit, stream the output, fetch the results into ./jobo-ID, exit with the job's code
-    Run {
-        #[command(flatten)]
-        args: SubmitArgs,
-        /// Where to put the results [default: ./jobo-ID]
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
+    Run(Lazy<RunCmd>),
     /// Show recent jobs (an array as one row), or the details of the given ones
-    Status {
-        /// Jobs to show in detail, with why a queued one waits
-        #[arg(value_name = "ID", add = complete::jobs())]
-        ids: Vec<String>,
-        #[command(flatten)]
-        list: ListArgs,
-    },
+    Status(Lazy<StatusCmd>),
     /// List jobs, newest first, one row each
-    List {
-        #[command(flatten)]
-        list: ListArgs,
-    },
+    List(Lazy<ListArgs>),
     /// Wait until the jobs end; exit non-zero unless all succeeded
-    Wait {
-        /// Jobs to wait for
-        #[arg(required_unless_present = "all", value_name = "ID", add = complete::jobs())]
-        ids: Vec<String>,
-        /// Every queued or running job of yours (of everyone, for an administrator)
-        #[arg(long, conflicts_with = "ids")]
-        all: bool,
-        /// With --all: only this service's jobs
-        #[arg(long, short, requires = "all", add = complete::services())]
-        service: Option<String>,
-        /// Give up after this long, e.g. 90s, 2h (exit 124, like timeout(1))
-        #[arg(long, value_name = "DURATION")]
-        timeout: Option<String>,
-    },
+    Wait(Lazy<WaitCmd>),
     /// Print jobs' output (stdout to stdout, stderr to stderr)
-    Logs {
-        #[command(flatten)]
-        args: LogsArgs,
-    },
+    Logs(Lazy<LogsArgs>),
     /// Run finished jobs again: each becomes a new job from its directory as its run left
     /// it, with the same service, limits, variables, name and labels
-    Restart {
-        /// Jobs to run again
-        #[arg(required = true, value_name = "ID", add = complete::jobs())]
-        ids: Vec<String>,
-    },
+    Restart(Lazy<RestartCmd>),
     /// Delete finished jobs, their history and their files: lists them unless --yes
-    Prune {
-        /// Jobs that finished longer ago than this, e.g. 7d, 12h
-        #[arg(long, required = true, value_name = "DURATION")]
-        older_than: String,
-        /// Only jobs in these final states (comma-separated or repeated)
-        #[arg(long, value_delimiter = ',', value_name = "STATE[,STATE...]",
-              value_parser = clap::builder::PossibleValuesParser::new(crate::job::JobState::ALL.map(|s| s.as_str())))]
-        state: Vec<String>,
-        /// Only this user's jobs (administrators; everyone else prunes only their own)
-        #[arg(long, short)]
-        user: Option<String>,
-        /// Delete them; without it, only list what would go
-        #[arg(long, short, alias = "force")]
-        yes: bool,
-    },
+    Prune(Lazy<PruneCmd>),
 
     /// Download and unpack a finished job's results
-    Fetch {
-        /// The job
-        #[arg(add = complete::jobs())]
-        id: String,
-        /// Directory to unpack into [default: ./jobo-ID]
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        /// Unpack into a directory that already exists
-        #[arg(long)]
-        force: bool,
-    },
+    Fetch(Lazy<FetchCmd>),
     /// Cancel queued or running jobs
-    Cancel {
-        /// Jobs to cancel
-        #[arg(required = true, add = complete::jobs())]
-        ids: Vec<String>,
-    },
+    Cancel(Lazy<CancelCmd>),
     /// Remove finished jobs' files (their history stays)
-    Rm {
-        /// Jobs whose files to remove
-        #[arg(required = true, add = complete::jobs())]
-        ids: Vec<String>,
-    },
+    Rm(Lazy<RmCmd>),
     /// Services this server runs
     #[command(subcommand)]
-    Service(ServiceCommand),
+    Service(Lazy<ServiceCommand>),
     /// Worker nodes this server sends jobs to (admins only)
     #[command(subcommand)]
-    Node(NodeCommand),
+    Node(Lazy<NodeCommand>),
     /// API tokens for TCP clients and portals (admins only)
     #[command(subcommand)]
-    Token(TokenCommand),
+    Token(Lazy<TokenCommand>),
     /// The server: what it is and runs with, and stopping it
     #[command(subcommand)]
-    System(SystemCommand),
+    System(Lazy<SystemCommand>),
     /// Print a shell completion script
-    Completions {
-        /// The shell to complete in
-        shell: clap_complete::Shell,
-    },
+    Completions(Lazy<CompletionsCmd>),
+}
+
+// Each command's arguments (see `Command`). No doc comments on these structs: the variant's
+// is the command's help.
+
+#[derive(Debug, Args)]
+pub struct SubmitCmd {
+    #[command(flatten)]
+    pub args: SubmitArgs,
+    /// Wait for the job to end and print its final state
+    #[arg(long, short, conflicts_with = "array")]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunCmd {
+    #[command(flatten)]
+    pub args: SubmitArgs,
+    /// Where to put the results [default: ./jobo-ID]
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusCmd {
+    /// Jobs to show in detail, with why a queued one waits
+    #[arg(value_name = "ID", add = complete::jobs())]
+    pub ids: Vec<String>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitCmd {
+    /// Jobs to wait for
+    #[arg(required_unless_present = "all", value_name = "ID", add = complete::jobs())]
+    pub ids: Vec<String>,
+    /// Every queued or running job of yours (of everyone, for an administrator)
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+    /// With --all: only this service's jobs
+    #[arg(long, short, requires = "all", add = complete::services())]
+    pub service: Option<String>,
+    /// Give up after this long, e.g. 90s, 2h (exit 124, like timeout(1))
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneCmd {
+    /// Jobs that finished longer ago than this, e.g. 7d, 12h
+    #[arg(long, required = true, value_name = "DURATION")]
+    pub older_than: String,
+    /// Only jobs in these final states (comma-separated or repeated)
+    #[arg(long, value_delimiter = ',', value_name = "STATE[,STATE...]",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::job::JobState::ALL.map(|s| s.as_str())))]
+    pub state: Vec<String>,
+    /// Only this user's jobs (administrators; everyone else prunes only their own)
+    #[arg(long, short)]
+    pub user: Option<String>,
+    /// Delete them; without it, only list what would go
+    #[arg(long, short, alias = "force")]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartCmd {
+    /// Jobs to run again
+    #[arg(required = true, value_name = "ID", add = complete::jobs())]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchCmd {
+    /// The job
+    #[arg(add = complete::jobs())]
+    pub id: String,
+    /// Directory to unpack into [default: ./jobo-ID]
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Unpack into a directory that already exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelCmd {
+    /// Jobs to cancel
+    #[arg(required = true, add = complete::jobs())]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmCmd {
+    /// Jobs whose files to remove
+    #[arg(required = true, add = complete::jobs())]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsCmd {
+    /// The shell to complete in
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -377,12 +409,12 @@ pub enum NodeCommand {
 
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
-    if let Command::Completions { shell } = cli.command {
-        let script = complete::registration(&shell.to_string())?;
+    if let Command::Completions(c) = &cli.command {
+        let script = complete::registration(&c.shell.to_string())?;
         output::write_stdout(&String::from_utf8_lossy(&script));
         return Ok(0);
     }
-    if matches!(cli.command, Command::System(SystemCommand::Stop)) && cli.host.is_none() {
+    if matches!(&cli.command, Command::System(Lazy(SystemCommand::Stop))) && cli.host.is_none() {
         // Starting a jobod only to stop it helps nobody.
         system::ensure_running().await?;
     }
@@ -392,35 +424,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         .pooled();
     let json = cli.json;
     match cli.command {
-        Command::Submit { args, wait } => submit::submit(&client, &args, wait, json).await,
-        Command::Run { args, output } => submit::run(&client, &args, output, json).await,
-        Command::Status { ids, list } => show::status(&client, &ids, &list, json).await,
-        Command::List { list } => show::list(&client, &list, 50, json).await,
-        Command::Wait {
-            ids,
-            all,
-            service,
-            timeout,
-        } => control::wait(&client, &ids, all, service, timeout.as_deref(), json).await,
-        Command::Logs { args } => logs::logs(&client, &args, json).await,
-        Command::Restart { ids } => control::restart(&client, &ids, json).await,
-        Command::Prune {
-            older_than,
-            state,
-            user,
-            yes,
-        } => control::prune(&client, older_than, state, user, yes, json).await,
-
-        Command::Fetch { id, output, force } => {
-            fetch::fetch(&client, &id, output, force, json).await
+        Command::Submit(c) => submit::submit(&client, &c.args, c.wait, json).await,
+        Command::Run(Lazy(c)) => submit::run(&client, &c.args, c.output, json).await,
+        Command::Status(c) => show::status(&client, &c.ids, &c.list, json).await,
+        Command::List(list) => show::list(&client, &list, 50, json).await,
+        Command::Wait(Lazy(c)) => {
+            control::wait(
+                &client,
+                &c.ids,
+                c.all,
+                c.service,
+                c.timeout.as_deref(),
+                json,
+            )
+            .await
         }
-        Command::Cancel { ids } => manage::cancel(&client, &ids, json).await,
-        Command::Rm { ids } => manage::remove(&client, &ids, json).await,
-        Command::Service(ServiceCommand::Ls) => show::services(&client, json).await,
-        Command::Node(cmd) => node::run(&client, cmd, json).await,
-        Command::Token(cmd) => token::run(&client, cmd, json).await,
-        Command::System(cmd) => system::run(&client, cmd, json).await,
-        Command::Completions { .. } => Ok(0),
+        Command::Logs(args) => logs::logs(&client, &args, json).await,
+        Command::Restart(c) => control::restart(&client, &c.ids, json).await,
+        Command::Prune(Lazy(c)) => {
+            control::prune(&client, c.older_than, c.state, c.user, c.yes, json).await
+        }
+
+        Command::Fetch(Lazy(c)) => fetch::fetch(&client, &c.id, c.output, c.force, json).await,
+        Command::Cancel(c) => manage::cancel(&client, &c.ids, json).await,
+        Command::Rm(c) => manage::remove(&client, &c.ids, json).await,
+        Command::Service(Lazy(ServiceCommand::Ls)) => show::services(&client, json).await,
+        Command::Node(Lazy(cmd)) => node::run(&client, cmd, json).await,
+        Command::Token(Lazy(cmd)) => token::run(&client, cmd, json).await,
+        Command::System(Lazy(cmd)) => system::run(&client, cmd, json).await,
+        Command::Completions(_) => Ok(0),
     }
 }
 
@@ -436,6 +468,25 @@ pub fn parse_id(s: &str) -> anyhow::Result<i64> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    /// No command's arguments (or group's subcommands) are defined before the command is
+    /// chosen: each is `Lazy` (src/cli/lazy.rs). Built, they are all there.
+    #[test]
+    fn commands_are_defined_when_chosen() {
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            assert!(sub.get_arguments().next().is_none(), "{name}'s arguments");
+            assert!(sub.get_subcommands().next().is_none(), "{name}'s subcommands");
+        }
+        let mut built = cmd;
+        built.build();
+        let submit = built.find_subcommand("submit").expect("submit");
+        assert!(submit.get_arguments().any(|a| a.get_id() == "wait"));
+        assert!(submit.get_arguments().any(|a| a.get_id() == "service"));
+        let node = built.find_subcommand("node").expect("node");
+        assert!(node.find_subcommand("add").is_some());
+    }
 
     /// Every argument of every command says what it is for in `--help` (and so in the man
     /// pages and completions).
