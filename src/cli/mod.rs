@@ -477,7 +477,10 @@ mod tests {
         for sub in cmd.get_subcommands() {
             let name = sub.get_name();
             assert!(sub.get_arguments().next().is_none(), "{name}'s arguments");
-            assert!(sub.get_subcommands().next().is_none(), "{name}'s subcommands");
+            assert!(
+                sub.get_subcommands().next().is_none(),
+                "{name}'s subcommands"
+            );
         }
         let mut built = cmd;
         built.build();
