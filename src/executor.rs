@@ -13,7 +13,7 @@
 
 use crate::api::{Enforced, Network, NetworkIsolation, Usage};
 use crate::as_user::Switched;
-use crate::cgroup::{self, Caps, Lease};
+use crate::cgroup::{self, Caps, Lease, Oom};
 use crate::jobenv::RunEnv;
 use crate::logs::LogWriter;
 use crate::logtime::{self, IndexWriter};
@@ -347,11 +347,12 @@ impl Running {
                 );
             }
             usage = cg.usage().or(usage);
-            if let Outcome::Exited(code) = outcome
-                && code != 0
-                && cg.oom_killed()
-            {
-                outcome = Outcome::OutOfMemory(code);
+            if let Outcome::Exited(code) = outcome {
+                match cg.oom() {
+                    Oom::Killed => outcome = Outcome::OutOfMemory(code),
+                    Oom::HitLimit if code != 0 => outcome = Outcome::OutOfMemory(code),
+                    Oom::HitLimit | Oom::None => {}
+                }
             }
         }
         for copier in std::mem::take(&mut self.copiers) {

@@ -284,6 +284,19 @@ pub fn lease(
     })
 }
 
+/// What the kernel did about a run's memory, read at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oom {
+    /// It OOM-killed a process of the run. The job fails "out of memory" whatever `run.sh`
+    /// exits with: on v2 the kill took the whole job (`memory.oom.group`); v1 has no group
+    /// kill, so the rest of the job may have run on, and even exited 0.
+    Killed,
+    /// The run hit its limit, and the kernel does not count kills (v1 before Linux 4.13): an
+    /// out-of-memory failure only if `run.sh` failed too.
+    HitLimit,
+    None,
+}
+
 impl Lease {
     /// Runs `spawn` where its child starts in the run's cgroups: on the v1 slot's own thread;
     /// on v2 here (the child places itself).
@@ -320,11 +333,11 @@ impl Lease {
         }
     }
 
-    /// Whether the kernel OOM-killed a process of the run (where a cgroup limits memory).
-    pub fn oom_killed(&mut self) -> bool {
+    /// What the kernel did about the run's memory (where a cgroup limits it).
+    pub fn oom(&mut self) -> Oom {
         match self {
-            Lease::V1(l) => l.oom_killed(),
-            Lease::V2(l) => l.oom_killed(),
+            Lease::V1(l) => l.oom(),
+            Lease::V2(l) => l.oom(),
         }
     }
 

@@ -6,9 +6,9 @@
 //! (thread-group leaders), and its pages are charged to jobod's own memory cgroup (the owner
 //! of its address space); it does count in `pids.current`, so `pids.max` is one more than asked.
 
-use super::Caps;
 use super::procs;
 use super::spawner::Spawner;
+use super::{Caps, Oom};
 use crate::api::{Enforced, Mechanism, Usage};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -448,20 +448,23 @@ impl Lease {
         }
     }
 
-    /// Whether the kernel OOM-killed a process of the run: `oom_kill` of
-    /// `memory.oom_control` (Linux 4.13+) grew since the lease; on older kernels, whether the
-    /// limit was hit (`memory.failcnt`, reset at the lease).
-    pub fn oom_killed(&mut self) -> bool {
+    /// What the kernel did about the run's memory: `oom_kill` of `memory.oom_control`
+    /// (Linux 4.13+) grew since the lease; on older kernels only whether the limit was hit
+    /// (`memory.failcnt`, reset at the lease).
+    pub fn oom(&mut self) -> Oom {
         let slot = &mut self.slot;
         if slot.dir("memory").is_none() {
-            return false;
+            return Oom::None;
         }
         match (slot.oom_kills, slot.oom_kill_count()) {
             (Some(before), Some(now)) => {
                 slot.oom_kills = Some(now);
-                now > before
+                if now > before { Oom::Killed } else { Oom::None }
             }
-            _ => slot.read("memory", "memory.failcnt").is_some_and(|n| n > 0),
+            _ => match slot.read("memory", "memory.failcnt") {
+                Some(n) if n > 0 => Oom::HitLimit,
+                _ => Oom::None,
+            },
         }
     }
 }

@@ -22,8 +22,8 @@
 //! except where a slot's `memory.peak` cannot be reset (Linux before 6.12), which would carry
 //! one run's peak into the next: there each run gets a fresh cgroup.
 
-use super::Caps;
 use super::procs;
+use super::{Caps, Oom};
 use crate::api::{Enforced, Mechanism, Usage};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -536,16 +536,16 @@ impl Lease {
 
     /// Whether the kernel OOM-killed a process of the run: `oom_kill` of `memory.events`
     /// grew since the lease.
-    pub fn oom_killed(&mut self) -> bool {
+    pub fn oom(&mut self) -> Oom {
         let Some(slot) = self.slot.as_mut() else {
-            return false;
+            return Oom::None;
         };
         match (slot.oom_kills, slot.oom_kill_count()) {
-            (Some(before), Some(now)) => {
+            (Some(before), Some(now)) if now > before => {
                 slot.oom_kills = Some(now);
-                now > before
+                Oom::Killed
             }
-            _ => false,
+            _ => Oom::None,
         }
     }
 }
