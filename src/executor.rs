@@ -8,8 +8,8 @@
 //! Elsewhere memory is held by `RLIMIT_AS` and the process group is all that is killed.
 //!
 //! A run that is to be another user's ([`RunAs::Account`], a root jobod) is spawned by a thread
-//! that has taken on that user's credentials for the spawn ([`crate::as_user`]), so it still
-//! starts with `posix_spawn` and the daemon is never forked.
+//! that has taken on that user's credentials for the spawn ([`crate::as_user`]); either way it
+//! starts with a vfork-like clone ([`crate::spawn`]) and the daemon is never forked.
 
 use crate::api::{Enforced, Network, NetworkIsolation, Usage};
 use crate::as_user::Switched;
@@ -20,13 +20,11 @@ use crate::logtime::{self, IndexWriter};
 use crate::paths::{JobDir, LogStream};
 use crate::process;
 use crate::run_as::RunAs;
-use crate::rusage::Exit;
+use crate::spawn::{self, Child};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -82,10 +80,7 @@ pub struct Running {
 
 /// `bash` as the child's `execvp` would find it in `path` (the job's `PATH`), or the bare name
 /// when that search depends on the child's working directory (a relative or empty entry).
-///
-/// Spawning an absolute path lets the standard library start the job with `posix_spawn`
-/// (a vfork-like clone); with a bare name and a `PATH` of the child's own it must fork the
-/// whole multi-threaded daemon instead, which costs more than the rest of a trivial job.
+/// Known before the spawn, it is the job's `SHELL`, and its one `execve`.
 fn shell(path: &std::ffi::OsStr) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     for dir in std::env::split_paths(path) {
@@ -110,15 +105,11 @@ pub async fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> 
     // Nothing of the daemon's own environment: the allow-list of src/jobenv.rs only.
     let path = std::ffi::OsStr::new(&spec.env.path);
     let shell = shell(path);
-    let mut cmd = Command::new(&shell);
-    cmd.arg("run.sh")
-        .current_dir(&work)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    cmd.envs(spec.env.vars.iter().map(|(k, v)| (k, v)));
+    let mut cmd = spawn::Spec::new(&shell, &work);
+    cmd.arg("run.sh");
+    for (k, v) in &spec.env.vars {
+        cmd.env(k, v);
+    }
     cmd.env("PATH", path);
     // `SHELL` as a login sets it; without it bash reads the passwd database at every start.
     cmd.env("HOME", &work)
@@ -145,11 +136,10 @@ pub async fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> 
     let account = spec.run_as.account().cloned();
     let runtime = tokio::runtime::Handle::current();
     let start = move || {
-        let mut cmd = cmd;
         let _runtime = runtime.enter();
-        let mut as_account = move || {
+        let as_account = move || {
             let as_user = account.as_ref().map(Switched::to).transpose()?;
-            let spawned = process::spawn_own(|| cmd.spawn(), Child::id);
+            let spawned = process::spawn_own(|| cmd.spawn(), |c| Some(c.id()));
             drop(as_user);
             spawned
         };
@@ -166,10 +156,7 @@ pub async fn spawn(spec: &RunSpec, logs: LogWriter) -> std::io::Result<Running> 
         network: isolation,
         ..enforced
     };
-    let pid = child
-        .id()
-        .ok_or_else(|| std::io::Error::other("child exited before its pid was read"))?
-        as i32;
+    let pid = child.id() as i32;
     let start_time = process::start_time(pid);
     let mut copiers = Vec::with_capacity(2);
     if let Some(out) = child.stdout.take() {
@@ -320,20 +307,14 @@ impl Running {
                 None => std::future::pending().await,
             }
         };
-        // What run.sh used, read at its exit before it is reaped (src/rusage.rs), where no
-        // cgroup measures the whole job's memory.
-        let exit = self
-            .cgroup
-            .as_ref()
-            .is_none_or(|cg| !cg.measures_memory())
-            .then(|| Exit::watch(self.pid))
-            .flatten();
-        let exit = exit.as_ref();
         let (outcome, rusage) = tokio::select! {
-            (status, used) = waited(&mut self.child, exit) => (Outcome::Exited(exit_code(status)), used),
-            _ = cancel.cancelled() => (Outcome::Cancelled, self.terminate(spec.kill_grace, exit).await),
-            _ = timeout => (Outcome::TimedOut, self.terminate(spec.kill_grace, exit).await),
+            waited = self.child.wait() => (Outcome::Exited(exit_code(&waited)), usage(waited)),
+            _ = cancel.cancelled() => (Outcome::Cancelled, self.terminate(spec.kill_grace).await),
+            _ = timeout => (Outcome::TimedOut, self.terminate(spec.kill_grace).await),
         };
+        // What run.sh used (the rusage of its reaping) stands in only where no cgroup measures
+        // the whole job's memory.
+        let rusage = rusage.filter(|_| self.cgroup.as_ref().is_none_or(|cg| !cg.measures_memory()));
         // Background children outlive run.sh only until here, as a container's do.
         process::kill_group_and_wait(self.pid, Duration::from_secs(5)).await;
         // And what left the group (setsid, double fork): everything in the job's cgroup.
@@ -363,17 +344,17 @@ impl Running {
     }
 
     /// Ends the run's process group (SIGTERM, SIGKILL after `grace`); returns what run.sh used.
-    async fn terminate(&mut self, grace: Duration, exit: Option<&Exit>) -> Option<Usage> {
+    async fn terminate(&mut self, grace: Duration) -> Option<Usage> {
         process::kill_group(self.pid, libc::SIGTERM);
         // And what left the group, so a setsid child gets its grace too.
         if let Some(cg) = &self.cgroup {
             cg.signal_all(libc::SIGTERM);
         }
-        match tokio::time::timeout(grace, waited(&mut self.child, exit)).await {
-            Ok((_, used)) => used,
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(waited) => usage(waited),
             Err(_) => {
                 process::kill_group(self.pid, libc::SIGKILL);
-                waited(&mut self.child, exit).await.1
+                usage(self.child.wait().await)
             }
         }
     }
@@ -381,27 +362,21 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // Reaped by the runtime by now (or to be, with the child handle): no orphan of ours.
+        // Reaped by now; if not (jobod stopping), the orphan reaper may take it.
         process::forget_own(self.pid);
     }
 }
 
-/// Waits for `child` to exit and reaps it; with `exit`, reads what it used first.
-async fn waited(
-    child: &mut Child,
-    exit: Option<&Exit>,
-) -> (std::io::Result<std::process::ExitStatus>, Option<Usage>) {
-    let used = match exit {
-        Some(e) => e.usage().await,
-        None => None,
-    };
-    (child.wait().await, used)
+type Waited = std::io::Result<(std::process::ExitStatus, Option<Usage>)>;
+
+fn usage(waited: Waited) -> Option<Usage> {
+    waited.ok().and_then(|(_, used)| used)
 }
 
-fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> i32 {
+fn exit_code(waited: &Waited) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    match status {
-        Ok(s) => s
+    match waited {
+        Ok((s, _)) => s
             .code()
             .or_else(|| s.signal().map(|n| 128 + n))
             .unwrap_or(-1),

@@ -41,12 +41,12 @@ pub mod protocol;
 pub mod queue;
 pub mod reload;
 pub mod run_as;
-pub mod rusage;
 pub mod scheduler;
 pub mod secret;
 /// `jobod config import-seed`: a `jobod.toml` from job-orchestrator 2.3.1's environment variables.
 pub mod seed_import;
 pub mod server;
+pub mod spawn;
 pub mod state;
 pub mod store;
 pub mod systemd;

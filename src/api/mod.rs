@@ -146,7 +146,7 @@ pub enum NetworkIsolation {
 }
 
 /// What a run used: from its cgroup (every process of the job), else from the kernel's
-/// rusage of `run.sh` and what it waited for (src/rusage.rs). `None`: not measured.
+/// rusage of `run.sh` and what it waited for (src/spawn.rs). `None`: not measured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Usage {
     pub peak_memory_bytes: Option<u64>,

@@ -259,7 +259,7 @@ pub enum Lease {
 /// Readies `cmd` for a run held to `caps` on this host: a slot where there are cgroups, an
 /// rlimit where not; says what is enforced.
 pub fn lease(
-    cmd: &mut tokio::process::Command,
+    cmd: &mut crate::spawn::Spec,
     caps: &Caps,
 ) -> std::io::Result<(Option<Lease>, Enforced)> {
     let support = support();

@@ -15,9 +15,9 @@
 //! (jobod started from a shell), nothing is enabled and jobod says why.
 //!
 //! v2 keeps all threads of a process in one cgroup, so a spawning thread cannot step into a
-//! slot as on v1: the child places itself, writing to the slot's `cgroup.procs` between fork
-//! and `exec` (which costs a fork of the daemon instead of `posix_spawn`, on such hosts only;
-//! `clone3(CLONE_INTO_CGROUP)` would avoid both, and is not used yet). The slot's limits are
+//! slot as on v1: the child places itself, writing to the slot's `cgroup.procs` between its
+//! clone and `exec` (src/spawn.rs; `clone3(CLONE_INTO_CGROUP)` would save it that write, but
+//! has no glibc wrapper that runs a function on the child's stack). The slot's limits are
 //! written before the spawn, so the job never runs unlimited. Slots are reused as on v1,
 //! except where a slot's `memory.peak` cannot be reset (Linux before 6.12), which would carry
 //! one run's peak into the next: there each run gets a fresh cgroup.
@@ -28,7 +28,6 @@ use crate::api::{Enforced, Mechanism, Usage};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -184,7 +183,7 @@ impl Unified {
     /// the kernel refuses is logged and not claimed).
     pub fn lease(
         &'static self,
-        cmd: &mut tokio::process::Command,
+        cmd: &mut crate::spawn::Spec,
         caps: &Caps,
     ) -> std::io::Result<(Lease, Enforced)> {
         let free = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -199,7 +198,7 @@ impl Unified {
             slot = self.new_slot()?;
             slot.prepare(caps, self.controllers);
         }
-        place(cmd, slot.procs.as_raw_fd());
+        cmd.place = Some(slot.procs.as_raw_fd());
         let enforced = slot.enforced(caps, self.controllers);
         let cpu_before = cpu_usec(&slot.dir);
         Ok((
@@ -293,37 +292,6 @@ fn enable_for_slots(own: &Path, base: &Path) -> Result<Controllers, String> {
         ));
     }
     Ok(enabled)
-}
-
-/// Makes `cmd`'s child write itself into the cgroup whose `cgroup.procs` is open as `fd`
-/// before it execs. (The kernel checks the opener's rights, Linux 5.16+: root's, also for a
-/// child that already is the job's user; before 5.16, the child takes root's effective uid
-/// back for the write, which its saved uid allows, see src/as_user.rs.)
-fn place(cmd: &mut tokio::process::Command, fd: i32) {
-    // SAFETY: between fork and exec the closure only makes raw system calls (write,
-    // getresuid, setresuid), which are async-signal-safe, on stack values.
-    unsafe {
-        cmd.as_std_mut().pre_exec(move || {
-            let write = || libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
-            if write() {
-                return Ok(());
-            }
-            let err = std::io::Error::last_os_error();
-            let (mut r, mut e, mut s) = (0, 0, 0);
-            if libc::getresuid(&mut r, &mut e, &mut s) != 0 || s != 0 || e == 0 {
-                return Err(err);
-            }
-            let minus = libc::uid_t::MAX;
-            if libc::syscall(libc::SYS_setresuid, minus, 0, minus) != 0 {
-                return Err(err);
-            }
-            let placed = write();
-            if libc::syscall(libc::SYS_setresuid, minus, e, minus) != 0 || !placed {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
 }
 
 /// `usage_usec` of the cgroup's `cpu.stat` (there without the cpu controller).
