@@ -307,10 +307,26 @@ impl Running {
                 None => std::future::pending().await,
             }
         };
+        // Where an OOM kill takes one process (cgroup v1), it ends the whole run, as on v2.
+        let oom = self.cgroup.as_ref().and_then(Lease::oom_notice);
+        let oom_killed = async {
+            match &oom {
+                Some(notice) => notice.fired().await,
+                None => std::future::pending().await,
+            }
+        };
         let (outcome, rusage) = tokio::select! {
             waited = self.child.wait() => (Outcome::Exited(exit_code(&waited)), usage(waited)),
             _ = cancel.cancelled() => (Outcome::Cancelled, self.terminate(spec.kill_grace).await),
             _ = timeout => (Outcome::TimedOut, self.terminate(spec.kill_grace).await),
+            _ = oom_killed => {
+                process::kill_group(self.pid, libc::SIGKILL);
+                if let Some(cg) = &self.cgroup {
+                    cg.signal_all(libc::SIGKILL);
+                }
+                let waited = self.child.wait().await;
+                (Outcome::OutOfMemory(exit_code(&waited)), usage(waited))
+            }
         };
         // What run.sh used (the rusage of its reaping) stands in only where no cgroup measures
         // the whole job's memory.

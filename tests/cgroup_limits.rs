@@ -203,26 +203,30 @@ fn a_memory_hog_fails_out_of_memory() {
     assert!(text.contains("peak memory:"), "{text}");
 }
 
-/// A run during which the kernel OOM-killed one of the job's processes fails "out of memory"
-/// even if `run.sh` goes on and exits 0: on v2 the kill takes the whole job
-/// (`memory.oom.group`); v1 has no group kill, so there the rest of the job runs to its end
-/// and the job fails then.
+/// A run during which the kernel OOM-killed one of the job's processes fails "out of memory",
+/// and the kill takes the whole job: on v2 by `memory.oom.group`, on v1 (which kills the one
+/// process) by jobod at the slot's OOM event. Before, on v1, the sleep below ran on, and the
+/// job `succeeded` when `run.sh` then exited 0.
 #[test]
-fn a_memory_hog_fails_the_job_even_when_run_sh_exits_0() {
+fn an_oom_kill_fails_and_ends_the_whole_job_at_once() {
     let why_not = "no cgroup counts OOM kills here (RLIMIT_AS fails allocations)";
-    let Some((_guard, d, by)) = start_with_cgroups("memory = \"64M\"", "hog then exit 0", why_not)
-    else {
+    let limits = "memory = \"64M\"\ntimeout = \"60s\"";
+    let Some((guard, d, by)) = start_with_cgroups(limits, "OOM kill ends the job", why_not) else {
         return;
     };
     let id = submit(
         &d,
-        "hog-then-ok",
-        "head -c 2G /dev/zero | tail\necho survived\nexit 0\n",
+        "hog-then-sleep",
+        "sleep 300 &\nhead -c 2G /dev/zero | tail\nsleep 50\necho survived\nexit 0\n",
     );
     let job = d.wait(id);
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(job["reason"], "out of memory", "{job}");
     assert_eq!(job["enforced"]["memory"], by, "{job}");
+    let out = String::from_utf8_lossy(&d.jobo(&["logs", &id.to_string()]).stdout).into_owned();
+    assert!(!out.contains("survived"), "{out}");
+    assert!(d.job_processes().is_empty(), "{:?}", d.job_processes());
+    assert!(guard.busy().is_empty(), "{:?}", guard.busy());
     // And a job that stays under its limit after one that was killed still succeeds.
     let job = d.wait(submit(&d, "fine", "head -c 1M /dev/zero | tail -c 1\n"));
     assert_eq!(job["state"], "succeeded", "{job}");

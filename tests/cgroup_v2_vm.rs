@@ -88,7 +88,7 @@ fn the_limit_tests_take_the_cgroup_v2_path_in_a_vm() {
     assert_eq!(text.matches("test result: ok.").count(), 2, "{text}");
     for path in [
         "memory hog: cgroup_v2 path",
-        "hog then exit 0: cgroup_v2 path",
+        "OOM kill ends the job: cgroup_v2 path",
         "fork bomb: cgroup_v2 path",
         "escapers: cgroup_v2 path",
         "stale cgroups: cgroup_v2 path",

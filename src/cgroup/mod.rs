@@ -250,6 +250,36 @@ pub fn enforced_by(support: &Support, caps: &Caps) -> Enforced {
     }
 }
 
+/// The OOM events of a run's slot, as an eventfd the runtime watches.
+pub struct OomNotice {
+    fd: tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+}
+
+impl OomNotice {
+    /// Resolves at the run's next OOM event (the kernel has killed one of its processes).
+    pub async fn fired(&self) {
+        use std::os::fd::AsRawFd;
+        loop {
+            let Ok(mut ready) = self.fd.readable().await else {
+                return std::future::pending().await;
+            };
+            let mut count = [0u8; 8];
+            // SAFETY: read into a live 8-byte buffer from a non-blocking eventfd.
+            let n = unsafe {
+                libc::read(
+                    self.fd.get_ref().as_raw_fd(),
+                    count.as_mut_ptr().cast(),
+                    count.len(),
+                )
+            };
+            if n == 8 && u64::from_ne_bytes(count) > 0 {
+                return;
+            }
+            ready.clear_ready();
+        }
+    }
+}
+
 /// A run's cgroups: a slot it holds until dropped.
 pub enum Lease {
     V1(v1::Lease),
@@ -338,6 +368,26 @@ impl Lease {
         match self {
             Lease::V1(l) => l.oom(),
             Lease::V2(l) => l.oom(),
+        }
+    }
+
+    /// Where the kernel kills one process of the run for memory and lets the rest go on
+    /// (v1), what fires at each such kill; `None` where the kill takes the whole run already
+    /// (v2's `memory.oom.group`) or nothing tells of it.
+    pub fn oom_notice(&self) -> Option<OomNotice> {
+        match self {
+            Lease::V1(l) => {
+                let fd = l.oom_events()?;
+                // SAFETY: the AsyncFd owns `fd`, which stays open and the same until dropped.
+                let fd = unsafe {
+                    tokio::io::unix::AsyncFd::register_with_interest(
+                        fd,
+                        tokio::io::Interest::READABLE,
+                    )
+                };
+                fd.ok().map(|fd| OomNotice { fd })
+            }
+            Lease::V2(_) => None,
         }
     }
 

@@ -2,6 +2,11 @@
 //! hierarchies, and the slots made there (a cgroup in each, and its spawn thread): leasing one
 //! to a run with its limits, killing everything in it, its usage, and removing them at exit.
 //!
+//! v1 has no group OOM kill (v2's `memory.oom.group`): the kernel kills one process and the
+//! rest of the job runs on. So each slot registers an eventfd for its OOM events
+//! (`cgroup.event_control` with `memory.oom_control`), and the executor ends the whole run when
+//! it fires ([`Lease::oom_notice`]), as a container's runtime does.
+//!
 //! The slot's thread is no candidate of the slot's OOM killer, which picks among processes
 //! (thread-group leaders), and its pages are charged to jobod's own memory cgroup (the owner
 //! of its address space); it does count in `pids.current`, so `pids.max` is one more than asked.
@@ -10,6 +15,7 @@ use super::procs;
 use super::spawner::Spawner;
 use super::{Caps, Oom};
 use crate::api::{Enforced, Mechanism, Usage};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,9 +173,19 @@ impl Hierarchies {
             applied: Caps::default(),
             oom_kills: None,
             memsw: false,
+            oom_events: None,
         };
-        if let Some(dir) = slot.dir("memory") {
+        if let Some(dir) = slot.dir("memory").map(Path::to_path_buf) {
             slot.memsw = dir.join("memory.memsw.limit_in_bytes").exists();
+            slot.oom_events = oom_eventfd(&dir)
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        "no OOM events from {}: a job's other processes outlive an OOM kill \
+                         until run.sh ends ({e})",
+                        dir.display()
+                    )
+                })
+                .ok();
         }
         slot.oom_kills = slot.oom_kill_count();
         if let Some(dir) = slot.dir("cpu") {
@@ -221,6 +237,8 @@ struct Slot {
     oom_kills: Option<u64>,
     /// Whether `memory.memsw.limit_in_bytes` exists (swap accounting).
     memsw: bool,
+    /// An eventfd the kernel counts the slot's OOM events in (non-blocking).
+    oom_events: Option<OwnedFd>,
 }
 
 /// Charges a free slot may keep from earlier runs (page cache, kernel objects) before they are
@@ -236,6 +254,7 @@ impl Slot {
             applied: Caps::default(),
             oom_kills: None,
             memsw: false,
+            oom_events: None,
         }
     }
 
@@ -289,6 +308,12 @@ impl Slot {
                 }
             }
             ok &= self.set_memory(caps.memory);
+            // Events of earlier runs (read until it would block: it is non-blocking).
+            if let Some(fd) = &self.oom_events {
+                let mut count = [0u8; 8];
+                // SAFETY: read into a live 8-byte buffer, as an eventfd requires.
+                unsafe { libc::read(fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+            }
             self.write("memory", "memory.max_usage_in_bytes", "0");
             if self.oom_kills.is_none() {
                 self.write("memory", "memory.failcnt", "0");
@@ -397,6 +422,24 @@ impl Slot {
     }
 }
 
+/// A non-blocking eventfd the kernel signals at each OOM event of memory cgroup `dir`.
+fn oom_eventfd(dir: &Path) -> std::io::Result<OwnedFd> {
+    // SAFETY: eventfd takes an initial count and flags; the result is a new descriptor or -1.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let control = std::fs::File::open(dir.join("memory.oom_control"))?;
+    // The registration holds the eventfd; `control` may be closed after it.
+    std::fs::write(
+        dir.join("cgroup.event_control"),
+        format!("{} {}", fd.as_raw_fd(), control.as_raw_fd()),
+    )?;
+    Ok(fd)
+}
+
 fn oom_control_count(control: &str, key: &str) -> Option<u64> {
     control.lines().find_map(|l| {
         let (k, v) = l.split_once(' ')?;
@@ -435,6 +478,12 @@ impl Lease {
     pub async fn kill_all(&mut self, bound: Duration) -> bool {
         self.emptied = procs::kill_all(self.slot.any_dir(), bound, false).await;
         self.emptied
+    }
+
+    /// What tells of the run's OOM events: a copy of the slot's eventfd, to be watched in
+    /// the runtime the run is waited in.
+    pub fn oom_events(&self) -> Option<OwnedFd> {
+        self.slot.oom_events.as_ref()?.try_clone().ok()
     }
 
     /// Peak memory and CPU time of the run (counters reset when it was leased).
