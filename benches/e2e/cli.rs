@@ -8,7 +8,9 @@
 //!
 //! The server is a `jobod serve --user` on the bench's socket (`JOBO_HOST`). Wall time depends
 //! on the load of the machine; the instruction counts (callgrind, when valgrind is installed)
-//! do not: they are counted for one run of each `jobo` command, the process alone.
+//! do not: they are counted for one run of each `jobo` command, the process alone. Nor does
+//! the other side's count: the system calls of jobod and the job it runs per `submit --wait`
+//! (`strace -f -c` attached to jobod for [`TRACED_JOBS`] jobs, when strace is installed).
 
 use crate::jobs::{ms, quantile};
 use crate::procs::{Daemon, JOBO};
@@ -20,6 +22,8 @@ use std::time::{Duration, Instant};
 /// Targets: `jobo submit` against `jobo --version`, `jobo submit --wait` against `bash run.sh`.
 const SUBMIT_TARGET: f64 = 2.0;
 const WAIT_TARGET: f64 = 2.5;
+/// Jobs run under strace for the server's system calls per job.
+const TRACED_JOBS: u32 = 50;
 
 /// The commands timed, in the order of each round.
 const COMMANDS: [&str; 4] = [
@@ -154,5 +158,79 @@ pub async fn cli(sizes: &Sizes, r: &mut Report) -> Res<()> {
             counted.join(", ")
         )
     });
+    r.detail(match d.pid() {
+        Some(pid) => server_syscalls(pid, &host, &dir)?,
+        None => "server system calls: not counted (no jobod pid)".to_string(),
+    });
     Ok(())
+}
+
+/// System calls of jobod `pid` and its jobs per `jobo submit --wait` of `dir`: `strace -f -c`
+/// attached for [`TRACED_JOBS`] jobs; the total and the most frequent calls.
+fn server_syscalls(pid: u32, host: &str, dir: &Path) -> Res<String> {
+    use std::io::BufRead;
+    let out = std::env::temp_dir().join(format!("jobo-bench-strace-{pid}.txt"));
+    let strace = Command::new("strace")
+        .args(["-f", "-c", "-o"])
+        .arg(&out)
+        .args(["-p", &pid.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut strace) = strace else {
+        return Ok("server system calls: not counted (no strace)".to_string());
+    };
+    // Attached once it says so for jobod's threads.
+    let mut said = std::io::BufReader::new(strace.stderr.take().ok_or("strace stderr")?);
+    let (mut line, mut last) = (String::new(), String::new());
+    while !line.contains("attached") {
+        if !line.trim().is_empty() {
+            last = line.trim().to_string();
+        }
+        line.clear();
+        if said.read_line(&mut line)? == 0 {
+            let _ = strace.wait();
+            return Ok(format!(
+                "server system calls: not counted (strace did not attach: {last})"
+            ));
+        }
+    }
+    // The rest of its stderr is not read: it says one line per attach, far under a pipe's room.
+    let traced = (0..TRACED_JOBS).try_for_each(|_| wall(command(2, host, dir)).map(|_| ()));
+    // SAFETY: kill with the pid of our own child; SIGINT makes strace detach and summarise.
+    unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
+    strace.wait()?;
+    traced?;
+    let summary = std::fs::read_to_string(&out)?;
+    let _ = std::fs::remove_file(&out);
+    // Rows: % time, seconds, usecs/call, calls, [errors,] syscall; the last one is "total".
+    let mut rows: Vec<(u64, String)> = summary
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let name = f.last()?.to_string();
+            let calls = f.get(3)?.parse().ok()?;
+            Some((calls, name))
+        })
+        .collect();
+    let total = rows
+        .iter()
+        .find(|(_, n)| n == "total")
+        .map(|(c, _)| *c)
+        .ok_or_else(|| format!("no total in strace's summary:\n{summary}"))?;
+    rows.retain(|(_, n)| n != "total");
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let per_job = |calls: u64| calls as f64 / f64::from(TRACED_JOBS);
+    let top: Vec<String> = rows
+        .iter()
+        .take(8)
+        .map(|(c, n)| format!("{n} {:.0}", per_job(*c)))
+        .collect();
+    Ok(format!(
+        "server system calls per submit --wait (strace -f -c of jobod and its jobs, {TRACED_JOBS} \
+         jobs): {:.0}; most: {}",
+        per_job(total),
+        top.join(", ")
+    ))
 }

@@ -23,8 +23,8 @@
 //!    network namespace (`netem.rs`; as root with iproute2 and the netem qdisc, else through
 //!    a delaying proxy, `proxy.rs`); only when asked for (`JOBO_BENCH_ONLY=netem`);
 //! 10. cli: wall time of whole `jobo` processes (`--version`, `submit`, `submit --wait`)
-//!     against `bash run.sh`, and their instruction counts (`cli.rs`); only when asked for
-//!     (`JOBO_BENCH_ONLY=cli`).
+//!     against `bash run.sh`, their instruction counts, and the system calls of jobod and its
+//!     job per `submit --wait` (`cli.rs`); only when asked for (`JOBO_BENCH_ONLY=cli`).
 //! 11. a million stored jobs (`JOBO_BENCH_ONLY=million`, `million.rs`; `JOBO_BENCH_MILLION=N`
 //!     changes the count): submits and throughput against an empty store, `jobo list` and
 //!     `jobo status ID` walls, start-up with recovery, VmRSS, store size per job, and submits
