@@ -167,6 +167,12 @@ impl Spec {
         let stdin = std::fs::File::open("/dev/null")?;
         let (out_r, out_w) = pipe_cloexec()?;
         let (err_r, err_w) = pipe_cloexec()?;
+        // Our ends readied before the clone: after it, only the pidfd's registration can fail.
+        let receiver = |fd: OwnedFd| -> io::Result<pipe::Receiver> {
+            set_nonblocking(&fd)?;
+            pipe::Receiver::from_owned_fd_unchecked(fd)
+        };
+        let (stdout, stderr) = (receiver(out_r)?, receiver(err_r)?);
         let rlimit = self.memory_rlimit.map(|bytes| libc::rlimit {
             rlim_cur: bytes as libc::rlim_t,
             rlim_max: bytes as libc::rlim_t,
@@ -225,10 +231,6 @@ impl Spec {
             });
         }
         drop((stdin, out_w, err_w));
-        let receiver = |fd: OwnedFd| -> io::Result<pipe::Receiver> {
-            set_nonblocking(&fd)?;
-            pipe::Receiver::from_owned_fd_unchecked(fd)
-        };
         // SAFETY: the AsyncFd owns `pidfd`, which stays open and the same until it is dropped.
         let exit = unsafe { AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE) };
         let exit = match exit {
@@ -244,8 +246,8 @@ impl Spec {
         Ok(Child {
             pid: pid as u32,
             exit,
-            stdout: Some(receiver(out_r)?),
-            stderr: Some(receiver(err_r)?),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
         })
     }
 
