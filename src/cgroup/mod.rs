@@ -258,26 +258,24 @@ pub struct OomNotice {
 impl OomNotice {
     /// Resolves at the run's next OOM event (the kernel has killed one of its processes).
     pub async fn fired(&self) {
-        use std::os::fd::AsRawFd;
         loop {
             let Ok(mut ready) = self.fd.readable().await else {
                 return std::future::pending().await;
             };
-            let mut count = [0u8; 8];
-            // SAFETY: read into a live 8-byte buffer from a non-blocking eventfd.
-            let n = unsafe {
-                libc::read(
-                    self.fd.get_ref().as_raw_fd(),
-                    count.as_mut_ptr().cast(),
-                    count.len(),
-                )
-            };
-            if n == 8 && u64::from_ne_bytes(count) > 0 {
+            if take_events(self.fd.get_ref()) > 0 {
                 return;
             }
             ready.clear_ready();
         }
     }
+}
+
+/// Takes the count of a non-blocking eventfd, zeroing it: 0 when nothing happened since.
+fn take_events(fd: &impl std::os::fd::AsRawFd) -> u64 {
+    let mut count = [0u8; 8];
+    // SAFETY: read into a live 8-byte buffer, as an eventfd requires; it does not block.
+    let n = unsafe { libc::read(fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+    if n == 8 { u64::from_ne_bytes(count) } else { 0 }
 }
 
 /// A run's cgroups: a slot it holds until dropped.

@@ -308,11 +308,9 @@ impl Slot {
                 }
             }
             ok &= self.set_memory(caps.memory);
-            // Events of earlier runs (read until it would block: it is non-blocking).
+            // Events of earlier runs are theirs.
             if let Some(fd) = &self.oom_events {
-                let mut count = [0u8; 8];
-                // SAFETY: read into a live 8-byte buffer, as an eventfd requires.
-                unsafe { libc::read(fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+                super::take_events(fd);
             }
             self.write("memory", "memory.max_usage_in_bytes", "0");
             if self.oom_kills.is_none() {
