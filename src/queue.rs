@@ -143,46 +143,50 @@ pub async fn submit(ctx: &Ctx, mut upload: Upload) -> Result<(Job, bool), QueueE
     let data = ctx.core.data.clone();
     // The closure's outer error is the database's, the inner one the file move's (after
     // which the transaction rolls back as it is dropped).
-    let (job, created) = ctx
-        .core
-        .store
-        .call(move |c| {
-            let tx = c.transaction()?;
-            if let Some(key) = &upload.job.idempotency_key
-                && let Some(job) = store::find_idempotent(&tx, &upload.job.user, key)?
-            {
-                return Ok(Ok((job, false)));
+    // An array's rest copies the input once per index: too long for a runtime worker.
+    let short = upload.job.array.is_none();
+    let insert = move |c: &mut rusqlite::Connection| {
+        let tx = c.transaction()?;
+        if let Some(key) = &upload.job.idempotency_key
+            && let Some(job) = store::find_idempotent(&tx, &upload.job.user, key)?
+        {
+            return Ok(Ok((job, false)));
+        }
+        let id = store::insert(&tx, &upload.job)?;
+        if let Some(digest) = &upload.digest {
+            store::set_input_digest(&tx, id, digest)?;
+        }
+        let dir = data.job(id);
+        let moved = (|| {
+            if dir.path().exists() {
+                std::fs::remove_dir_all(dir.path())?;
             }
-            let id = store::insert(&tx, &upload.job)?;
-            if let Some(digest) = &upload.digest {
-                store::set_input_digest(&tx, id, digest)?;
-            }
-            let dir = data.job(id);
-            let moved = (|| {
-                if dir.path().exists() {
-                    std::fs::remove_dir_all(dir.path())?;
-                }
-                std::fs::create_dir_all(dir.path())?;
-                std::fs::rename(upload.dir.path(), dir.input())
-            })();
-            if let Err(e) = moved {
+            std::fs::create_dir_all(dir.path())?;
+            std::fs::rename(upload.dir.path(), dir.input())
+        })();
+        if let Err(e) = moved {
+            return Ok(Err(e));
+        }
+        let _ = upload.dir.keep();
+        if let Some(range) = upload.job.array {
+            store::set_array(&tx, id, id)?;
+            if let Err(e) = array_rest(&tx, &data, &upload.job, id, range)? {
                 return Ok(Err(e));
             }
-            let _ = upload.dir.keep();
-            if let Some(range) = upload.job.array {
-                store::set_array(&tx, id, id)?;
-                if let Err(e) = array_rest(&tx, &data, &upload.job, id, range)? {
-                    return Ok(Err(e));
-                }
-            }
-            let job = store::get(&tx, id)?.job;
-            if let Err(e) = tx.commit() {
-                let _ = std::fs::remove_dir_all(dir.path());
-                return Err(e.into());
-            }
-            Ok(Ok((job, true)))
-        })
-        .await??;
+        }
+        let job = store::get(&tx, id)?.job;
+        if let Err(e) = tx.commit() {
+            let _ = std::fs::remove_dir_all(dir.path());
+            return Err(e.into());
+        }
+        Ok(Ok((job, true)))
+    };
+    let store = &ctx.core.store;
+    let (job, created) = if short {
+        store.call_short(insert).await??
+    } else {
+        store.call(insert).await??
+    };
     if created {
         ctx.core.metrics.input(job.input_bytes);
         ctx.core.job_changed(&job);
@@ -234,7 +238,7 @@ pub async fn get(ctx: &Ctx, id: JobId) -> Result<Job, QueueError> {
     Ok(ctx
         .core
         .store
-        .call(move |c| Ok(store::get(c, id)?.job))
+        .call_short(move |c| Ok(store::get(c, id)?.job))
         .await?)
 }
 

@@ -31,7 +31,7 @@ pub async fn run(ctx: Ctx, shutdown: CancellationToken) {
         let pass = ctx
             .core
             .store
-            .call(move |c| {
+            .call_short(move |c| {
                 let started = pass(c, &config, &places, &mut turns)?;
                 Ok((started, turns))
             })

@@ -25,7 +25,7 @@ pub async fn if_current(
     let (id, attempt) = (rec.job.id, rec.clone());
     let res = core
         .store
-        .call(move |c| {
+        .call_short(move |c| {
             let tx = c.transaction()?;
             let now = store::get(&tx, id)?;
             if !is_current(&now, &attempt)

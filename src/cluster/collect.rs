@@ -166,7 +166,7 @@ async fn refuse(core: &Core, rec: &Record, why: String) -> Result<(), StoreError
     let (id, attempt) = (rec.job.id, rec.clone());
     let done = core
         .store
-        .call(move |c| {
+        .call_short(move |c| {
             let tx = c.transaction()?;
             let now = store::get(&tx, id)?;
             if !super::attempt::is_current(&now, &attempt) {
@@ -207,7 +207,7 @@ pub async fn finish(
     };
     let done = core
         .store
-        .call(move |c| {
+        .call_short(move |c| {
             let tx = c.transaction()?;
             let now = store::get(&tx, id)?;
             if !super::attempt::is_current(&now, &attempt) {

@@ -27,7 +27,7 @@ async fn record(
     match worker
         .core
         .store
-        .call(move |c| store::transition_now(c, id, to, patch))
+        .call_short(move |c| store::transition_now(c, id, to, patch))
         .await
     {
         Ok(rec) => worker.core.job_changed(&rec.job),
@@ -210,7 +210,7 @@ async fn record_outcome(
         let res = worker
             .core
             .store
-            .call(move |c| {
+            .call_short(move |c| {
                 crate::failpoint!("local_worker::outcome");
                 store::transition_now(c, id, to, patch)
             })
