@@ -38,28 +38,26 @@ pub fn forget_own(pid: i32) {
     }
 }
 
-/// Our child processes: `/proc/self/task/*/children`, or a scan of `/proc` for our pid as
-/// parent where the kernel does not offer that file.
+/// Our children that may be orphans: `/proc/self/task/PID/children`, the main thread's, or a
+/// scan of `/proc` for our pid as parent where the kernel does not offer that file.
+///
+/// An orphan goes to its subreaper's first live thread (`find_alive_thread` in the kernel's
+/// `exit.c` walks the thread list from the group leader), and jobod's main thread lives as
+/// long as jobod: so the main thread's list holds every orphan. The other threads' lists hold
+/// only what they spawned themselves, runs and commands whose owners reap them; reading those
+/// too cost a scan (one per SIGCHLD burst, at most ten a second) 3 system calls a thread,
+/// with spawns held back meanwhile, and could race those owners for their zombies.
 fn children() -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut listed = false;
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
-        for task in tasks.flatten() {
-            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-                listed = true;
-                out.extend(
-                    text.split_whitespace()
-                        .filter_map(|p| p.parse::<i32>().ok()),
-                );
-            }
-        }
-    }
-    if listed {
-        return out;
+    let main = format!("/proc/self/task/{}/children", std::process::id());
+    if let Ok(text) = std::fs::read_to_string(main) {
+        return text
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+            .collect();
     }
     let me = std::process::id() as i32;
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return out;
+        return Vec::new();
     };
     entries
         .flatten()
